@@ -1,0 +1,117 @@
+// Package eventstore serves the storage package over EventStoreDB's gRPC
+// protocol (the Streams and ServerFeatures services, insecure, single node),
+// so the official EventStoreDB client works against it unchanged.
+package eventstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/EventStore/EventStore-Client-Go/v4/protos/serverfeatures"
+	"github.com/EventStore/EventStore-Client-Go/v4/protos/streams"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/keepalive"
+
+	"github.com/accountd/accountd/internal/eventstore/storage"
+)
+
+// Config configures an embedded event store server.
+type Config struct {
+	// Listen is the TCP address to serve on; "127.0.0.1:0" picks a free port.
+	Listen string
+	// DataDir holds the database.
+	DataDir string
+	// Logger receives operational messages; nil discards them.
+	Logger *slog.Logger
+	// Now stamps events; nil means time.Now.
+	Now func() time.Time
+}
+
+// Server is a running event store.
+type Server struct {
+	store    *storage.Store
+	grpc     *grpc.Server
+	listener net.Listener
+	served   chan error
+	stop     chan struct{} // closed on Close: ends subscriptions
+	once     sync.Once
+	closeErr error
+}
+
+// Start opens the store and serves it until Close.
+func Start(cfg Config) (*Server, error) {
+	if cfg.DataDir == "" {
+		return nil, errors.New("eventstore: a data directory is required")
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	store, err := storage.Open(cfg.DataDir, storage.Options{Now: cfg.Now})
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		store.Close()
+		return nil, fmt.Errorf("eventstore: listen on %s: %w", cfg.Listen, err)
+	}
+	srv := &Server{
+		store:    store,
+		listener: ln,
+		served:   make(chan error, 1),
+		stop:     make(chan struct{}),
+	}
+	srv.grpc = grpc.NewServer(
+		// The official client pings every 10 s even when idle; the default
+		// policy would answer with GOAWAY and drop idle subscriptions.
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
+		// Room for one maximum-size append plus framing; the append limit
+		// itself is enforced per request with EventStoreDB's error.
+		grpc.MaxRecvMsgSize(storage.MaxAppendSize+(64<<10)),
+	)
+	streams.RegisterStreamsServer(srv.grpc, &streamsService{store: store, stop: srv.stop, log: logger})
+	serverfeatures.RegisterServerFeaturesServer(srv.grpc, featuresService{})
+	go func() { srv.served <- srv.grpc.Serve(ln) }()
+	logger.Info("event store listening", "addr", ln.Addr().String(), "data", cfg.DataDir)
+	return srv, nil
+}
+
+// Addr is the address the server listens on.
+func (s *Server) Addr() string { return s.listener.Addr().String() }
+
+// URL is a connection string for the official client.
+func (s *Server) URL() string { return "esdb://" + s.Addr() + "?tls=false" }
+
+// Store gives in-process access to the log (benchmarks, tools).
+func (s *Server) Store() *storage.Store { return s.store }
+
+// Close stops serving, ends open calls and closes the store. Appends already
+// acknowledged are on disk; appends in flight either finish or fail.
+func (s *Server) Close() error {
+	s.once.Do(func() {
+		close(s.stop)
+		done := make(chan struct{})
+		go func() { s.grpc.GracefulStop(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			s.grpc.Stop()
+			<-done
+		}
+		<-s.served
+		s.closeErr = s.store.Close()
+	})
+	return s.closeErr
+}
+
+// Wait blocks until ctx ends, then closes the server.
+func (s *Server) Wait(ctx context.Context) error {
+	<-ctx.Done()
+	return s.Close()
+}
