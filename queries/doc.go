@@ -1,0 +1,2 @@
+// Package queries serves read models, one file per query.
+package queries
