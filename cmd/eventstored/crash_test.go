@@ -118,7 +118,7 @@ func TestCrashLosesNoAcknowledgedEvent(t *testing.T) {
 	}
 	const rounds, writers = 20, 32
 	dataDir := t.TempDir()
-	acked := map[uuid.UUID]ack{}       // everything the server acknowledged
+	acked := map[uuid.UUID]ack{}        // everything the server acknowledged
 	attempted := map[uuid.UUID][]byte{} // everything ever sent, with its payload
 	var mu sync.Mutex
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 2))
