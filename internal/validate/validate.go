@@ -1,0 +1,231 @@
+// Package validate checks account input against the product's documented
+// rules. Each failed rule is a Violation with a stable code that the HTTP
+// layer translates; nothing here knows about languages or transport.
+package validate
+
+import (
+	_ "embed"
+	"net/mail"
+	"strings"
+	"time"
+	_ "time/tzdata" // IANA names must resolve on machines without a zoneinfo
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/language"
+)
+
+// Violation is one broken rule of one field.
+type Violation struct {
+	Field  string
+	Code   string         // e.g. "username.too_short"
+	Params map[string]int // values the message needs, e.g. {"min": 3}
+}
+
+// Limits from the product documentation.
+const (
+	UsernameMinLength    = 3
+	UsernameMaxLength    = 39
+	PasswordMinLength    = 8
+	PasswordMaxLength    = 256
+	FullNameMaxLength    = 200
+	DescriptionMaxLength = 1000
+	EmailMaxLength       = 254
+)
+
+// reservedUsernames would clash with routes, roles or support addresses.
+var reservedUsernames = wordSet(`
+		about abuse account accounts admin administrator api app apps auth billing blog
+		contact dashboard docs help home info login logout me mod moderator new null
+		oauth openapi owner password postmaster privacy profile profiles register root
+		security session sessions settings setup signin signout signup sitemap staff
+		static status support system terms token tokens undefined user username users
+		v1 v2 webmaster www healthz`)
+
+func wordSet(words string) map[string]bool {
+	set := map[string]bool{}
+	for _, w := range strings.Fields(words) {
+		set[w] = true
+	}
+	return set
+}
+
+// CanonicalUsername is the case-folded form that uniqueness is decided on.
+func CanonicalUsername(name string) string { return strings.ToLower(name) }
+
+// Username checks a username; all broken rules are reported.
+func Username(field, name string) []Violation {
+	if name == "" {
+		return []Violation{{Field: field, Code: "username.required"}}
+	}
+	var out []Violation
+	n := utf8.RuneCountInString(name)
+	if n < UsernameMinLength {
+		out = append(out, Violation{Field: field, Code: "username.too_short", Params: map[string]int{"min": UsernameMinLength}})
+	}
+	if n > UsernameMaxLength {
+		out = append(out, Violation{Field: field, Code: "username.too_long", Params: map[string]int{"max": UsernameMaxLength}})
+	}
+	var space, punct, other bool
+	for _, r := range name {
+		switch {
+		case r < 128 && (unicode.IsLetter(r) || unicode.IsDigit(r)):
+		case unicode.IsSpace(r):
+			space = true
+		case unicode.IsPunct(r) || unicode.IsSymbol(r):
+			punct = true
+		default:
+			other = true
+		}
+	}
+	if space {
+		out = append(out, Violation{Field: field, Code: "username.whitespace"})
+	}
+	if punct {
+		out = append(out, Violation{Field: field, Code: "username.punctuation"})
+	}
+	if other {
+		out = append(out, Violation{Field: field, Code: "username.not_english_letters"})
+	}
+	if name[0] >= '0' && name[0] <= '9' {
+		out = append(out, Violation{Field: field, Code: "username.starts_with_digit"})
+	}
+	if reservedUsernames[CanonicalUsername(name)] {
+		out = append(out, Violation{Field: field, Code: "username.reserved"})
+	}
+	return out
+}
+
+//go:embed common-passwords.txt
+var commonPasswordList string
+
+// commonPasswords holds the 10,000 most common passwords (SecLists' "10
+// million password list", top 10,000), compared case-insensitively.
+var commonPasswords = func() map[string]bool {
+	set := make(map[string]bool, 10000)
+	for _, p := range strings.Split(commonPasswordList, "\n") {
+		if p != "" {
+			set[strings.ToLower(p)] = true
+		}
+	}
+	return set
+}()
+
+// IsCommonPassword reports whether p is on the common-password list.
+func IsCommonPassword(p string) bool { return commonPasswords[strings.ToLower(p)] }
+
+// Password checks a new password for the account called username.
+func Password(field, password, username string) []Violation {
+	if password == "" {
+		return []Violation{{Field: field, Code: "password.required"}}
+	}
+	var out []Violation
+	n := utf8.RuneCountInString(password)
+	if n < PasswordMinLength {
+		out = append(out, Violation{Field: field, Code: "password.too_short", Params: map[string]int{"min": PasswordMinLength}})
+	}
+	if n > PasswordMaxLength {
+		out = append(out, Violation{Field: field, Code: "password.too_long", Params: map[string]int{"max": PasswordMaxLength}})
+	}
+	var letter, digit bool
+	for _, r := range password {
+		letter = letter || unicode.IsLetter(r)
+		digit = digit || unicode.IsDigit(r)
+	}
+	if !letter {
+		out = append(out, Violation{Field: field, Code: "password.needs_letter"})
+	}
+	if !digit {
+		out = append(out, Violation{Field: field, Code: "password.needs_digit"})
+	}
+	if username != "" && strings.EqualFold(password, username) {
+		out = append(out, Violation{Field: field, Code: "password.same_as_username"})
+	}
+	if IsCommonPassword(password) {
+		out = append(out, Violation{Field: field, Code: "password.too_common"})
+	}
+	return out
+}
+
+// Email checks a bare address such as "ada@example.com".
+func Email(field, email string) []Violation {
+	bad := []Violation{{Field: field, Code: "email.invalid"}}
+	if email == "" || len(email) > EmailMaxLength || !utf8.ValidString(email) {
+		return bad
+	}
+	addr, err := mail.ParseAddress(email)
+	if err != nil || addr.Name != "" || addr.Address != email {
+		return bad // display names, comments and angle brackets are not addresses
+	}
+	at := strings.LastIndexByte(email, '@')
+	local, domain := email[:at], email[at+1:]
+	if local == "" || !validDomain(domain) {
+		return bad
+	}
+	return nil
+}
+
+func validDomain(domain string) bool {
+	labels := strings.Split(domain, ".")
+	if len(labels) < 2 {
+		return false // a mailbox needs a qualified domain
+	}
+	for _, l := range labels {
+		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+			return false
+		}
+		for _, r := range l {
+			if !(r == '-' || unicode.IsLetter(r) || unicode.IsDigit(r)) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// Text checks a free-text field's length and rejects control characters.
+func Text(field, value string, maxLength int) []Violation {
+	var out []Violation
+	if !utf8.ValidString(value) {
+		return []Violation{{Field: field, Code: field + ".invalid_characters"}}
+	}
+	if utf8.RuneCountInString(value) > maxLength {
+		out = append(out, Violation{Field: field, Code: field + ".too_long", Params: map[string]int{"max": maxLength}})
+	}
+	for _, r := range value {
+		if unicode.IsControl(r) && r != '\n' && r != '\r' && r != '\t' {
+			out = append(out, Violation{Field: field, Code: field + ".invalid_characters"})
+			break
+		}
+	}
+	return out
+}
+
+// SupportedLanguages are the languages the service has messages in.
+var SupportedLanguages = []language.Tag{language.English, language.Turkish}
+
+// Language checks a BCP 47 tag and returns its canonical form.
+func Language(field, tag string) (string, []Violation) {
+	t, err := language.Parse(tag)
+	if err != nil || tag == "" {
+		return "", []Violation{{Field: field, Code: "preferred_language.invalid"}}
+	}
+	base, _ := t.Base()
+	for _, s := range SupportedLanguages {
+		if sb, _ := s.Base(); sb == base {
+			return t.String(), nil
+		}
+	}
+	return "", []Violation{{Field: field, Code: "preferred_language.unsupported"}}
+}
+
+// Timezone checks an IANA time zone name such as "Europe/Istanbul".
+func Timezone(field, name string) []Violation {
+	if name == "" || name == "Local" || strings.HasPrefix(name, "/") || strings.Contains(name, "..") {
+		return []Violation{{Field: field, Code: "preferred_timezone.unknown"}}
+	}
+	if _, err := time.LoadLocation(name); err != nil {
+		return []Violation{{Field: field, Code: "preferred_timezone.unknown"}}
+	}
+	return nil
+}

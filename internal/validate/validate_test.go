@@ -1,0 +1,199 @@
+package validate
+
+import (
+	"slices"
+	"strings"
+	"testing"
+)
+
+func codes(vs []Violation) []string {
+	var out []string
+	for _, v := range vs {
+		out = append(out, v.Code)
+	}
+	return out
+}
+
+func TestUsername(t *testing.T) {
+	tests := []struct {
+		name, input string
+		want        []string
+	}{
+		{"plain", "ada", nil},
+		{"letters and digits", "Ada1815", nil},
+		{"max length", strings.Repeat("a", 39), nil},
+		{"empty", "", []string{"username.required"}},
+		{"too short", "ab", []string{"username.too_short"}},
+		{"too long", strings.Repeat("a", 40), []string{"username.too_long"}},
+		{"space", "ada lovelace", []string{"username.whitespace"}},
+		{"tab", "ada\tl", []string{"username.whitespace"}},
+		{"punctuation", "ada.l", []string{"username.punctuation"}},
+		{"hyphen", "ada-l", []string{"username.punctuation"}},
+		{"underscore", "ada_l", []string{"username.punctuation"}},
+		{"symbol", "ada+l", []string{"username.punctuation"}},
+		{"turkish letter", "çağrı", []string{"username.not_english_letters"}},
+		{"leading digit", "1ada", []string{"username.starts_with_digit"}},
+		{"reserved", "admin", []string{"username.reserved"}},
+		{"reserved any case", "Settings", []string{"username.reserved"}},
+		{"several rules", "1 a", []string{"username.whitespace", "username.starts_with_digit"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := codes(Username("username", tt.input))
+			if !slices.Equal(got, tt.want) {
+				t.Fatalf("Username(%q) = %v, want %v", tt.input, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestPassword(t *testing.T) {
+	tests := []struct {
+		name, password, username string
+		want                     []string
+	}{
+		{"good", "correct7horse", "ada", nil},
+		{"empty", "", "ada", []string{"password.required"}},
+		{"too short", "abc1", "ada", []string{"password.too_short"}},
+		{"max length", strings.Repeat("a", 255) + "1", "ada", nil},
+		{"too long", strings.Repeat("a", 256) + "1", "ada", []string{"password.too_long"}},
+		{"no digit", "correcthorse", "ada", []string{"password.needs_digit"}},
+		{"no letter", "1234567890123", "ada", []string{"password.needs_letter"}},
+		{"username", "Lovelace1815", "lovelace1815", []string{"password.same_as_username"}},
+		{"common", "password1", "ada", []string{"password.too_common"}},
+		{"common any case", "PASSWORD1", "ada", []string{"password.too_common"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := codes(Password("password", tt.password, tt.username))
+			if !slices.Equal(got, tt.want) {
+				t.Fatalf("Password(%q) = %v, want %v", tt.password, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestCommonPasswordListIsTheTop10000(t *testing.T) {
+	if n := len(commonPasswords); n < 9900 || n > 10000 {
+		t.Fatalf("list has %d distinct entries", n)
+	}
+	for _, p := range []string{"123456", "qwerty", "iloveyou"} {
+		if !IsCommonPassword(p) {
+			t.Errorf("%q should be common", p)
+		}
+	}
+}
+
+func TestEmail(t *testing.T) {
+	tests := []struct {
+		name, input string
+		ok          bool
+	}{
+		{"plain", "ada@example.com", true},
+		{"plus", "ada+news@mail.example.org", true},
+		{"idn", "ada@örnek.com.tr", true},
+		{"empty", "", false},
+		{"no at", "ada.example.com", false},
+		{"no domain dot", "ada@localhost", false},
+		{"display name", "Ada <ada@example.com>", false},
+		{"space", "ada @example.com", false},
+		{"double dot domain", "ada@example..com", false},
+		{"trailing dot", "ada@example.com.", false},
+		{"hyphen label", "ada@-example.com", false},
+		{"too long", strings.Repeat("a", 250) + "@x.io", false},
+		{"two ats", "a@b@example.com", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := len(Email("email", tt.input)) == 0; got != tt.ok {
+				t.Fatalf("Email(%q) valid=%v, want %v", tt.input, got, tt.ok)
+			}
+		})
+	}
+}
+
+func TestLanguageAndTimezone(t *testing.T) {
+	for _, tag := range []string{"en", "tr", "en-GB", "tr-TR"} {
+		if _, v := Language("preferred_language", tag); v != nil {
+			t.Errorf("%q rejected: %v", tag, v)
+		}
+	}
+	for tag, code := range map[string]string{"": "preferred_language.invalid", "xx-!!": "preferred_language.invalid", "de": "preferred_language.unsupported"} {
+		if _, v := Language("preferred_language", tag); len(v) != 1 || v[0].Code != code {
+			t.Errorf("%q: got %v, want %s", tag, v, code)
+		}
+	}
+	for _, tz := range []string{"UTC", "Europe/Istanbul", "America/Argentina/Buenos_Aires"} {
+		if v := Timezone("preferred_timezone", tz); v != nil {
+			t.Errorf("%q rejected", tz)
+		}
+	}
+	for _, tz := range []string{"", "Local", "Mars/Olympus", "../etc/passwd", "/etc/localtime"} {
+		if v := Timezone("preferred_timezone", tz); v == nil {
+			t.Errorf("%q accepted", tz)
+		}
+	}
+}
+
+func TestText(t *testing.T) {
+	if v := Text("description", strings.Repeat("é", 1000), DescriptionMaxLength); v != nil {
+		t.Fatalf("1000 characters rejected: %v", v)
+	}
+	if got := codes(Text("description", strings.Repeat("é", 1001), DescriptionMaxLength)); !slices.Equal(got, []string{"description.too_long"}) {
+		t.Fatalf("got %v", got)
+	}
+	if got := codes(Text("full_name", "Ada\x00", FullNameMaxLength)); !slices.Equal(got, []string{"full_name.invalid_characters"}) {
+		t.Fatalf("got %v", got)
+	}
+}
+
+func FuzzUsername(f *testing.F) {
+	for _, s := range []string{"ada", "1ada", "a b", "çağrı", "admin", strings.Repeat("z", 40)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		vs := Username("username", name)
+		valid := len(vs) == 0
+		// A valid name is 3-39 ASCII letters/digits starting with a letter.
+		want := len(name) >= 3 && len(name) <= 39 && !(name[0] >= '0' && name[0] <= '9') && !reservedUsernames[strings.ToLower(name)]
+		for _, r := range name {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+				want = false
+			}
+		}
+		if valid != want {
+			t.Fatalf("Username(%q) valid=%v, want %v (%v)", name, valid, want, codes(vs))
+		}
+	})
+}
+
+func FuzzPassword(f *testing.F) {
+	for _, s := range []string{"correct7horse", "password1", "", "ü1ü1ü1ü1"} {
+		f.Add(s, "ada")
+	}
+	f.Fuzz(func(t *testing.T, password, username string) {
+		vs := Password("password", password, username)
+		for _, v := range vs {
+			if v.Field != "password" || !strings.HasPrefix(v.Code, "password.") {
+				t.Fatalf("bad violation %+v", v)
+			}
+		}
+		if len(vs) == 0 && (len([]rune(password)) < 8 || IsCommonPassword(password)) {
+			t.Fatalf("Password(%q) accepted", password)
+		}
+	})
+}
+
+func FuzzEmail(f *testing.F) {
+	for _, s := range []string{"ada@example.com", "a@b", "<a@b.c>", "\"a b\"@x.io"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, email string) {
+		if len(Email("email", email)) == 0 {
+			at := strings.LastIndexByte(email, '@')
+			if at <= 0 || !strings.Contains(email[at:], ".") || strings.ContainsAny(email, " <>") {
+				t.Fatalf("Email(%q) accepted", email)
+			}
+		}
+	})
+}
