@@ -1,0 +1,223 @@
+// Package platform connects the account service to its three servers: the
+// event store, NATS JetStream and MongoDB. For each one not given by URL it
+// starts the embedded stand-in, with its data under one directory.
+package platform
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
+	"github.com/FerretDB/FerretDB/ferretdb"
+	natsserver "github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.mongodb.org/mongo-driver/mongo"
+	"go.mongodb.org/mongo-driver/mongo/options"
+
+	"github.com/accountd/accountd/internal/eventstore"
+)
+
+// Config selects external servers (by URL) or embedded ones.
+type Config struct {
+	DataDir string
+
+	EventStoreURL string // esdb://host:port?tls=false; empty: embedded
+	NATSURL       string // nats://host:port; empty: embedded
+	MongoURI      string // mongodb://host:port/; empty: embedded FerretDB
+
+	// Addresses of the embedded servers (port 0 picks a free one).
+	EventStoreListen string
+	NATSListen       string
+	MongoListen      string
+
+	Database string // MongoDB database name
+	Logger   *slog.Logger
+}
+
+// Platform holds the connected clients.
+type Platform struct {
+	ESDB      *esdb.Client
+	NATS      *nats.Conn
+	JetStream jetstream.JetStream
+	Mongo     *mongo.Client
+	DB        *mongo.Database
+
+	EventStoreURL, NATSURL, MongoURI string
+
+	closers []func() // run in reverse order
+}
+
+// Start connects to or starts every server. On error, whatever was started
+// is stopped again.
+func Start(ctx context.Context, cfg Config) (_ *Platform, err error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Database == "" {
+		cfg.Database = "accounts"
+	}
+	p := &Platform{}
+	defer func() {
+		if err != nil {
+			p.Close()
+		}
+	}()
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	if err := p.startEventStore(cfg); err != nil {
+		return nil, err
+	}
+	if err := p.startNATS(cfg); err != nil {
+		return nil, err
+	}
+	if err := p.startMongo(ctx, cfg); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func (p *Platform) startEventStore(cfg Config) error {
+	url := cfg.EventStoreURL
+	if url == "" {
+		srv, err := eventstore.Start(eventstore.Config{
+			Listen:  cfg.EventStoreListen,
+			DataDir: filepath.Join(cfg.DataDir, "eventstore"),
+			Logger:  cfg.Logger.With("component", "eventstore"),
+		})
+		if err != nil {
+			return err
+		}
+		p.closers = append(p.closers, func() { _ = srv.Close() })
+		url = srv.URL()
+	}
+	esCfg, err := esdb.ParseConnectionString(url)
+	if err != nil {
+		return fmt.Errorf("event store URL %q: %w", url, err)
+	}
+	esCfg.Logger = esdbLogger(cfg.Logger)
+	client, err := esdb.NewClient(esCfg)
+	if err != nil {
+		return fmt.Errorf("event store client: %w", err)
+	}
+	p.closers = append(p.closers, func() { _ = client.Close() })
+	p.ESDB, p.EventStoreURL = client, url
+	return nil
+}
+
+func esdbLogger(l *slog.Logger) esdb.LoggingFunc {
+	return func(level esdb.LogLevel, format string, args ...any) {
+		if level == esdb.LogError || level == esdb.LogWarn {
+			l.Debug(fmt.Sprintf(format, args...), "component", "esdb-client")
+		}
+	}
+}
+
+func (p *Platform) startNATS(cfg Config) error {
+	url := cfg.NATSURL
+	if url == "" {
+		host, port, err := splitHostPort(cfg.NATSListen)
+		if err != nil {
+			return fmt.Errorf("NATS listen address: %w", err)
+		}
+		srv, err := natsserver.NewServer(&natsserver.Options{
+			Host:      host,
+			Port:      port,
+			JetStream: true,
+			StoreDir:  filepath.Join(cfg.DataDir, "nats"),
+			NoSigs:    true,
+			NoLog:     true,
+		})
+		if err != nil {
+			return fmt.Errorf("NATS: %w", err)
+		}
+		srv.Start()
+		p.closers = append(p.closers, func() { srv.Shutdown(); srv.WaitForShutdown() })
+		if !srv.ReadyForConnections(10 * time.Second) {
+			return errors.New("NATS did not become ready (is the port in use?)")
+		}
+		url = srv.ClientURL()
+	}
+	nc, err := nats.Connect(url, nats.Name("accountd"), nats.MaxReconnects(-1))
+	if err != nil {
+		return fmt.Errorf("connect to NATS at %s: %w", url, err)
+	}
+	p.closers = append(p.closers, func() { nc.Close() })
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return err
+	}
+	p.NATS, p.JetStream, p.NATSURL = nc, js, url
+	return nil
+}
+
+func (p *Platform) startMongo(ctx context.Context, cfg Config) error {
+	uri := cfg.MongoURI
+	if uri == "" {
+		dir := filepath.Join(cfg.DataDir, "ferretdb")
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return err
+		}
+		f, err := ferretdb.New(&ferretdb.Config{
+			Listener:  ferretdb.ListenerConfig{TCP: cfg.MongoListen},
+			Handler:   "sqlite",
+			SQLiteURL: "file:" + dir + "/",
+			Logger:    slog.New(slog.DiscardHandler),
+		})
+		if err != nil {
+			return fmt.Errorf("FerretDB: %w", err)
+		}
+		runCtx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); _ = f.Run(runCtx) }()
+		p.closers = append(p.closers, func() { cancel(); <-done })
+		uri = f.MongoDBURI()
+	}
+	client, err := mongo.Connect(ctx, options.Client().ApplyURI(uri).SetMaxPoolSize(64))
+	if err != nil {
+		return fmt.Errorf("connect to MongoDB at %s: %w", uri, err)
+	}
+	p.closers = append(p.closers, func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = client.Disconnect(ctx)
+	})
+	pingCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if err := client.Ping(pingCtx, nil); err != nil {
+		return fmt.Errorf("MongoDB at %s: %w", uri, err)
+	}
+	p.Mongo, p.DB, p.MongoURI = client, client.Database(cfg.Database), uri
+	return nil
+}
+
+// Close disconnects and stops everything started, newest first.
+func (p *Platform) Close() {
+	for i := len(p.closers) - 1; i >= 0; i-- {
+		p.closers[i]()
+	}
+	p.closers = nil
+}
+
+func splitHostPort(addr string) (string, int, error) {
+	host, portText, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", 0, err
+	}
+	port, err := strconv.Atoi(portText)
+	if err != nil {
+		return "", 0, err
+	}
+	if port == 0 {
+		port = natsserver.RANDOM_PORT
+	}
+	return host, port, nil
+}

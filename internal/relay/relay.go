@@ -1,0 +1,223 @@
+// Package relay forwards the event log ($all, system events excluded) to a
+// JetStream stream, in order, each message carrying the event id as
+// Nats-Msg-Id. Its checkpoint is the last message in JetStream itself, so a
+// restart resumes exactly after what was durably forwarded.
+package relay
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/accountd/accountd/events"
+)
+
+// PositionHeader carries the event's $all position on every message.
+const PositionHeader = "Es-Position"
+
+// Config wires a relay.
+type Config struct {
+	Log       *esdb.Client
+	JetStream jetstream.JetStream
+	// Stream is the JetStream stream name; subjects are Subject.<category>.
+	Stream  string
+	Subject string
+	Logger  *slog.Logger
+	// MaxInFlight bounds unacknowledged publishes.
+	MaxInFlight int
+}
+
+// Relay runs until its context ends.
+type Relay struct {
+	cfg Config
+}
+
+// New returns a relay; call EnsureStream before Run.
+func New(cfg Config) *Relay {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.MaxInFlight <= 0 {
+		cfg.MaxInFlight = 256
+	}
+	return &Relay{cfg: cfg}
+}
+
+// EnsureStream creates or updates the JetStream stream the relay feeds.
+func EnsureStream(ctx context.Context, js jetstream.JetStream, name, subject string) (jetstream.Stream, error) {
+	return js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:       name,
+		Subjects:   []string{subject + ".>"},
+		Storage:    jetstream.FileStorage,
+		Retention:  jetstream.LimitsPolicy,
+		Duplicates: 10 * time.Minute,
+	})
+}
+
+// SubjectFor maps a stream name to its subject: Subject.<category>.
+func SubjectFor(prefix, stream string) string {
+	category, _, _ := strings.Cut(stream, "-")
+	clean := strings.Map(func(r rune) rune {
+		if r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' {
+			return r
+		}
+		return '_'
+	}, category)
+	if clean == "" {
+		clean = "_"
+	}
+	return prefix + "." + clean
+}
+
+// Run forwards events until ctx ends, restarting from its checkpoint after
+// any failure.
+func (r *Relay) Run(ctx context.Context) error {
+	for {
+		err := r.runOnce(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		r.cfg.Logger.Warn("relay interrupted, resuming from checkpoint", "err", err)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+// checkpoint returns the $all position and JetStream sequence of the last
+// forwarded event.
+func (r *Relay) checkpoint(ctx context.Context) (esdb.AllPosition, uint64, error) {
+	stream, err := r.cfg.JetStream.Stream(ctx, r.cfg.Stream)
+	if err != nil {
+		return nil, 0, err
+	}
+	info, err := stream.Info(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	last := info.State.LastSeq
+	if info.State.Msgs == 0 {
+		return esdb.Start{}, last, nil
+	}
+	msg, err := stream.GetMsg(ctx, last)
+	if err != nil {
+		return nil, 0, fmt.Errorf("read last forwarded message: %w", err)
+	}
+	pos, err := strconv.ParseUint(msg.Header.Get(PositionHeader), 10, 64)
+	if err != nil {
+		return nil, 0, fmt.Errorf("last forwarded message has no position: %w", err)
+	}
+	return esdb.Position{Commit: pos, Prepare: pos}, last, nil
+}
+
+func (r *Relay) runOnce(ctx context.Context) error {
+	from, seq, err := r.checkpoint(ctx)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sub, err := r.cfg.Log.SubscribeToAll(ctx, esdb.SubscribeToAllOptions{From: from, Filter: esdb.ExcludeSystemEventsFilter()})
+	if err != nil {
+		return err
+	}
+	defer sub.Close()
+	r.cfg.Logger.Info("relay started", "from", fmt.Sprint(from), "jetstream_seq", seq)
+
+	// Each publish expects the previous sequence, so if one fails every later
+	// one fails too and JetStream never holds the log out of order.
+	pending := make(chan jetstream.PubAckFuture, r.cfg.MaxInFlight)
+	failed := make(chan error, 1)
+	go func() {
+		for f := range pending {
+			select {
+			case <-f.Ok():
+			case err := <-f.Err():
+				select {
+				case failed <- err:
+				default:
+				}
+				cancel()
+				for range pending {
+				}
+				return
+			}
+		}
+	}()
+	defer close(pending)
+	for {
+		ev := sub.Recv()
+		if ev.SubscriptionDropped != nil {
+			select {
+			case err := <-failed:
+				return fmt.Errorf("publish: %w", err)
+			default:
+			}
+			return fmt.Errorf("subscription dropped: %w", ev.SubscriptionDropped.Error)
+		}
+		if ev.EventAppeared == nil {
+			continue
+		}
+		msg, err := message(r.cfg.Subject, ev.EventAppeared.Event)
+		if err != nil {
+			return err
+		}
+		f, err := r.cfg.JetStream.PublishMsgAsync(msg,
+			jetstream.WithMsgID(ev.EventAppeared.Event.EventID.String()),
+			jetstream.WithExpectLastSequence(seq))
+		if err != nil {
+			return fmt.Errorf("publish: %w", err)
+		}
+		seq++
+		select {
+		case pending <- f:
+		case <-ctx.Done():
+			select {
+			case err := <-failed:
+				return fmt.Errorf("publish: %w", err)
+			default:
+				return ctx.Err()
+			}
+		}
+	}
+}
+
+func message(subject string, e *esdb.RecordedEvent) (*nats.Msg, error) {
+	data := json.RawMessage(e.Data)
+	if !json.Valid(data) {
+		// Not JSON: pass it as a JSON string; projectors park what they
+		// cannot read rather than the relay stopping.
+		quoted, _ := json.Marshal(string(e.Data))
+		data = quoted
+	}
+	var meta json.RawMessage
+	if len(e.UserMetadata) > 0 && json.Valid(e.UserMetadata) {
+		meta = e.UserMetadata
+	}
+	body, err := json.Marshal(events.Envelope{
+		ID:       e.EventID.String(),
+		Stream:   e.StreamID,
+		Type:     e.EventType,
+		Revision: e.EventNumber,
+		Position: e.Position.Commit,
+		Data:     data,
+		Metadata: meta,
+	})
+	if err != nil {
+		return nil, err
+	}
+	msg := nats.NewMsg(SubjectFor(subject, e.StreamID))
+	msg.Data = body
+	msg.Header.Set(PositionHeader, strconv.FormatUint(e.Position.Commit, 10))
+	return msg, nil
+}

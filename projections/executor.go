@@ -1,0 +1,213 @@
+package projections
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"go.mongodb.org/mongo-driver/bson"
+	"go.mongodb.org/mongo-driver/mongo"
+	"go.mongodb.org/mongo-driver/mongo/options"
+
+	"github.com/accountd/accountd/events"
+)
+
+// Executor runs one projector as a durable JetStream consumer writing to
+// MongoDB. Delivery is at least once; the version guard on every write makes
+// redelivery harmless, and messages are acknowledged only after the batch
+// they belong to is written.
+type Executor struct {
+	Projector Projector
+	JetStream jetstream.JetStream
+	Stream    string // JetStream stream the relay feeds
+	Subject   string // its subject prefix
+	DB        *mongo.Database
+	Progress  *Progress
+	Logger    *slog.Logger
+	BatchSize int
+}
+
+// Run consumes until ctx ends.
+func (x *Executor) Run(ctx context.Context) error {
+	if x.BatchSize <= 0 {
+		x.BatchSize = 512
+	}
+	if x.Logger == nil {
+		x.Logger = slog.New(slog.DiscardHandler)
+	}
+	subjects := make([]string, len(x.Projector.Categories))
+	for i, c := range x.Projector.Categories {
+		subjects[i] = x.Subject + "." + c
+	}
+	cons, err := x.JetStream.CreateOrUpdateConsumer(ctx, x.Stream, jetstream.ConsumerConfig{
+		Durable:        x.Projector.Name,
+		AckPolicy:      jetstream.AckAllPolicy,
+		DeliverPolicy:  jetstream.DeliverAllPolicy,
+		FilterSubjects: subjects,
+		AckWait:        time.Minute,
+		MaxAckPending:  20_000,
+	})
+	if err != nil {
+		return fmt.Errorf("projector %s: consumer: %w", x.Projector.Name, err)
+	}
+	msgs := make(chan jetstream.Msg, x.BatchSize*2)
+	cc, err := cons.Consume(func(m jetstream.Msg) {
+		select {
+		case msgs <- m:
+		case <-ctx.Done():
+		}
+	}, jetstream.PullMaxMessages(x.BatchSize*2))
+	if err != nil {
+		return fmt.Errorf("projector %s: consume: %w", x.Projector.Name, err)
+	}
+	defer cc.Stop()
+	batch := make([]jetstream.Msg, 0, x.BatchSize)
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case m := <-msgs:
+			batch = append(batch[:0], m)
+		}
+	drain:
+		for len(batch) < x.BatchSize {
+			select {
+			case m := <-msgs:
+				batch = append(batch, m)
+			default:
+				break drain
+			}
+		}
+		if err := x.process(ctx, batch); err != nil {
+			return err
+		}
+	}
+}
+
+// process applies a batch, retrying until it is written, then acknowledges.
+func (x *Executor) process(ctx context.Context, batch []jetstream.Msg) error {
+	envs := make([]events.Envelope, 0, len(batch))
+	var parked []parkedEvent
+	for _, m := range batch {
+		var e events.Envelope
+		if err := json.Unmarshal(m.Data(), &e); err != nil {
+			parked = append(parked, parkedEvent{raw: m.Data(), err: err})
+			continue
+		}
+		envs = append(envs, e)
+	}
+	writes, more, last := x.Reduce(envs)
+	parked = append(parked, more...)
+	for attempt := 0; ; attempt++ {
+		err := x.apply(ctx, writes, parked)
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		x.Logger.Error("projector write failed, retrying", "projector", x.Projector.Name, "err", err, "attempt", attempt)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(min(time.Duration(attempt+1)*200*time.Millisecond, 5*time.Second)):
+		}
+	}
+	// AckAll: acknowledging the last message covers the whole batch.
+	if err := batch[len(batch)-1].Ack(); err != nil {
+		x.Logger.Warn("projector ack failed; the batch will be redelivered", "projector", x.Projector.Name, "err", err)
+	}
+	if x.Progress != nil && last > 0 {
+		x.Progress.Advance(x.Projector.Name, last)
+	}
+	return nil
+}
+
+type parkedEvent struct {
+	env *events.Envelope
+	raw []byte
+	err error
+}
+
+// Reduce runs the pure step over a batch: coalesced writes, events to park,
+// and the highest position seen.
+func (x *Executor) Reduce(envs []events.Envelope) ([]Write, []parkedEvent, uint64) {
+	var writes []Write
+	var parked []parkedEvent
+	var last uint64
+	for i := range envs {
+		last = max(last, envs[i].Position)
+		ws, err := x.Projector.Reduce(envs[i])
+		if err != nil {
+			parked = append(parked, parkedEvent{env: &envs[i], err: err})
+			continue
+		}
+		writes = append(writes, ws...)
+	}
+	return Coalesce(writes), parked, last
+}
+
+func (x *Executor) apply(ctx context.Context, writes []Write, parked []parkedEvent) error {
+	byCollection := map[string][]mongo.WriteModel{}
+	var order []string
+	for _, w := range writes {
+		set := bson.M{VersionField: int64(w.Version)}
+		for k, v := range w.Set {
+			set[k] = v
+		}
+		model := mongo.NewUpdateOneModel().
+			SetFilter(bson.M{"_id": w.ID, VersionField: bson.M{"$lt": int64(w.Version)}}).
+			SetUpdate(bson.M{"$set": set}).
+			SetUpsert(true)
+		if _, ok := byCollection[w.Collection]; !ok {
+			order = append(order, w.Collection)
+		}
+		byCollection[w.Collection] = append(byCollection[w.Collection], model)
+	}
+	for _, name := range order {
+		_, err := x.DB.Collection(name).BulkWrite(ctx, byCollection[name], options.BulkWrite().SetOrdered(false))
+		if err != nil && !onlyDuplicateKeys(err) {
+			return fmt.Errorf("write %s: %w", name, err)
+		}
+	}
+	for _, p := range parked {
+		if err := x.park(ctx, p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// onlyDuplicateKeys: every failure is a guarded upsert finding a document
+// that is already as new or newer, i.e. the event was applied before.
+func onlyDuplicateKeys(err error) bool {
+	var bwe mongo.BulkWriteException
+	if !errors.As(err, &bwe) || bwe.WriteConcernError != nil || len(bwe.WriteErrors) == 0 {
+		return false
+	}
+	for _, we := range bwe.WriteErrors {
+		if we.Code != 11000 {
+			return false
+		}
+	}
+	return true
+}
+
+func (x *Executor) park(ctx context.Context, p parkedEvent) error {
+	doc := bson.M{"projector": x.Projector.Name, "error": p.err.Error(), "parked_at": time.Now().UTC()}
+	id := fmt.Sprintf("%s:unreadable:%x", x.Projector.Name, p.raw)
+	if p.env != nil {
+		id = x.Projector.Name + ":" + p.env.ID
+		doc["event_id"], doc["stream"], doc["type"], doc["position"] = p.env.ID, p.env.Stream, p.env.Type, int64(p.env.Position)
+		doc["data"] = string(p.env.Data)
+	} else {
+		doc["raw"] = string(p.raw)
+	}
+	x.Logger.Error("projector parked an event it cannot handle", "projector", x.Projector.Name, "id", id, "err", p.err)
+	_, err := x.DB.Collection(ParkedCollection).UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$set": doc}, options.Update().SetUpsert(true))
+	return err
+}
