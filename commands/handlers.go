@@ -152,3 +152,19 @@ func (h *Handlers) updateUser(ctx context.Context, userID string, expected *uint
 	}
 	return Result{}, User{}, eventlog.ErrWrongExpectedVersion
 }
+
+// User returns an account as the command side knows it, with its revision.
+// It reads through the cache, which includes this process's own writes.
+func (h *Handlers) User(ctx context.Context, userID string) (User, uint64, error) {
+	u, version, err := h.users.Load(ctx, events.UserStream(userID), false)
+	if err == nil && !u.Exists() {
+		u, version, err = h.users.Load(ctx, events.UserStream(userID), true)
+	}
+	if err != nil {
+		return u, 0, err
+	}
+	if !u.Exists() {
+		return u, 0, ErrUserNotFound
+	}
+	return u, uint64(version), nil
+}

@@ -23,6 +23,8 @@ type RegisterUser struct {
 type Registered struct {
 	UserID string
 	Result
+	// UsernamesPosition is the $all position of the username claim.
+	UsernamesPosition uint64
 }
 
 // RegisterUser validates, reserves the username, and opens the user stream.
@@ -43,7 +45,8 @@ func (h *Handlers) RegisterUser(ctx context.Context, cmd RegisterUser, meta even
 	if meta.Actor == "" {
 		meta.Actor = userID
 	}
-	if err := h.claimUsername(ctx, cmd.Username, userID, meta); err != nil {
+	claimed, err := h.claimUsername(ctx, cmd.Username, userID, meta)
+	if err != nil {
 		return Registered{}, err
 	}
 	res, err := h.users.Append(ctx, events.UserStream(userID), eventlog.NoStream, User{}, meta, eventlog.NewEvent{
@@ -53,11 +56,11 @@ func (h *Handlers) RegisterUser(ctx context.Context, cmd RegisterUser, meta even
 	if err != nil {
 		// Compensate; if this fails too, the claim is abandoned and the
 		// next claimant of the name reconciles it.
-		_ = h.releaseUsername(context.WithoutCancel(ctx), cmd.Username, userID, events.ReleaseAbandonedClaim, meta)
+		_, _ = h.releaseUsername(context.WithoutCancel(ctx), cmd.Username, userID, events.ReleaseAbandonedClaim, meta)
 		if errors.Is(err, eventlog.ErrWrongExpectedVersion) {
 			return Registered{}, errors.New("user id collision")
 		}
 		return Registered{}, err
 	}
-	return Registered{UserID: userID, Result: res}, nil
+	return Registered{UserID: userID, Result: res, UsernamesPosition: claimed}, nil
 }

@@ -16,6 +16,7 @@ type User struct {
 	PasswordHash string
 	Profile      ProfileFields
 	RegisteredAt time.Time
+	UpdatedAt    time.Time
 }
 
 // ProfileFields are the editable profile values ("" when unset).
@@ -38,7 +39,7 @@ func FoldUser(u User, e eventlog.Recorded) (User, error) {
 		if err := json.Unmarshal(e.Data, &p); err != nil {
 			return u, fmt.Errorf("%s: %w", e.Type, err)
 		}
-		u = User{ID: p.UserID, Username: p.Username, PasswordHash: p.PasswordHash, RegisteredAt: e.Metadata.Time}
+		u = User{ID: p.UserID, Username: p.Username, PasswordHash: p.PasswordHash, RegisteredAt: e.Metadata.Time, UpdatedAt: e.Metadata.Time}
 		u.Profile = u.Profile.apply(p.Profile)
 	case events.UserRenamed:
 		var p events.UserRenamedV1
@@ -46,12 +47,14 @@ func FoldUser(u User, e eventlog.Recorded) (User, error) {
 			return u, fmt.Errorf("%s: %w", e.Type, err)
 		}
 		u.Username = p.NewUsername
+		u.UpdatedAt = e.Metadata.Time
 	case events.UserProfileUpdated:
 		var p events.UserProfileUpdatedV1
 		if err := json.Unmarshal(e.Data, &p); err != nil {
 			return u, fmt.Errorf("%s: %w", e.Type, err)
 		}
 		u.Profile = u.Profile.apply(p.Profile)
+		u.UpdatedAt = e.Metadata.Time
 	}
 	return u, nil
 }

@@ -42,23 +42,24 @@ func FoldReservation(r Reservation, e eventlog.Recorded) (Reservation, error) {
 
 // claimUsername reserves name for userID. Exactly one of any number of
 // concurrent claimants wins: each appends with the revision it read.
-func (h *Handlers) claimUsername(ctx context.Context, name, userID string, meta events.Metadata) error {
+// It returns the $all position of what it wrote (0: nothing).
+func (h *Handlers) claimUsername(ctx context.Context, name, userID string, meta events.Metadata) (uint64, error) {
 	stream := events.UsernameStream(validate.CanonicalUsername(name))
 	for attempt := 0; attempt < 3; attempt++ {
 		r, version, err := h.reservations.Load(ctx, stream, attempt > 0)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		if r.Held && r.Holder == userID {
-			return nil // already ours: a retried request
+			return 0, nil // already ours: a retried request
 		}
 		if r.Held {
 			abandoned, err := h.claimAbandoned(ctx, r, meta.Time)
 			if err != nil {
-				return err
+				return 0, err
 			}
 			if !abandoned {
-				return ErrUsernameTaken
+				return 0, ErrUsernameTaken
 			}
 			res, err := h.reservations.Append(ctx, stream, version, r, meta, eventlog.NewEvent{
 				Type: events.UsernameReleased,
@@ -68,21 +69,21 @@ func (h *Handlers) claimUsername(ctx context.Context, name, userID string, meta 
 				continue
 			}
 			if err != nil {
-				return err
+				return 0, err
 			}
 			version = eventlog.Version(res.Revision)
 			r = Reservation{}
 		}
-		_, err = h.reservations.Append(ctx, stream, version, r, meta, eventlog.NewEvent{
+		res, err := h.reservations.Append(ctx, stream, version, r, meta, eventlog.NewEvent{
 			Type: events.UsernameClaimed,
 			Data: events.UsernameClaimedV1{Username: name, UserID: userID},
 		})
 		if errors.Is(err, eventlog.ErrWrongExpectedVersion) {
 			continue // someone else moved first: look again
 		}
-		return err
+		return res.Position, err
 	}
-	return ErrUsernameTaken
+	return 0, ErrUsernameTaken
 }
 
 // claimAbandoned: the holder's account does not carry the name, and the
@@ -100,26 +101,26 @@ func (h *Handlers) claimAbandoned(ctx context.Context, r Reservation, now time.T
 
 // releaseUsername frees name if userID holds it. Failures are left for the
 // next claimant to reconcile: the name's holder no longer carries it.
-func (h *Handlers) releaseUsername(ctx context.Context, name, userID, reason string, meta events.Metadata) error {
+func (h *Handlers) releaseUsername(ctx context.Context, name, userID, reason string, meta events.Metadata) (uint64, error) {
 	stream := events.UsernameStream(validate.CanonicalUsername(name))
 	for attempt := 0; attempt < 3; attempt++ {
 		r, version, err := h.reservations.Load(ctx, stream, attempt > 0)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		if !r.Held || r.Holder != userID {
-			return nil
+			return 0, nil
 		}
-		_, err = h.reservations.Append(ctx, stream, version, r, meta, eventlog.NewEvent{
+		res, err := h.reservations.Append(ctx, stream, version, r, meta, eventlog.NewEvent{
 			Type: events.UsernameReleased,
 			Data: events.UsernameReleasedV1{Username: r.Username, UserID: userID, Reason: reason},
 		})
 		if errors.Is(err, eventlog.ErrWrongExpectedVersion) {
 			continue
 		}
-		return err
+		return res.Position, err
 	}
-	return eventlog.ErrWrongExpectedVersion
+	return 0, eventlog.ErrWrongExpectedVersion
 }
 
 // HolderOf returns the user id that currently carries name, or "".

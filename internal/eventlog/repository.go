@@ -71,7 +71,7 @@ func (r *Repository[S]) Append(ctx context.Context, stream string, expected Vers
 			r.forget(stream)
 			return res, nil // the write stands; the next load reads it back
 		}
-		rec.Stream, rec.Revision = stream, first+uint64(i)
+		rec.Stream, rec.Revision, rec.Metadata = stream, first+uint64(i), meta
 		if state, err = r.fold(state, rec); err != nil {
 			r.forget(stream)
 			return res, nil

@@ -1,0 +1,85 @@
+// Command accountd runs the account service. With no configuration it
+// starts its own event store, NATS and FerretDB in-process, keeping their
+// data under --data; given EVENTSTORE_URL, NATS_URL and MONGO_URI (or the
+// matching flags) it uses those servers instead.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/accountd/accountd/internal/app"
+	"github.com/accountd/accountd/internal/platform"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
+}
+
+func run(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	flags := flag.NewFlagSet("accountd", flag.ContinueOnError)
+	flags.SetOutput(stderr)
+	dataDir := flags.String("data", "./data", "directory for the embedded servers' data")
+	httpAddr := flags.String("http", "127.0.0.1:8080", "HTTP listen address")
+	esListen := flags.String("eventstore-listen", "127.0.0.1:2113", "embedded event store listen address")
+	natsListen := flags.String("nats-listen", "127.0.0.1:4222", "embedded NATS listen address")
+	mongoListen := flags.String("mongo-listen", "127.0.0.1:27017", "embedded FerretDB (MongoDB protocol) listen address")
+	esURL := flags.String("eventstore-url", getenv("EVENTSTORE_URL"), "external EventStoreDB, e.g. esdb://host:2113?tls=false (env EVENTSTORE_URL); empty: embedded")
+	natsURL := flags.String("nats-url", getenv("NATS_URL"), "external NATS with JetStream, e.g. nats://host:4222 (env NATS_URL); empty: embedded")
+	mongoURI := flags.String("mongo-uri", getenv("MONGO_URI"), "external MongoDB, e.g. mongodb://host:27017/ (env MONGO_URI); empty: embedded FerretDB")
+	database := flags.String("database", "accounts", "MongoDB database for read models")
+	verbose := flags.Bool("verbose", false, "log debug messages")
+	flags.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: accountd [flags]\n\nThe self-service account backend. Flags:\n\n")
+		flags.PrintDefaults()
+	}
+	if err := flags.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return 0
+		}
+		return 2
+	}
+	if flags.NArg() > 0 {
+		fmt.Fprintf(stderr, "accountd: unexpected argument %q\n", flags.Arg(0))
+		return 2
+	}
+	level := slog.LevelInfo
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	svc, err := app.Start(ctx, app.Config{
+		Platform: platform.Config{
+			DataDir:          *dataDir,
+			EventStoreURL:    *esURL,
+			NATSURL:          *natsURL,
+			MongoURI:         *mongoURI,
+			EventStoreListen: *esListen,
+			NATSListen:       *natsListen,
+			MongoListen:      *mongoListen,
+			Database:         *database,
+		},
+		HTTPListen: *httpAddr,
+		Logger:     logger,
+	})
+	if err != nil {
+		logger.Error("cannot start", "err", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "accountd listening on %s (event store %s, NATS %s, MongoDB %s)\n",
+		svc.URL(), svc.Platform.EventStoreURL, svc.Platform.NATSURL, svc.Platform.MongoURI)
+	<-ctx.Done()
+	logger.Info("stopping")
+	svc.Close()
+	logger.Info("stopped cleanly")
+	return 0
+}

@@ -1,0 +1,114 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"math"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/accountd/accountd/commands"
+	"github.com/accountd/accountd/internal/eventlog"
+	"github.com/accountd/accountd/internal/validate"
+	"github.com/accountd/accountd/queries"
+)
+
+// problem is an RFC 9457 problem details document.
+type problem struct {
+	Type     string       `json:"type"`
+	Title    string       `json:"title"`
+	Status   int          `json:"status"`
+	Detail   string       `json:"detail,omitempty"`
+	Instance string       `json:"instance,omitempty"`
+	Errors   []fieldError `json:"errors,omitempty"`
+}
+
+type fieldError struct {
+	Field   string `json:"field"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// Transport-level errors.
+var (
+	errUnauthorized    = errors.New("unauthorized")
+	errNotFound        = errors.New("not found")
+	errMethod          = errors.New("method not allowed")
+	errBadPrecondition = errors.New("malformed If-Match")
+)
+
+// requestError is a body that could not be decoded into the request.
+type requestError struct {
+	status     int    // 400, 413 or 415
+	kind       string // problem kind
+	violations []validate.Violation
+}
+
+func (e *requestError) Error() string { return e.kind }
+
+// rateLimitedError carries how long the client should wait.
+type rateLimitedError struct{ retryAfter time.Duration }
+
+func (e *rateLimitedError) Error() string { return "rate limited" }
+
+// writeError is the one place errors become HTTP responses.
+func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	lang := a.language(r)
+	status, kind := http.StatusInternalServerError, "internal"
+	var violations []validate.Violation
+	var ve *commands.ValidationError
+	var re *requestError
+	var rl *rateLimitedError
+	switch {
+	case errors.As(err, &ve):
+		status, kind, violations = http.StatusUnprocessableEntity, "validation", ve.Violations
+	case errors.As(err, &re):
+		status, kind, violations = re.status, re.kind, re.violations
+	case errors.Is(err, commands.ErrUsernameTaken):
+		status, kind = http.StatusConflict, "username_taken"
+		violations = []validate.Violation{{Field: "username", Code: "username.taken"}}
+	case errors.Is(err, eventlog.ErrWrongExpectedVersion):
+		status, kind = http.StatusConflict, "conflict"
+	case errors.Is(err, commands.ErrPreconditionFailed):
+		status, kind = http.StatusPreconditionFailed, "precondition_failed"
+	case errors.Is(err, errBadPrecondition):
+		status, kind = http.StatusBadRequest, "bad_precondition"
+	case errors.Is(err, commands.ErrInvalidCredentials):
+		status, kind = http.StatusUnauthorized, "invalid_credentials"
+	case errors.Is(err, errUnauthorized):
+		status, kind = http.StatusUnauthorized, "unauthorized"
+		w.Header().Set("WWW-Authenticate", `Bearer realm="accountd"`)
+	case errors.Is(err, commands.ErrUserNotFound), errors.Is(err, commands.ErrSessionNotFound),
+		errors.Is(err, queries.ErrNotFound), errors.Is(err, errNotFound):
+		status, kind = http.StatusNotFound, "not_found"
+	case errors.Is(err, errMethod):
+		status, kind = http.StatusMethodNotAllowed, "method_not_allowed"
+	case errors.As(err, &rl):
+		status, kind = http.StatusTooManyRequests, "rate_limited"
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(rl.retryAfter.Seconds()))))
+	case r.Context().Err() != nil:
+		status, kind = 499, "unavailable" // the client went away; nobody reads this
+	default:
+		a.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "request_id", requestID(r.Context()), "err", err)
+	}
+	p := problem{
+		Type:     "/problems/" + kind,
+		Title:    a.catalogs.message(lang, "problem."+kind+".title", nil),
+		Status:   status,
+		Instance: r.URL.Path,
+	}
+	for _, v := range violations {
+		p.Errors = append(p.Errors, fieldError{Field: v.Field, Code: v.Code, Message: a.catalogs.message(lang, v.Code, v.Params)})
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Content-Language", lang)
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(p)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

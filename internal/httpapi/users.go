@@ -1,0 +1,52 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/accountd/accountd/commands"
+	"github.com/accountd/accountd/projections"
+)
+
+type registerRequest struct {
+	Username          string         `json:"username"`
+	Password          string         `json:"password"`
+	Email             optionalString `json:"email"`
+	FullName          optionalString `json:"full_name"`
+	Description       optionalString `json:"description"`
+	PreferredLanguage optionalString `json:"preferred_language"`
+	PreferredTimezone optionalString `json:"preferred_timezone"`
+}
+
+// postUser registers an account: 201 with the new profile.
+func (a *API) postUser(w http.ResponseWriter, r *http.Request) {
+	var req registerRequest
+	if err := decode(w, r, &req); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	reg, err := a.cmd.RegisterUser(r.Context(), commands.RegisterUser{
+		Username: req.Username,
+		Password: req.Password,
+		Profile: commands.ProfileChange{
+			Email:             req.Email.ptr(),
+			FullName:          req.FullName.ptr(),
+			Description:       req.Description.ptr(),
+			PreferredLanguage: req.PreferredLanguage.ptr(),
+			PreferredTimezone: req.PreferredTimezone.ptr(),
+		},
+	}, a.metadata(r))
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	a.seen.wrote(reg.UserID, reg.Position, projections.UsersProjector().Name, projections.ProfilesProjector().Name)
+	a.seen.wrote(reg.UserID, reg.UsernamesPosition, projections.UsernamesProjector().Name)
+	user, revision, err := a.cmd.User(r.Context(), reg.UserID)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/v1/me")
+	w.Header().Set("ETag", etag(revision))
+	writeJSON(w, http.StatusCreated, a.meFromCommand(user))
+}

@@ -1,2 +1,0 @@
-// Package queries serves read models, one file per query.
-package queries
