@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.mongodb.org/mongo-driver/bson"
 	"go.mongodb.org/mongo-driver/mongo"
@@ -48,44 +49,60 @@ func (x *Executor) Run(ctx context.Context) error {
 		AckPolicy:      jetstream.AckAllPolicy,
 		DeliverPolicy:  jetstream.DeliverAllPolicy,
 		FilterSubjects: subjects,
-		AckWait:        time.Minute,
-		MaxAckPending:  20_000,
+		AckWait:        30 * time.Second, // redelivery after a crash
+
+		MaxAckPending: 20_000,
 	})
 	if err != nil {
 		return fmt.Errorf("projector %s: consumer: %w", x.Projector.Name, err)
 	}
-	msgs := make(chan jetstream.Msg, x.BatchSize*2)
-	cc, err := cons.Consume(func(m jetstream.Msg) {
-		select {
-		case msgs <- m:
-		case <-ctx.Done():
-		}
-	}, jetstream.PullMaxMessages(x.BatchSize*2))
-	if err != nil {
-		return fmt.Errorf("projector %s: consume: %w", x.Projector.Name, err)
-	}
-	defer cc.Stop()
-	batch := make([]jetstream.Msg, 0, x.BatchSize)
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case m := <-msgs:
-			batch = append(batch[:0], m)
-		}
-	drain:
-		for len(batch) < x.BatchSize {
+	// Pull exactly what is processed next: nothing sits in a client buffer
+	// unacknowledged when the service stops, so a restart resumes at once.
+	for ctx.Err() == nil {
+		batch, err := x.fetch(cons)
+		if err != nil {
+			x.Logger.Warn("projector fetch failed", "projector", x.Projector.Name, "err", err)
 			select {
-			case m := <-msgs:
-				batch = append(batch, m)
-			default:
-				break drain
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
+			continue
+		}
+		if len(batch) > 0 {
+			if err := x.process(ctx, batch); err != nil {
+				return err
 			}
 		}
-		if err := x.process(ctx, batch); err != nil {
-			return err
-		}
 	}
+	return nil
+}
+
+// fetch waits up to a second for one message, then takes whatever else is
+// already there, up to a batch.
+func (x *Executor) fetch(cons jetstream.Consumer) ([]jetstream.Msg, error) {
+	first, err := cons.Fetch(1, jetstream.FetchMaxWait(time.Second))
+	if err != nil {
+		return nil, err
+	}
+	msgs, err := collect(first, nil)
+	if err != nil || len(msgs) == 0 || x.BatchSize == 1 {
+		return msgs, err
+	}
+	more, err := cons.FetchNoWait(x.BatchSize - 1)
+	if err != nil {
+		return msgs, nil
+	}
+	return collect(more, msgs)
+}
+
+func collect(b jetstream.MessageBatch, into []jetstream.Msg) ([]jetstream.Msg, error) {
+	for m := range b.Messages() {
+		into = append(into, m)
+	}
+	if err := b.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, jetstream.ErrNoMessages) {
+		return into, err
+	}
+	return into, nil
 }
 
 // process applies a batch, retrying until it is written, then acknowledges.
@@ -102,12 +119,18 @@ func (x *Executor) process(ctx context.Context, batch []jetstream.Msg) error {
 	}
 	writes, more, last := x.Reduce(envs)
 	parked = append(parked, more...)
+	// A batch being written is finished even when shutdown begins.
+	writeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
 	for attempt := 0; ; attempt++ {
-		err := x.apply(ctx, writes, parked)
+		err := x.apply(writeCtx, writes, parked)
 		if err == nil {
 			break
 		}
 		if ctx.Err() != nil {
+			for _, m := range batch {
+				_ = m.Nak()
+			}
 			return nil
 		}
 		x.Logger.Error("projector write failed, retrying", "projector", x.Projector.Name, "err", err, "attempt", attempt)

@@ -38,6 +38,13 @@ func (p *Progress) Applied(projector string) uint64 {
 	return p.applied[projector]
 }
 
+// Changed returns a channel closed the next time any projector advances.
+func (p *Progress) Changed() <-chan struct{} {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.changed
+}
+
 // Wait blocks until projector reaches position or ctx ends.
 func (p *Progress) Wait(ctx context.Context, projector string, position uint64) error {
 	for {

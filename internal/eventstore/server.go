@@ -73,6 +73,8 @@ func Start(cfg Config) (*Server, error) {
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
 		// Room for one maximum-size append plus framing; the append limit
 		// itself is enforced per request with EventStoreDB's error.
+		// Close must not return while a handler may still read the store.
+		grpc.WaitForHandlers(true),
 		grpc.MaxRecvMsgSize(storage.MaxAppendSize+(64<<10)),
 	)
 	streams.RegisterStreamsServer(srv.grpc, &streamsService{store: store, stop: srv.stop, log: logger})

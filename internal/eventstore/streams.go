@@ -122,7 +122,7 @@ func (s *streamsService) Append(call streams.Streams_AppendServer) error {
 			bad = err
 			continue
 		}
-		size += len(ev.Data) + len(ev.Metadata) + len(ev.Type)
+		size += storage.EventSize(ev.Type, ev.Data, ev.Metadata)
 		if size > storage.MaxAppendSize {
 			oversize, events = true, nil
 			continue
@@ -164,6 +164,10 @@ func proposedEvent(msg *streams.AppendReq_ProposedMessage) (storage.ProposedEven
 	id, err := uuidFromProto(msg.GetId())
 	if err != nil {
 		return storage.ProposedEvent{}, err
+	}
+	if id == uuid.Nil {
+		// EventStoreDB refuses it too; idempotency relies on distinct ids.
+		return storage.ProposedEvent{}, invalid("Empty event id provided.")
 	}
 	eventType, ok := msg.GetMetadata()["type"]
 	if !ok || eventType == "" {

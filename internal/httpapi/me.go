@@ -75,7 +75,11 @@ func (a *API) getMe(w http.ResponseWriter, r *http.Request) {
 	p, _ := principal(r.Context())
 	ctx, cancel, seen := a.readYourWrites(r)
 	defer cancel()
-	me, err := a.queries.GetMe(ctx, p.UserID, seen)
+	var atLeast *uint64
+	if _, revision, err := a.cmd.User(r.Context(), p.UserID); err == nil {
+		atLeast = &revision
+	}
+	me, err := a.queries.GetMe(ctx, p.UserID, seen, atLeast)
 	if err != nil {
 		a.writeError(w, r, err)
 		return

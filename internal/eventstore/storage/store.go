@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf16"
 
 	"github.com/cockroachdb/pebble"
 	"github.com/cockroachdb/pebble/bloom"
@@ -212,9 +213,19 @@ func (s *Store) submit(ctx context.Context, op *writeOp) (AppendResult, error) {
 func appendSize(events []ProposedEvent) int {
 	n := 0
 	for _, e := range events {
-		n += len(e.Data) + len(e.Metadata) + len(e.Type)
+		n += EventSize(e.Type, e.Data, e.Metadata)
 	}
 	return n
+}
+
+// EventSize is EventStoreDB's Event.SizeOnDisk: data and metadata bytes plus
+// two bytes per UTF-16 unit of the type (.NET strings are UTF-16).
+func EventSize(eventType string, data, metadata []byte) int {
+	units := 0
+	for _, r := range eventType {
+		units += utf16.RuneLen(r)
+	}
+	return len(data) + len(metadata) + 2*units
 }
 
 func (s *Store) writeLoop() {
@@ -310,6 +321,27 @@ func (w *writer) head(stream string) (streamHead, error) {
 	return decodeHead(v)
 }
 
+// check tests expected against the stream head h, as EventStoreDB's
+// IndexWriter.CheckCommit does.
+func (w *writer) check(stream string, h streamHead, expected Expected) error {
+	if expected.Kind == ExpectStreamExists {
+		if h.softDeleted() {
+			return &StreamDeletedError{Stream: stream}
+		}
+		if h.LastRevision < 0 {
+			// A stream whose metadata was written counts as existing.
+			mh, err := w.head("$$" + stream)
+			if err != nil {
+				return err
+			}
+			if mh.LastRevision >= 0 {
+				return nil
+			}
+		}
+	}
+	return checkExpected(stream, h, expected)
+}
+
 func checkExpected(stream string, h streamHead, expected Expected) error {
 	ok := false
 	switch expected.Kind {
@@ -340,10 +372,10 @@ func (w *writer) append(stream string, expected Expected, events []ProposedEvent
 	if h.Tombstoned {
 		return AppendResult{}, &StreamDeletedError{Stream: stream}
 	}
-	if res, done, err := w.retried(stream, expected, events); done {
+	if res, done, err := w.retried(stream, h, expected, events); done {
 		return res, err
 	}
-	if err := checkExpected(stream, h, expected); err != nil {
+	if err := w.check(stream, h, expected); err != nil {
 		return AppendResult{}, err
 	}
 	if len(events) == 0 {
@@ -369,36 +401,52 @@ func (w *writer) append(stream string, expected Expected, events []ProposedEvent
 // retried recognises a retry of an append that already succeeded: the same
 // event ids, in order, already in this stream. It returns done=true with the
 // original result, or with a wrong-expected-version error for a partial match.
-func (w *writer) retried(stream string, expected Expected, events []ProposedEvent) (AppendResult, bool, error) {
+// Like EventStoreDB, an exact expectation (NoStream is -1) behind the stream's
+// end looks at the events right after it; Any and StreamExists look the first
+// id up. Event ids need not be unique across streams, so the id index alone
+// cannot answer for exact expectations.
+func (w *writer) retried(stream string, h streamHead, expected Expected, events []ProposedEvent) (AppendResult, bool, error) {
 	if len(events) == 0 {
 		return AppendResult{}, false, nil
 	}
-	pos, found, err := w.lookupPos(idKey(events[0].ID))
-	if err != nil || !found {
-		return AppendResult{}, false, err
+	var first uint64
+	switch expected.Kind {
+	case ExpectRevision:
+		if expected.Revision >= math.MaxInt64 || int64(expected.Revision) >= h.LastRevision {
+			return AppendResult{}, false, nil
+		}
+		first = expected.Revision + 1
+	case ExpectNoStream:
+		if h.LastRevision < 0 {
+			return AppendResult{}, false, nil
+		}
+	default:
+		pos, found, err := w.lookupPos(idKey(events[0].ID))
+		if err != nil || !found {
+			return AppendResult{}, false, err
+		}
+		e, err := w.eventHeader(pos)
+		if err != nil || e.Stream != stream {
+			return AppendResult{}, false, err
+		}
+		first = e.Revision
 	}
-	first, err := w.eventHeader(pos)
-	if err != nil || first.Stream != stream {
-		return AppendResult{}, false, err
-	}
-	if expected.Kind == ExpectRevision && first.Revision != expected.Revision+1 {
-		return AppendResult{}, false, nil
-	}
-	last := AppendResult{Revision: first.Revision, Position: pos}
-	for i := 1; i < len(events); i++ {
-		p, found, err := w.lookupPos(streamKey(stream, first.Revision+uint64(i)))
+	var last AppendResult
+	for i := range events {
+		p, found, err := w.lookupPos(streamKey(stream, first+uint64(i)))
 		if err != nil {
 			return AppendResult{}, true, err
 		}
 		var e RecordedEvent
 		if found {
-			e, err = w.eventHeader(p)
-			if err != nil {
+			if e, err = w.eventHeader(p); err != nil {
 				return AppendResult{}, true, err
 			}
 		}
 		if !found || e.ID != events[i].ID {
-			h, _ := w.head(stream)
+			if i == 0 {
+				return AppendResult{}, false, nil // not a retry: check as usual
+			}
 			return AppendResult{}, true, &WrongExpectedVersionError{Stream: stream, Current: h.LastRevision, Expected: expected}
 		}
 		last = AppendResult{Revision: e.Revision, Position: p}
@@ -513,7 +561,7 @@ func (w *writer) delete(stream string, expected Expected) (AppendResult, error) 
 	if h.Tombstoned {
 		return AppendResult{}, &StreamDeletedError{Stream: stream}
 	}
-	if err := checkExpected(stream, h, expected); err != nil {
+	if err := w.check(stream, h, expected); err != nil {
 		return AppendResult{}, err
 	}
 	return w.appendMetadata(stream, withTruncateBefore(h.Metadata, DeletedStreamRevision))
@@ -527,7 +575,7 @@ func (w *writer) tombstone(stream string, expected Expected) (AppendResult, erro
 	if h.Tombstoned {
 		return AppendResult{}, &StreamDeletedError{Stream: stream}
 	}
-	if err := checkExpected(stream, h, expected); err != nil {
+	if err := w.check(stream, h, expected); err != nil {
 		return AppendResult{}, err
 	}
 	w.pos++

@@ -1,0 +1,392 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/accountd/accountd/events"
+	"github.com/accountd/accountd/internal/app"
+	"github.com/accountd/accountd/internal/eventlog"
+	"github.com/accountd/accountd/internal/testenv"
+)
+
+type client struct {
+	t     testing.TB
+	base  string
+	token string
+	lang  string
+}
+
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (r response) json(t testing.TB) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(r.body, &m); err != nil {
+		t.Fatalf("body %q: %v", r.body, err)
+	}
+	return m
+}
+
+// problem decodes a problem+json body and returns its type and field codes.
+func (r response) problem(t testing.TB) (string, []string) {
+	t.Helper()
+	if ct := r.header.Get("Content-Type"); ct != "application/problem+json" {
+		t.Fatalf("content type %q for %d: %s", ct, r.status, r.body)
+	}
+	var p struct {
+		Type   string `json:"type"`
+		Title  string `json:"title"`
+		Status int    `json:"status"`
+		Errors []struct {
+			Field, Code, Message string
+		} `json:"errors"`
+	}
+	if err := json.Unmarshal(r.body, &p); err != nil {
+		t.Fatal(err)
+	}
+	if p.Status != r.status || p.Title == "" {
+		t.Fatalf("problem %+v for status %d", p, r.status)
+	}
+	var codes []string
+	for _, e := range p.Errors {
+		if e.Message == "" || e.Message == e.Code {
+			t.Fatalf("field error %+v has no message", e)
+		}
+		codes = append(codes, e.Field+":"+e.Code)
+	}
+	return p.Type, codes
+}
+
+func (c *client) do(method, path string, body any, headers ...string) response {
+	c.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	default:
+		raw, _ := json.Marshal(b)
+		rd = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequest(method, c.base+path, rd)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	if c.lang != "" {
+		req.Header.Set("Accept-Language", c.lang)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	return response{status: res.StatusCode, header: res.Header, body: raw}
+}
+
+func (c *client) expect(want int, r response) response {
+	c.t.Helper()
+	if r.status != want {
+		c.t.Fatalf("status %d, want %d: %s", r.status, want, r.body)
+	}
+	return r
+}
+
+// register and sign in a new user; returns a signed-in client.
+func signUp(t testing.TB, srv *httptest.Server, username string, extra map[string]any) *client {
+	t.Helper()
+	anon := &client{t: t, base: srv.URL}
+	body := map[string]any{"username": username, "password": "correct7horse"}
+	for k, v := range extra {
+		body[k] = v
+	}
+	anon.expect(http.StatusCreated, anon.do("POST", "/v1/users", body))
+	s := anon.expect(http.StatusCreated, anon.do("POST", "/v1/sessions", map[string]any{"username": username, "password": "correct7horse"})).json(t)
+	return &client{t: t, base: srv.URL, token: s["token"].(string)}
+}
+
+func TestAccountJourney(t *testing.T) {
+	t.Parallel()
+	_, srv := testenv.App(t, app.Config{}, "")
+	anon := &client{t: t, base: srv.URL}
+
+	reg := anon.expect(http.StatusCreated, anon.do("POST", "/v1/users", map[string]any{
+		"username": "ada", "password": "correct7horse", "email": "ada@example.com",
+	}))
+	if reg.header.Get("ETag") != `"0"` || reg.header.Get("Location") != "/v1/me" {
+		t.Fatalf("headers %v", reg.header)
+	}
+	session := anon.expect(http.StatusCreated, anon.do("POST", "/v1/sessions", map[string]any{"username": "ADA", "password": "correct7horse"})).json(t)
+	expires, err := time.Parse(time.RFC3339, session["expires_at"].(string))
+	if err != nil || time.Until(expires) < time.Hour {
+		t.Fatalf("expires_at %v", session["expires_at"])
+	}
+	me := &client{t: t, base: srv.URL, token: session["token"].(string)}
+
+	got := me.expect(http.StatusOK, me.do("GET", "/v1/me", nil))
+	if m := got.json(t); m["username"] != "ada" || m["email"] != "ada@example.com" {
+		t.Fatalf("me %v", m)
+	}
+	tag := got.header.Get("ETag")
+	me.expect(http.StatusNotModified, me.do("GET", "/v1/me", nil, "If-None-Match", tag))
+
+	// Each write is visible to the same caller's next read, with no retry.
+	for i := range 5 {
+		name := fmt.Sprintf("Ada %d", i)
+		patched := me.expect(http.StatusOK, me.do("PATCH", "/v1/me", map[string]any{"full_name": name, "preferred_timezone": "Asia/Tokyo"}))
+		if patched.json(t)["full_name"] != name {
+			t.Fatalf("patch response %s", patched.body)
+		}
+		read := me.expect(http.StatusOK, me.do("GET", "/v1/me", nil)).json(t)
+		if read["full_name"] != name {
+			t.Fatalf("read after write %d: %v", i, read)
+		}
+		if !strings.HasSuffix(read["updated_at"].(string), "+09:00") {
+			t.Fatalf("time not in the user's zone: %v", read["updated_at"])
+		}
+	}
+	etag := me.do("GET", "/v1/me", nil).header.Get("ETag")
+
+	renamed := me.expect(http.StatusOK, me.do("PUT", "/v1/me/username", map[string]any{"username": "Countess"}, "If-Match", etag))
+	if renamed.json(t)["username"] != "Countess" {
+		t.Fatalf("rename %s", renamed.body)
+	}
+	profile := me.expect(http.StatusOK, me.do("GET", "/v1/profiles/countess", nil)).json(t)
+	if profile["username"] != "Countess" || profile["full_name"] != "Ada 4" || profile["email"] != nil {
+		t.Fatalf("profile %v", profile)
+	}
+	me.expect(http.StatusNotFound, me.do("GET", "/v1/profiles/ada", nil))
+	// The old name is free for someone else at once.
+	other := signUp(t, srv, "ada", nil)
+	other.expect(http.StatusOK, other.do("GET", "/v1/profiles/ada", nil))
+
+	me.expect(http.StatusNoContent, me.do("DELETE", "/v1/sessions/current", nil))
+	me.expect(http.StatusUnauthorized, me.do("GET", "/v1/me", nil))
+}
+
+func TestBadInputGetsProblemsAndChangesNothing(t *testing.T) {
+	t.Parallel()
+	_, srv := testenv.App(t, app.Config{}, "")
+	me := signUp(t, srv, "grace", map[string]any{"email": "grace@example.com"})
+	anon := &client{t: t, base: srv.URL}
+	before := me.do("GET", "/v1/me", nil)
+
+	tests := []struct {
+		name         string
+		c            *client
+		method, path string
+		body         any
+		headers      []string
+		status       int
+		kind         string
+		codes        []string
+	}{
+		{"malformed json", anon, "POST", "/v1/users", `{"username":`, nil, 400, "malformed_request", []string{"body:request.malformed_json"}},
+		{"unknown field", anon, "POST", "/v1/users", `{"username":"x","password":"y","admin":true}`, nil, 400, "malformed_request", []string{"admin:request.unknown_field"}},
+		{"wrong type", anon, "POST", "/v1/users", `{"username":42,"password":"y"}`, nil, 400, "malformed_request", []string{"username:request.wrong_type"}},
+		{"two values", anon, "POST", "/v1/users", `{"username":"x"}{}`, nil, 400, "malformed_request", []string{"body:request.trailing_data"}},
+		{"not json", anon, "POST", "/v1/users", nil, []string{"Content-Type", "text/plain"}, 415, "unsupported_media_type", nil},
+		{"too large", anon, "POST", "/v1/users", `{"username":"` + strings.Repeat("a", 70<<10) + `"}`, nil, 413, "payload_too_large", nil},
+		{"bad username", anon, "POST", "/v1/users", map[string]any{"username": "9 lives", "password": "correct7horse"}, nil, 422, "validation",
+			[]string{"username:username.whitespace", "username:username.starts_with_digit"}},
+		{"common password", anon, "POST", "/v1/users", map[string]any{"username": "hopper", "password": "qwerty123"}, nil, 422, "validation", []string{"password:password.too_common"}},
+		{"taken", anon, "POST", "/v1/users", map[string]any{"username": "GRACE", "password": "correct7horse"}, nil, 409, "username_taken", []string{"username:username.taken"}},
+		{"sign in missing password", anon, "POST", "/v1/sessions", map[string]any{"username": "grace"}, nil, 422, "validation", []string{"password:request.required"}},
+		{"wrong password", anon, "POST", "/v1/sessions", map[string]any{"username": "grace", "password": "wrong7horse"}, nil, 401, "invalid_credentials", nil},
+		{"no token", anon, "GET", "/v1/me", nil, nil, 401, "unauthorized", nil},
+		{"forged token", &client{t: t, base: srv.URL, token: "acs_00000000000000000000000000000000_x"}, "GET", "/v1/me", nil, nil, 401, "unauthorized", nil},
+		{"bad email", me, "PATCH", "/v1/me", map[string]any{"email": "grace@", "description": strings.Repeat("d", 1001)}, nil, 422, "validation",
+			[]string{"email:email.invalid", "description:description.too_long"}},
+		{"bad language", me, "PATCH", "/v1/me", map[string]any{"preferred_language": "xx-"}, nil, 422, "validation", []string{"preferred_language:preferred_language.invalid"}},
+		{"bad zone", me, "PATCH", "/v1/me", map[string]any{"preferred_timezone": "Europe/Atlantis"}, nil, 422, "validation", []string{"preferred_timezone:preferred_timezone.unknown"}},
+		{"wrong field type in patch", me, "PATCH", "/v1/me", `{"full_name": 7}`, nil, 400, "malformed_request", []string{"full_name:request.wrong_type"}},
+		{"stale if-match", me, "PATCH", "/v1/me", map[string]any{"full_name": "G"}, []string{"If-Match", `"41"`}, 412, "precondition_failed", nil},
+		{"garbled if-match", me, "PATCH", "/v1/me", map[string]any{"full_name": "G"}, []string{"If-Match", `W/"x`}, 400, "bad_precondition", nil},
+		{"reserved name", me, "PUT", "/v1/me/username", map[string]any{"username": "admin"}, nil, 422, "validation", []string{"username:username.reserved"}},
+		{"unknown route", anon, "GET", "/v1/nothing", nil, nil, 404, "not_found", nil},
+		{"wrong method", anon, "DELETE", "/v1/users", nil, nil, 405, "method_not_allowed", nil},
+		{"released profile", anon, "GET", "/v1/profiles/nobody", nil, nil, 404, "not_found", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.c.t = t
+			r := tt.c.do(tt.method, tt.path, tt.body, tt.headers...)
+			if r.status != tt.status {
+				t.Fatalf("status %d, want %d: %s", r.status, tt.status, r.body)
+			}
+			kind, codes := r.problem(t)
+			if kind != "/problems/"+tt.kind || !slices.Equal(codes, tt.codes) {
+				t.Fatalf("problem %s %v, want %s %v", kind, codes, tt.kind, tt.codes)
+			}
+		})
+	}
+	me.t, anon.t = t, t
+	after := me.do("GET", "/v1/me", nil)
+	if after.header.Get("ETag") != before.header.Get("ETag") || !bytes.Equal(after.body, before.body) {
+		t.Fatalf("bad input changed the account:\n%s\n%s", before.body, after.body)
+	}
+	anon.expect(http.StatusNotFound, anon.do("GET", "/v1/profiles/hopper", nil))
+}
+
+func TestErrorsSpeakTheCallersLanguage(t *testing.T) {
+	t.Parallel()
+	_, srv := testenv.App(t, app.Config{}, "")
+	anon := &client{t: t, base: srv.URL, lang: "tr-TR,tr;q=0.9,en;q=0.5"}
+	r := anon.do("POST", "/v1/users", map[string]any{"username": "ab", "password": "correct7horse"})
+	var p struct {
+		Title  string
+		Errors []struct{ Message string }
+	}
+	_ = json.Unmarshal(r.body, &p)
+	if r.header.Get("Content-Language") != "tr" || !strings.Contains(p.Errors[0].Message, "en az 3 karakter") {
+		t.Fatalf("not Turkish: %s", r.body)
+	}
+	// A signed-in user's preference wins over Accept-Language.
+	me := signUp(t, srv, "turing", map[string]any{"preferred_language": "tr"})
+	me.lang = "en"
+	r = me.do("PATCH", "/v1/me", map[string]any{"email": "x"})
+	if r.header.Get("Content-Language") != "tr" {
+		t.Fatalf("signed-in user got %s: %s", r.header.Get("Content-Language"), r.body)
+	}
+	anon.lang = "en"
+	if r := anon.do("POST", "/v1/users", map[string]any{"username": "ab", "password": "correct7horse"}); r.header.Get("Content-Language") != "en" {
+		t.Fatalf("English caller got %s", r.header.Get("Content-Language"))
+	}
+}
+
+func TestSignInIsThrottled(t *testing.T) {
+	t.Parallel()
+	_, srv := testenv.App(t, app.Config{AccountAttempts: 3, AccountAttemptEvery: time.Hour, AddressAttempts: 1000, AddressAttemptEvery: time.Millisecond}, "")
+	signUp(t, srv, "linus", nil)
+	anon := &client{t: t, base: srv.URL}
+	// Parallel guesses cannot get past the per-account limit: one at a
+	// time, two more attempts (one was used by signUp), then 429.
+	const guesses = 20
+	statuses := make([]int, guesses)
+	var wg sync.WaitGroup
+	for i := range guesses {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := &client{t: t, base: srv.URL}
+			statuses[i] = c.do("POST", "/v1/sessions", map[string]any{"username": "linus", "password": "guess" + strconv.Itoa(i) + "x"}).status
+		}()
+	}
+	wg.Wait()
+	counts := map[int]int{}
+	for _, s := range statuses {
+		counts[s]++
+	}
+	if counts[401] != 2 || counts[429] != guesses-2 {
+		t.Fatalf("statuses %v", counts)
+	}
+	r := anon.do("POST", "/v1/sessions", map[string]any{"username": "linus", "password": "correct7horse"})
+	if r.status != 429 {
+		t.Fatalf("right password while throttled: %d", r.status)
+	}
+	if secs, err := strconv.Atoi(r.header.Get("Retry-After")); err != nil || secs <= 0 || secs > 3600 {
+		t.Fatalf("Retry-After %q", r.header.Get("Retry-After"))
+	}
+	r.problem(t)
+	// Another account is not affected.
+	signUp(t, srv, "torvalds", nil)
+}
+
+func TestFiftyRenamesToOneNameHaveOneWinner(t *testing.T) {
+	t.Parallel()
+	a, srv := testenv.App(t, app.Config{AddressAttempts: 1000, AddressAttemptEvery: time.Millisecond}, "")
+	const n = 50
+	clients := make([]*client, n)
+	for i := range clients {
+		clients[i] = signUp(t, srv, fmt.Sprintf("racer%d", i), nil)
+	}
+	statuses := make([]int, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i, c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			statuses[i] = c.do("PUT", "/v1/me/username", map[string]any{"username": "Winner"}).status
+		}()
+	}
+	close(start)
+	wg.Wait()
+	counts := map[int]int{}
+	for _, s := range statuses {
+		counts[s]++
+	}
+	if counts[200] != 1 || counts[409] != n-1 {
+		t.Fatalf("statuses %v", counts)
+	}
+	log := eventlog.New(a.Platform.ESDB)
+	evs, err := log.Read(t.Context(), events.UsernameStream("winner"), eventlog.NoStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 1 || evs[0].Type != events.UsernameClaimed {
+		t.Fatalf("reservation stream holds %d events", len(evs))
+	}
+	var claim events.UsernameClaimedV1
+	_ = json.Unmarshal(evs[0].Data, &claim)
+	winner := clients[slices.Index(statuses, 200)]
+	if me := winner.do("GET", "/v1/me", nil).json(t); me["id"] != claim.UserID || me["username"] != "Winner" {
+		t.Fatalf("winner %v, claim %+v", me, claim)
+	}
+}
+
+func TestRestartLosesNothing(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	first, srv := testenv.App(t, app.Config{}, dir)
+	me := signUp(t, srv, "hopper", nil)
+	me.expect(http.StatusOK, me.do("PATCH", "/v1/me", map[string]any{"full_name": "Grace Hopper"}))
+	me.expect(http.StatusOK, me.do("PUT", "/v1/me/username", map[string]any{"username": "amazinggrace"}))
+	srv.Close()
+	first.Close()
+
+	_, srv = testenv.App(t, app.Config{}, dir)
+	me.base = srv.URL
+	// The session survives, and so does everything written.
+	got := me.expect(http.StatusOK, me.do("GET", "/v1/me", nil))
+	if m := got.json(t); m["full_name"] != "Grace Hopper" || m["username"] != "amazinggrace" || got.header.Get("ETag") != `"2"` {
+		t.Fatalf("after restart: %s %v", got.body, got.header.Get("ETag"))
+	}
+	// Anonymous readers get no read-your-writes promise: the public
+	// profile converges as the projectors resume.
+	anon := &client{t: t, base: srv.URL}
+	deadline := time.Now().Add(10 * time.Second)
+	for anon.do("GET", "/v1/profiles/amazinggrace", nil).status != http.StatusOK {
+		if time.Now().After(deadline) {
+			t.Fatal("renamed profile never appeared after restart")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	anon.expect(http.StatusNotFound, anon.do("GET", "/v1/profiles/hopper", nil))
+	me.expect(http.StatusOK, me.do("PATCH", "/v1/me", map[string]any{"description": "COBOL"}))
+}

@@ -1,0 +1,44 @@
+package testenv
+
+import (
+	"context"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/accountd/accountd/internal/app"
+	"github.com/accountd/accountd/internal/password"
+	"github.com/accountd/accountd/internal/platform"
+)
+
+// CheapHashing keeps tests that register many users fast; the production
+// setting is checked in internal/password.
+var CheapHashing = password.Params{MemoryKiB: 64, Iterations: 1, Parallelism: 1}
+
+// App starts the whole service on embedded servers in dir (a new temporary
+// directory when empty) and serves its router through httptest.
+func App(t testing.TB, cfg app.Config, dir string) (*app.App, *httptest.Server) {
+	t.Helper()
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	cfg.Platform = platform.Config{
+		DataDir: dir, EventStoreListen: "127.0.0.1:0", NATSListen: "127.0.0.1:0", MongoListen: "127.0.0.1:0",
+	}
+	cfg.HTTPListen = "127.0.0.1:0"
+	if cfg.PasswordParams == (password.Params{}) {
+		cfg.PasswordParams = CheapHashing
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	a, err := app.Start(ctx, cfg)
+	if err != nil {
+		t.Fatalf("start service: %v", err)
+	}
+	srv := httptest.NewServer(a.API)
+	t.Cleanup(func() {
+		srv.Close()
+		a.Close()
+	})
+	return a, srv
+}
