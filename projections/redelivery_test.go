@@ -1,0 +1,131 @@
+package projections_test
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/bson"
+	"go.mongodb.org/mongo-driver/mongo/options"
+
+	"github.com/accountd/accountd/commands"
+	"github.com/accountd/accountd/events"
+	"github.com/accountd/accountd/internal/app"
+	"github.com/accountd/accountd/internal/eventlog"
+	"github.com/accountd/accountd/internal/testenv"
+	"github.com/accountd/accountd/projections"
+)
+
+func ptr(s string) *string { return &s }
+
+// drained waits until a durable consumer has nothing left to deliver or ack.
+func drained(t *testing.T, a *app.App, name string) {
+	t.Helper()
+	ctx := context.Background()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		c, err := a.Platform.JetStream.Consumer(ctx, app.FeedStream, name)
+		if err == nil {
+			info, err := c.Info(ctx)
+			if err == nil && info.NumPending == 0 && info.NumAckPending == 0 && info.Delivered.Stream > 0 {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("consumer %s did not drain", name)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func snapshot(t *testing.T, a *app.App) map[string][]bson.M {
+	t.Helper()
+	out := map[string][]bson.M{}
+	for _, coll := range []string{projections.UsersCollection, projections.ProfilesCollection, projections.UsernamesCollection} {
+		cur, err := a.Platform.DB.Collection(coll).Find(context.Background(), bson.M{}, options.Find().SetSort(bson.M{"_id": 1}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var docs []bson.M
+		if err := cur.All(context.Background(), &docs); err != nil {
+			t.Fatal(err)
+		}
+		out[coll] = docs
+	}
+	return out
+}
+
+// Every event delivered twice more leaves the read models exactly as they
+// were; an event no projector can read is parked and the rest go on.
+func TestRedeliveryChangesNothing(t *testing.T) {
+	a, _ := testenv.App(t, app.Config{}, "")
+	ctx := context.Background()
+	meta := events.Metadata{CorrelationID: "c", CausationID: "c"}
+	var ids []string
+	for i := range 5 {
+		reg, err := a.Commands.RegisterUser(ctx, commands.RegisterUser{Username: fmt.Sprintf("user%d", i), Password: "correct7horse"}, meta)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, reg.UserID)
+	}
+	for i, id := range ids {
+		for j := range 3 {
+			if _, err := a.Commands.UpdateProfile(ctx, commands.UpdateProfile{UserID: id, Change: commands.ProfileChange{
+				FullName: ptr(fmt.Sprintf("Name %d.%d", i, j)), Description: ptr(fmt.Sprint(j)),
+			}}, meta); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if _, err := a.Commands.RenameUser(ctx, commands.RenameUser{UserID: ids[0], NewUsername: "renamed"}, meta); err != nil {
+		t.Fatal(err)
+	}
+	// A corrupt event in a user stream, then a good one after it.
+	log := eventlog.New(a.Platform.ESDB)
+	if _, err := log.Append(ctx, events.UserStream("corrupt"), eventlog.AnyVersion, meta, eventlog.NewEvent{Type: events.UserRenamed, Data: "not an object"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Commands.UpdateProfile(ctx, commands.UpdateProfile{UserID: ids[1], Change: commands.ProfileChange{FullName: ptr("After the bad one")}}, meta); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range projections.Projectors() {
+		drained(t, a, p.Name)
+	}
+	before := snapshot(t, a)
+	if len(before[projections.UsersCollection]) != 5 || len(before[projections.UsernamesCollection]) != 6 {
+		t.Fatalf("read models incomplete: %d users, %d names", len(before[projections.UsersCollection]), len(before[projections.UsernamesCollection]))
+	}
+	var fixed bson.M
+	if err := a.Platform.DB.Collection(projections.UsersCollection).FindOne(ctx, bson.M{"_id": ids[1]}).Decode(&fixed); err != nil || fixed["full_name"] != "After the bad one" {
+		t.Fatalf("projector stopped at the bad event: %v %v", fixed, err)
+	}
+	parked, err := a.Platform.DB.Collection(projections.ParkedCollection).CountDocuments(ctx, bson.M{})
+	if err != nil || parked != 2 { // the users and profiles projectors each park it
+		t.Fatalf("%d parked events, err %v", parked, err)
+	}
+
+	for round := range 2 {
+		rctx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		names := []string{}
+		for _, p := range projections.Projectors() {
+			p.Name = fmt.Sprintf("%s-replay-%d", p.Name, round)
+			names = append(names, p.Name)
+			x := &projections.Executor{Projector: p, JetStream: a.Platform.JetStream, Stream: app.FeedStream, Subject: app.FeedSubject, DB: a.Platform.DB, BatchSize: 7}
+			go func() { _ = x.Run(rctx); done <- struct{}{} }()
+		}
+		for _, n := range names {
+			drained(t, a, n)
+		}
+		cancel()
+		for range names {
+			<-done
+		}
+		if after := snapshot(t, a); !reflect.DeepEqual(before, after) {
+			t.Fatalf("round %d of redelivery changed the read models:\nbefore %v\nafter  %v", round, before, after)
+		}
+	}
+}
