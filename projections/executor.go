@@ -2,6 +2,7 @@ package projections
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -222,7 +223,7 @@ func onlyDuplicateKeys(err error) bool {
 
 func (x *Executor) park(ctx context.Context, p parkedEvent) error {
 	doc := bson.M{"projector": x.Projector.Name, "error": p.err.Error(), "parked_at": time.Now().UTC()}
-	id := fmt.Sprintf("%s:unreadable:%x", x.Projector.Name, p.raw)
+	id := fmt.Sprintf("%s:unreadable:%x", x.Projector.Name, sha256.Sum256(p.raw))
 	if p.env != nil {
 		id = x.Projector.Name + ":" + p.env.ID
 		doc["event_id"], doc["stream"], doc["type"], doc["position"] = p.env.ID, p.env.Stream, p.env.Type, int64(p.env.Position)
