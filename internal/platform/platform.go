@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
@@ -166,12 +167,14 @@ func (p *Platform) startMongo(ctx context.Context, cfg Config) error {
 		if err := os.MkdirAll(dir, 0o750); err != nil {
 			return err
 		}
+		ferretNew.Lock()
 		f, err := ferretdb.New(&ferretdb.Config{
 			Listener:  ferretdb.ListenerConfig{TCP: cfg.MongoListen},
 			Handler:   "sqlite",
 			SQLiteURL: "file:" + dir + "/",
 			Logger:    slog.New(slog.DiscardHandler),
 		})
+		ferretNew.Unlock()
 		if err != nil {
 			return fmt.Errorf("FerretDB: %w", err)
 		}
@@ -198,6 +201,10 @@ func (p *Platform) startMongo(ctx context.Context, cfg Config) error {
 	p.Mongo, p.DB, p.MongoURI = client, client.Database(cfg.Database), uri
 	return nil
 }
+
+// ferretNew serialises ferretdb.New, which writes a package-level variable
+// of FerretDB's; two instances starting at once in one process would race.
+var ferretNew sync.Mutex
 
 // Close disconnects and stops everything started, newest first.
 func (p *Platform) Close() {
