@@ -175,27 +175,31 @@ func (x *Executor) Reduce(envs []events.Envelope) ([]Write, []parkedEvent, uint6
 	return Coalesce(writes), parked, last
 }
 
+// apply writes each coalesced document, skipping those already at the
+// write's version or newer. It reads and writes by _id only: FerretDB on
+// SQLite scans for any other filter, and does not check a filter's guard
+// atomically nor report bulk failures reliably. Each collection has one
+// projector and each projector one executor, so nothing writes a document
+// between its read and its write.
 func (x *Executor) apply(ctx context.Context, writes []Write, parked []parkedEvent) error {
-	byCollection := map[string][]mongo.WriteModel{}
-	var order []string
 	for _, w := range writes {
+		coll := x.DB.Collection(w.Collection)
+		var current struct {
+			Version int64 `bson:"_v"`
+		}
+		err := coll.FindOne(ctx, bson.M{"_id": w.ID}, options.FindOne().SetProjection(bson.M{VersionField: 1})).Decode(&current)
+		switch {
+		case err == nil && uint64(current.Version) >= w.Version:
+			continue // applied before: this is a redelivery
+		case err != nil && !errors.Is(err, mongo.ErrNoDocuments):
+			return fmt.Errorf("read %s/%s: %w", w.Collection, w.ID, err)
+		}
 		set := bson.M{VersionField: int64(w.Version)}
 		for k, v := range w.Set {
 			set[k] = v
 		}
-		model := mongo.NewUpdateOneModel().
-			SetFilter(bson.M{"_id": w.ID, VersionField: bson.M{"$lt": int64(w.Version)}}).
-			SetUpdate(bson.M{"$set": set}).
-			SetUpsert(true)
-		if _, ok := byCollection[w.Collection]; !ok {
-			order = append(order, w.Collection)
-		}
-		byCollection[w.Collection] = append(byCollection[w.Collection], model)
-	}
-	for _, name := range order {
-		_, err := x.DB.Collection(name).BulkWrite(ctx, byCollection[name], options.BulkWrite().SetOrdered(false))
-		if err != nil && !onlyDuplicateKeys(err) {
-			return fmt.Errorf("write %s: %w", name, err)
+		if _, err := coll.UpdateOne(ctx, bson.M{"_id": w.ID}, bson.M{"$set": set}, options.Update().SetUpsert(true)); err != nil {
+			return fmt.Errorf("write %s/%s: %w", w.Collection, w.ID, err)
 		}
 	}
 	for _, p := range parked {
@@ -204,21 +208,6 @@ func (x *Executor) apply(ctx context.Context, writes []Write, parked []parkedEve
 		}
 	}
 	return nil
-}
-
-// onlyDuplicateKeys: every failure is a guarded upsert finding a document
-// that is already as new or newer, i.e. the event was applied before.
-func onlyDuplicateKeys(err error) bool {
-	var bwe mongo.BulkWriteException
-	if !errors.As(err, &bwe) || bwe.WriteConcernError != nil || len(bwe.WriteErrors) == 0 {
-		return false
-	}
-	for _, we := range bwe.WriteErrors {
-		if we.Code != 11000 {
-			return false
-		}
-	}
-	return true
 }
 
 func (x *Executor) park(ctx context.Context, p parkedEvent) error {
