@@ -5,6 +5,7 @@ package platform
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -22,6 +23,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"go.mongodb.org/mongo-driver/mongo"
 	"go.mongodb.org/mongo-driver/mongo/options"
+	_ "modernc.org/sqlite" // FerretDB's own SQLite driver, for IndexIDs
 
 	"github.com/accountd/accountd/internal/eventstore"
 )
@@ -53,7 +55,9 @@ type Platform struct {
 
 	EventStoreURL, NATSURL, MongoURI string
 
-	closers []func() // run in reverse order
+	// sqliteFile is the embedded FerretDB's database file ("" when external).
+	sqliteFile string
+	closers    []func() // run in reverse order
 }
 
 // Start connects to or starts every server. On error, whatever was started
@@ -183,6 +187,7 @@ func (p *Platform) startMongo(ctx context.Context, cfg Config) error {
 		go func() { defer close(done); _ = f.Run(runCtx) }()
 		p.closers = append(p.closers, func() { cancel(); <-done })
 		uri = f.MongoDBURI()
+		p.sqliteFile = filepath.Join(dir, cfg.Database+".sqlite")
 	}
 	client, err := mongo.Connect(ctx, options.Client().ApplyURI(uri).SetMaxPoolSize(64))
 	if err != nil {
@@ -199,6 +204,39 @@ func (p *Platform) startMongo(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("MongoDB at %s: %w", uri, err)
 	}
 	p.Mongo, p.DB, p.MongoURI = client, client.Database(cfg.Database), uri
+	return nil
+}
+
+// IndexIDs makes lookups by _id use an index on the embedded FerretDB.
+// FerretDB v1's SQLite backend indexes _id under one JSON expression but
+// queries it under another, so without this every lookup by _id scans the
+// whole collection. Real MongoDB indexes _id itself; there this does nothing.
+func (p *Platform) IndexIDs(ctx context.Context, collections ...string) error {
+	if p.sqliteFile == "" {
+		return nil
+	}
+	for _, c := range collections {
+		err := p.DB.CreateCollection(ctx, c)
+		var cmdErr mongo.CommandError
+		if err != nil && !(errors.As(err, &cmdErr) && cmdErr.Name == "NamespaceExists") {
+			return fmt.Errorf("create collection %s: %w", c, err)
+		}
+	}
+	db, err := sql.Open("sqlite", "file:"+p.sqliteFile+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	for _, c := range collections {
+		var table string
+		if err := db.QueryRowContext(ctx, `SELECT table_name FROM _ferretdb_collections WHERE name = ?`, c).Scan(&table); err != nil {
+			return fmt.Errorf("find table of %s: %w", c, err)
+		}
+		stmt := fmt.Sprintf(`CREATE UNIQUE INDEX IF NOT EXISTS %q ON %q (_ferretdb_sjson->'$._id')`, table+"_id_lookup", table)
+		if _, err := db.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("index %s: %w", c, err)
+		}
+	}
 	return nil
 }
 

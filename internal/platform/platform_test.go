@@ -2,6 +2,10 @@ package platform_test
 
 import (
 	"context"
+	"database/sql"
+	"fmt"
+	"path/filepath"
+	"strings"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"testing"
@@ -40,5 +44,58 @@ func TestEmbeddedPlatform(t *testing.T) {
 	}
 	if _, err := p.JetStream.AccountInfo(ctx); err != nil {
 		t.Fatalf("JetStream: %v", err)
+	}
+}
+
+func TestIndexIDsMakesIDLookupsUseAnIndex(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	p, err := platform.Start(ctx, platform.Config{DataDir: dir, EventStoreListen: "127.0.0.1:0", NATSListen: "127.0.0.1:0", MongoListen: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	for range 2 { // idempotent: it runs at every start
+		if err := p.IndexIDs(ctx, "users", "profiles"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	coll := p.DB.Collection("users")
+	for i := range 50 {
+		if _, err := coll.InsertOne(ctx, bson.M{"_id": fmt.Sprintf("u%d", i), "n": i}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var doc bson.M
+	if err := coll.FindOne(ctx, bson.M{"_id": "u42"}).Decode(&doc); err != nil || doc["n"] != int32(42) {
+		t.Fatalf("doc %v, err %v", doc, err)
+	}
+	// The query FerretDB runs for {_id: x} now finds its index.
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "ferretdb", "accounts.sqlite"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var table string
+	if err := db.QueryRow(`SELECT table_name FROM _ferretdb_collections WHERE name = 'users'`).Scan(&table); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := db.Query(fmt.Sprintf(`EXPLAIN QUERY PLAN SELECT _ferretdb_sjson FROM %q WHERE _ferretdb_sjson->'$._id' = ?`, table), `"u42"`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	plan := ""
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan += detail + "; "
+	}
+	if !strings.Contains(plan, "USING INDEX") {
+		t.Fatalf("lookup by _id still scans: %s", plan)
 	}
 }
