@@ -13,7 +13,6 @@ const (
 	tagEvent  byte = 1 // tagEvent | position(8)               -> event record
 	tagStream byte = 2 // tagStream | uvarint len | name | rev(8) -> position(8)
 	tagHead   byte = 3 // tagHead | name                         -> stream head
-	tagID     byte = 4 // tagID | event id(16)                   -> position(8)
 )
 
 func eventKey(pos uint64) []byte {
@@ -35,8 +34,6 @@ func streamKey(stream string, rev uint64) []byte {
 }
 
 func headKey(stream string) []byte { return append([]byte{tagHead}, stream...) }
-
-func idKey(id [16]byte) []byte { return append([]byte{tagID}, id[:]...) }
 
 func encodePos(pos uint64) []byte { return binary.BigEndian.AppendUint64(nil, pos) }
 

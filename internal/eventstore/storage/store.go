@@ -42,7 +42,14 @@ type Store struct {
 	failed  atomic.Pointer[error] // set when a commit fails: the log state is unknown
 
 	committed atomic.Uint64 // highest $all position readers may see
-	lastPos   uint64        // owned by the writer goroutine
+
+	// Owned by the writer goroutine.
+	lastPos uint64
+	heads   *genCache[string, streamHead]
+	// recentIDs maps the ids of recent events to their positions. Like
+	// EventStoreDB, appends expecting any revision (or an existing stream)
+	// are recognised as retries only against recent events.
+	recentIDs *genCache[[16]byte, uint64]
 
 	changedMu sync.Mutex
 	changed   chan struct{}
@@ -109,8 +116,45 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 	s.lastPos = last
 	s.committed.Store(last)
+	s.heads = newGenCache[string, streamHead](headCacheSize)
+	s.recentIDs = newGenCache[[16]byte, uint64](recentIDCount)
+	if err := s.loadRecentIDs(); err != nil {
+		db.Close()
+		cache.Unref()
+		return nil, err
+	}
 	go s.writeLoop()
 	return s, nil
+}
+
+// Bounds of the writer's caches.
+const (
+	headCacheSize = 1 << 16
+	recentIDCount = 1 << 17
+)
+
+// loadRecentIDs fills the retry cache from the end of the log, so retries
+// are recognised across a restart too.
+func (s *Store) loadRecentIDs() error {
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{tagEvent}, UpperBound: []byte{tagEvent + 1}})
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	var ids [][16]byte
+	var positions []uint64
+	for valid := it.Last(); valid && len(ids) < recentIDCount; valid = it.Prev() {
+		_, _, id, err := decodeEventStream(it.Value())
+		if err != nil {
+			return err
+		}
+		ids = append(ids, id)
+		positions = append(positions, binary.BigEndian.Uint64(it.Key()[1:]))
+	}
+	for i := len(ids) - 1; i >= 0; i-- { // oldest first, so the newest stay longest
+		s.recentIDs.put(ids[i], positions[i])
+	}
+	return it.Error()
 }
 
 func (s *Store) readLastPosition() (uint64, error) {
@@ -310,6 +354,24 @@ func (w *writer) apply(op *writeOp) writeResult {
 }
 
 func (w *writer) head(stream string) (streamHead, error) {
+	if h, ok := w.s.heads.get(stream); ok {
+		return h, nil
+	}
+	h, err := w.readHead(stream)
+	if err == nil {
+		w.s.heads.put(stream, h)
+	}
+	return h, err
+}
+
+// setHead writes a stream head to the batch and the cache. A commit that
+// fails fails the store for good, so the cache never outlives a lost batch.
+func (w *writer) setHead(stream string, h streamHead) error {
+	w.s.heads.put(stream, h)
+	return w.b.Set(headKey(stream), encodeHead(h), nil)
+}
+
+func (w *writer) readHead(stream string) (streamHead, error) {
 	v, closer, err := w.b.Get(headKey(stream))
 	if errors.Is(err, pebble.ErrNotFound) {
 		return newHead(), nil
@@ -421,9 +483,9 @@ func (w *writer) retried(stream string, h streamHead, expected Expected, events 
 			return AppendResult{}, false, nil
 		}
 	default:
-		pos, found, err := w.lookupPos(idKey(events[0].ID))
-		if err != nil || !found {
-			return AppendResult{}, false, err
+		pos, found := w.s.recentIDs.get(events[0].ID)
+		if !found {
+			return AppendResult{}, false, nil
 		}
 		e, err := w.eventHeader(pos)
 		if err != nil || e.Stream != stream {
@@ -503,7 +565,7 @@ func (w *writer) write(stream string, h streamHead, events []ProposedEvent) (App
 		rev++
 	}
 	h.LastRevision = int64(res.Revision)
-	if err := w.b.Set(headKey(stream), encodeHead(h), nil); err != nil {
+	if err := w.setHead(stream, h); err != nil {
 		return AppendResult{}, err
 	}
 	if target, ok := metastreamTarget(stream); ok {
@@ -526,7 +588,8 @@ func (w *writer) putEvent(e *RecordedEvent) error {
 	if err := w.b.Set(streamKey(e.Stream, e.Revision), encodePos(e.Position), nil); err != nil {
 		return err
 	}
-	return w.b.Set(idKey(e.ID), encodePos(e.Position), nil)
+	w.s.recentIDs.put(e.ID, e.Position)
+	return nil
 }
 
 func (w *writer) setMetadata(stream string, meta []byte) error {
@@ -535,7 +598,7 @@ func (w *writer) setMetadata(stream string, meta []byte) error {
 		return err
 	}
 	h.Metadata = cloneBytes(meta)
-	return w.b.Set(headKey(stream), encodeHead(h), nil)
+	return w.setHead(stream, h)
 }
 
 // appendMetadata writes a $metadata event to $$stream as the server itself.
@@ -594,7 +657,7 @@ func (w *writer) tombstone(stream string, expected Expected) (AppendResult, erro
 		return AppendResult{}, err
 	}
 	h.Tombstoned = true
-	if err := w.b.Set(headKey(stream), encodeHead(h), nil); err != nil {
+	if err := w.setHead(stream, h); err != nil {
 		return AppendResult{}, err
 	}
 	return AppendResult{Revision: DeletedStreamRevision, Position: w.pos}, nil
