@@ -6,12 +6,8 @@ import (
 	"github.com/accountd/accountd/events"
 )
 
-// ProfilesProjector keeps the public part of each account, keyed by user
-// id: username, full name, description and picture.
-func ProfilesProjector() Projector {
-	return Projector{Name: "profiles", Categories: []string{events.UserCategory}, Reduce: reduceProfile}
-}
-
+// reduceProfile keeps the public part of each account, keyed by user id:
+// username, full name, description and picture.
 func reduceProfile(e events.Envelope) ([]Write, error) {
 	set := map[string]any{}
 	var profile events.Profile

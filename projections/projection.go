@@ -67,7 +67,7 @@ func Coalesce(writes []Write) []Write {
 
 // Projectors returns the service's read models.
 func Projectors() []Projector {
-	return []Projector{UsersProjector(), ProfilesProjector(), UsernamesProjector()}
+	return []Projector{UsersProjector(), UsernamesProjector()}
 }
 
 func unreadable(e events.Envelope, err error) error {

@@ -7,10 +7,19 @@ import (
 	"github.com/accountd/accountd/events"
 )
 
-// UsersProjector keeps one private document per account, keyed by user id,
-// guarded by the user stream's revision.
+// UsersProjector keeps two documents per account, both keyed by user id and
+// guarded by the user stream's revision: the private profile (users) and
+// the public one (profiles). One projector writes both, so the two never
+// contend for the embedded database's single writer.
 func UsersProjector() Projector {
-	return Projector{Name: "users", Categories: []string{events.UserCategory}, Reduce: reduceUser}
+	return Projector{Name: "users", Categories: []string{events.UserCategory}, Reduce: func(e events.Envelope) ([]Write, error) {
+		private, err := reduceUser(e)
+		if err != nil {
+			return nil, err
+		}
+		public, err := reduceProfile(e)
+		return append(private, public...), err
+	}}
 }
 
 func reduceUser(e events.Envelope) ([]Write, error) {

@@ -18,7 +18,7 @@ type PublicProfile struct {
 // GetProfile finds the account that carries username now. A released or
 // merely claimed name has no profile.
 func (r *Reader) GetProfile(ctx context.Context, username string, seen Seen) (PublicProfile, error) {
-	r.wait(ctx, seen, projections.UsernamesProjector().Name, projections.ProfilesProjector().Name)
+	r.wait(ctx, seen, projections.UsernamesProjector().Name, projections.UsersProjector().Name)
 	name := strings.ToLower(username)
 	var holder struct {
 		UserID string `bson:"user_id"`

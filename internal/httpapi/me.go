@@ -130,7 +130,7 @@ func (a *API) patchMe(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	a.seen.wrote(p.UserID, res.Position, projections.UsersProjector().Name, projections.ProfilesProjector().Name)
+	a.seen.wrote(p.UserID, res.Position, projections.UsersProjector().Name)
 	a.respondMe(w, r, p.UserID)
 }
 
@@ -156,7 +156,7 @@ func (a *API) putUsername(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	a.seen.wrote(p.UserID, res.Position, projections.UsersProjector().Name, projections.ProfilesProjector().Name)
+	a.seen.wrote(p.UserID, res.Position, projections.UsersProjector().Name)
 	a.seen.wrote(p.UserID, res.UsernamesPosition, projections.UsernamesProjector().Name)
 	a.respondMe(w, r, p.UserID)
 }

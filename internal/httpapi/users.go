@@ -39,7 +39,7 @@ func (a *API) postUser(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	a.seen.wrote(reg.UserID, reg.Position, projections.UsersProjector().Name, projections.ProfilesProjector().Name)
+	a.seen.wrote(reg.UserID, reg.Position, projections.UsersProjector().Name)
 	a.seen.wrote(reg.UserID, reg.UsernamesPosition, projections.UsernamesProjector().Name)
 	user, revision, err := a.cmd.User(r.Context(), reg.UserID)
 	if err != nil {
