@@ -31,7 +31,14 @@ type Executor struct {
 	Progress  *Progress
 	Logger    *slog.Logger
 	BatchSize int
+
+	// versions remembers what this executor last wrote or read per
+	// document, sparing a read before each write. Only its goroutine uses it.
+	versions map[string]uint64
 }
+
+// maxRememberedVersions bounds versions; past it the map starts afresh.
+const maxRememberedVersions = 100_000
 
 // Run consumes until ctx ends.
 func (x *Executor) Run(ctx context.Context) error {
@@ -182,25 +189,36 @@ func (x *Executor) Reduce(envs []events.Envelope) ([]Write, []parkedEvent, uint6
 // projector and each projector one executor, so nothing writes a document
 // between its read and its write.
 func (x *Executor) apply(ctx context.Context, writes []Write, parked []parkedEvent) error {
+	if x.versions == nil || len(x.versions) > maxRememberedVersions {
+		x.versions = map[string]uint64{}
+	}
 	for _, w := range writes {
 		coll := x.DB.Collection(w.Collection)
-		var current struct {
-			Version int64 `bson:"_v"`
+		key := w.Collection + "\x00" + w.ID
+		stored, known := x.versions[key]
+		if !known {
+			var current struct {
+				Version int64 `bson:"_v"`
+			}
+			err := coll.FindOne(ctx, bson.M{"_id": w.ID}, options.FindOne().SetProjection(bson.M{VersionField: 1})).Decode(&current)
+			if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
+				return fmt.Errorf("read %s/%s: %w", w.Collection, w.ID, err)
+			}
+			stored = uint64(max(current.Version, 0))
 		}
-		err := coll.FindOne(ctx, bson.M{"_id": w.ID}, options.FindOne().SetProjection(bson.M{VersionField: 1})).Decode(&current)
-		switch {
-		case err == nil && uint64(current.Version) >= w.Version:
+		if stored >= w.Version {
+			x.versions[key] = stored
 			continue // applied before: this is a redelivery
-		case err != nil && !errors.Is(err, mongo.ErrNoDocuments):
-			return fmt.Errorf("read %s/%s: %w", w.Collection, w.ID, err)
 		}
 		set := bson.M{VersionField: int64(w.Version)}
 		for k, v := range w.Set {
 			set[k] = v
 		}
 		if _, err := coll.UpdateOne(ctx, bson.M{"_id": w.ID}, bson.M{"$set": set}, options.Update().SetUpsert(true)); err != nil {
+			delete(x.versions, key) // the write may or may not have happened
 			return fmt.Errorf("write %s/%s: %w", w.Collection, w.ID, err)
 		}
+		x.versions[key] = w.Version
 	}
 	for _, p := range parked {
 		if err := x.park(ctx, p); err != nil {

@@ -14,7 +14,6 @@ import (
 // Collection names the queries read.
 const (
 	UsersCollection     = "users"
-	ProfilesCollection  = "profiles"
 	UsernamesCollection = "usernames"
 	ParkedCollection    = "parked"
 )

@@ -30,29 +30,18 @@ func TestReduce(t *testing.T) {
 		want      []Write
 		wantErr   bool
 	}{
-		{"users: registered", Projector{Reduce: reduceUser},
+		{"users: registered", UsersProjector(),
 			envelope(t, u, events.UserRegistered, 0, 10, events.UserRegisteredV1{UserID: "7", Username: "ada", PasswordHash: "h", Profile: events.Profile{Email: s("a@b.co")}}),
 			[]Write{{UsersCollection, "7", 1, map[string]any{"username": "ada", "email": "a@b.co",
 				"registered_at": "2026-11-23T10:00:00Z", "updated_at": "2026-11-23T10:00:00Z"}}}, false},
-		{"users: renamed", Projector{Reduce: reduceUser},
+		{"users: renamed", UsersProjector(),
 			envelope(t, u, events.UserRenamed, 3, 20, events.UserRenamedV1{UserID: "7", OldUsername: "ada", NewUsername: "grace"}),
 			[]Write{{UsersCollection, "7", 4, map[string]any{"username": "grace", "updated_at": "2026-11-23T10:00:00Z"}}}, false},
-		{"users: profile cleared field", Projector{Reduce: reduceUser},
+		{"users: profile cleared field", UsersProjector(),
 			envelope(t, u, events.UserProfileUpdated, 5, 30, events.UserProfileUpdatedV1{UserID: "7", Profile: events.Profile{Description: s("")}}),
 			[]Write{{UsersCollection, "7", 6, map[string]any{"description": "", "updated_at": "2026-11-23T10:00:00Z"}}}, false},
 		{"users: unknown type ignored", UsersProjector(), envelope(t, u, "user.something_new", 1, 2, map[string]any{}), nil, false},
 		{"users: unreadable payload", UsersProjector(), events.Envelope{Stream: u, Type: events.UserRenamed, Data: json.RawMessage(`"x"`)}, nil, true},
-		{"profiles: registered keeps only public fields", Projector{Reduce: reduceProfile},
-			envelope(t, u, events.UserRegistered, 0, 10, events.UserRegisteredV1{UserID: "7", Username: "ada", Profile: events.Profile{Email: s("a@b.co"), FullName: s("Ada")}}),
-			[]Write{{ProfilesCollection, "7", 1, map[string]any{"username": "ada", "full_name": "Ada"}}}, false},
-		{"profiles: private change writes nothing", Projector{Reduce: reduceProfile},
-			envelope(t, u, events.UserProfileUpdated, 2, 12, events.UserProfileUpdatedV1{UserID: "7", Profile: events.Profile{Email: s("x@y.co")}}), nil, false},
-		{"users projector writes both documents", UsersProjector(),
-			envelope(t, u, events.UserRenamed, 3, 20, events.UserRenamedV1{UserID: "7", OldUsername: "ada", NewUsername: "grace"}),
-			[]Write{
-				{UsersCollection, "7", 4, map[string]any{"username": "grace", "updated_at": "2026-11-23T10:00:00Z"}},
-				{ProfilesCollection, "7", 4, map[string]any{"username": "grace"}},
-			}, false},
 		{"usernames: claimed", UsernamesProjector(),
 			envelope(t, "username-ada", events.UsernameClaimed, 0, 9, events.UsernameClaimedV1{Username: "Ada", UserID: "7"}),
 			[]Write{{UsernamesCollection, "ada", 9, map[string]any{"username": "Ada", "user_id": "7", "held": true}}}, false},
@@ -90,13 +79,13 @@ func TestCoalesce(t *testing.T) {
 		{"documents and collections stay apart, in first-seen order",
 			[]Write{
 				{UsersCollection, "7", 1, map[string]any{"a": 1}},
-				{ProfilesCollection, "7", 1, map[string]any{"b": 1}},
+				{UsernamesCollection, "7", 1, map[string]any{"b": 1}},
 				{UsersCollection, "8", 1, map[string]any{"c": 1}},
 				{UsersCollection, "7", 2, map[string]any{"a": 2}},
 			},
 			[]Write{
 				{UsersCollection, "7", 2, map[string]any{"a": 2}},
-				{ProfilesCollection, "7", 1, map[string]any{"b": 1}},
+				{UsernamesCollection, "7", 1, map[string]any{"b": 1}},
 				{UsersCollection, "8", 1, map[string]any{"c": 1}},
 			}},
 		{"an older redelivery within the batch is dropped",
@@ -123,7 +112,7 @@ func TestCoalesce(t *testing.T) {
 }
 
 func TestExecutorReduceParksWhatItCannotRead(t *testing.T) {
-	x := &Executor{Projector: Projector{Reduce: reduceUser}}
+	x := &Executor{Projector: UsersProjector()}
 	good := envelope(t, "user-7", events.UserRenamed, 3, 20, events.UserRenamedV1{NewUsername: "grace"})
 	bad := events.Envelope{ID: "bad", Stream: "user-7", Type: events.UserRenamed, Revision: 4, Position: 21, Data: json.RawMessage(`7`)}
 	later := envelope(t, "user-7", events.UserProfileUpdated, 5, 22, events.UserProfileUpdatedV1{Profile: events.Profile{FullName: s("G")}})

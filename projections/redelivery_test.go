@@ -43,7 +43,7 @@ func drained(t *testing.T, a *app.App, name string) {
 func snapshot(t *testing.T, a *app.App) map[string][]bson.M {
 	t.Helper()
 	out := map[string][]bson.M{}
-	for _, coll := range []string{projections.UsersCollection, projections.ProfilesCollection, projections.UsernamesCollection} {
+	for _, coll := range []string{projections.UsersCollection, projections.UsernamesCollection} {
 		cur, err := a.Platform.DB.Collection(coll).Find(context.Background(), bson.M{}, options.Find().SetSort(bson.M{"_id": 1}))
 		if err != nil {
 			t.Fatal(err)

@@ -7,20 +7,16 @@ import (
 	"github.com/accountd/accountd/events"
 )
 
-// UsersProjector keeps two documents per account, both keyed by user id and
-// guarded by the user stream's revision: the private profile (users) and
-// the public one (profiles). One projector writes both, so the two never
-// contend for the embedded database's single writer.
+// UsersProjector keeps one document per account, keyed by user id and
+// guarded by the user stream's revision. It serves both the owner's profile
+// and, through PublicFields, the public one: one write per event, which
+// matters on the embedded database where every write is an fsync.
 func UsersProjector() Projector {
-	return Projector{Name: "users", Categories: []string{events.UserCategory}, Reduce: func(e events.Envelope) ([]Write, error) {
-		private, err := reduceUser(e)
-		if err != nil {
-			return nil, err
-		}
-		public, err := reduceProfile(e)
-		return append(private, public...), err
-	}}
+	return Projector{Name: "users", Categories: []string{events.UserCategory}, Reduce: reduceUser}
 }
+
+// PublicFields are the fields of a users document anyone may see.
+func PublicFields() []string { return []string{"username", "full_name", "description", "picture_url"} }
 
 func reduceUser(e events.Envelope) ([]Write, error) {
 	var meta events.Metadata

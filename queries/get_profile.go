@@ -31,7 +31,7 @@ func (r *Reader) GetProfile(ctx context.Context, username string, seen Seen) (Pu
 		return PublicProfile{}, ErrNotFound
 	}
 	var p PublicProfile
-	if err := r.findByID(ctx, projections.ProfilesCollection, holder.UserID, &p); err != nil {
+	if err := r.findByID(ctx, projections.UsersCollection, holder.UserID, &p, projections.PublicFields()...); err != nil {
 		return PublicProfile{}, err
 	}
 	if strings.ToLower(p.Username) != name {

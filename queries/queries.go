@@ -7,7 +7,9 @@ import (
 	"context"
 	"errors"
 
+	"go.mongodb.org/mongo-driver/bson"
 	"go.mongodb.org/mongo-driver/mongo"
+	"go.mongodb.org/mongo-driver/mongo/options"
 
 	"github.com/accountd/accountd/projections"
 )
@@ -45,8 +47,17 @@ func (r *Reader) wait(ctx context.Context, seen Seen, projectors ...string) {
 	}
 }
 
-func (r *Reader) findByID(ctx context.Context, collection, id string, out any) error {
-	err := r.db.Collection(collection).FindOne(ctx, map[string]any{"_id": id}).Decode(out)
+// findByID reads one document, only the given fields if any are named.
+func (r *Reader) findByID(ctx context.Context, collection, id string, out any, fields ...string) error {
+	opts := options.FindOne()
+	if len(fields) > 0 {
+		projection := bson.M{"_id": 0}
+		for _, f := range fields {
+			projection[f] = 1
+		}
+		opts.SetProjection(projection)
+	}
+	err := r.db.Collection(collection).FindOne(ctx, bson.M{"_id": id}, opts).Decode(out)
 	if errors.Is(err, mongo.ErrNoDocuments) {
 		return ErrNotFound
 	}

@@ -78,8 +78,7 @@ func Start(ctx context.Context, cfg Config) (_ *App, err error) {
 		}
 	}()
 
-	if err := p.IndexIDs(ctx, projections.UsersCollection, projections.ProfilesCollection,
-		projections.UsernamesCollection, projections.ParkedCollection); err != nil {
+	if err := p.IndexIDs(ctx, projections.UsersCollection, projections.UsernamesCollection, projections.ParkedCollection); err != nil {
 		return nil, fmt.Errorf("read model indexes: %w", err)
 	}
 	if _, err := relay.EnsureStream(ctx, p.JetStream, FeedStream, FeedSubject); err != nil {
