@@ -158,7 +158,7 @@ func TestCrashLosesNoAcknowledgedEvent(t *testing.T) {
 		}
 		_ = srv.wait(t)
 		cancel()
-		wg.Wait()
+		waitForWriters(t, &wg)
 		client.Close()
 	}
 	srv := startChild(t, dataDir)
@@ -169,6 +169,20 @@ func TestCrashLosesNoAcknowledgedEvent(t *testing.T) {
 		t.Fatalf("only %d appends were acknowledged in %d rounds; the test did not exercise the store", len(acked), rounds)
 	}
 	t.Logf("%d acknowledged appends survived %d kills", len(acked), rounds)
+}
+
+// waitForWriters waits for the writers to notice the server is gone. The
+// official client can leave a call blocked for good when its reconnection
+// gives up (handleError sends to a state machine that has stopped); such a
+// writer only ever returns with an error, so the test goes on without it.
+func waitForWriters(t *testing.T, wg *sync.WaitGroup) {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(15 * time.Second):
+		t.Log("some writers are stuck in the client after the kill; going on without them")
+	}
 }
 
 // rng2 varies payload sizes so that torn writes would show up as bad JSON.

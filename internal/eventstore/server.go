@@ -76,6 +76,7 @@ func Start(cfg Config) (*Server, error) {
 		// Close must not return while a handler may still read the store.
 		grpc.WaitForHandlers(true),
 		grpc.MaxRecvMsgSize(storage.MaxAppendSize+(64<<10)),
+		grpc.ForceServerCodecV2(newRawCodec()), // passes pre-encoded events through
 	)
 	streams.RegisterStreamsServer(srv.grpc, &streamsService{store: store, stop: srv.stop, log: logger})
 	serverfeatures.RegisterServerFeaturesServer(srv.grpc, featuresService{})

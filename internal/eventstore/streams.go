@@ -457,7 +457,7 @@ func (s *streamsService) readStream(call streams.Streams_ReadServer, r readReque
 		}
 		first = false
 		for i := range events {
-			if err := call.Send(readEvent(&events[i], r.structured, false)); err != nil {
+			if err := call.SendMsg(encodeReadEvent(&events[i], r.structured, false)); err != nil {
 				return err
 			}
 		}
@@ -508,7 +508,7 @@ func (s *streamsService) readAll(call streams.Streams_ReadServer, r readRequest)
 			if r.filter != nil && !r.filter.match(&events[i]) {
 				continue
 			}
-			if err := call.Send(readEvent(&events[i], r.structured, true)); err != nil {
+			if err := call.SendMsg(encodeReadEvent(&events[i], r.structured, true)); err != nil {
 				return err
 			}
 			remaining--
@@ -530,29 +530,6 @@ func (s *streamsService) readAll(call streams.Streams_ReadServer, r readRequest)
 		}
 	}
 	return nil
-}
-
-func readEvent(e *storage.RecordedEvent, structured, withCommit bool) *streams.ReadResp {
-	ev := &streams.ReadResp_ReadEvent{Event: &streams.ReadResp_ReadEvent_RecordedEvent{
-		Id:               uuidToProto(e.ID, structured),
-		StreamIdentifier: &shared.StreamIdentifier{StreamName: []byte(e.Stream)},
-		StreamRevision:   e.Revision,
-		PreparePosition:  e.Position,
-		CommitPosition:   e.Position,
-		Metadata: map[string]string{
-			"type":         e.Type,
-			"content-type": e.ContentType,
-			"created":      strconv.FormatInt(e.Created, 10),
-		},
-		CustomMetadata: e.Metadata,
-		Data:           e.Data,
-	}}
-	if withCommit {
-		ev.Position = &streams.ReadResp_ReadEvent_CommitPosition{CommitPosition: e.Position}
-	} else {
-		ev.Position = &streams.ReadResp_ReadEvent_NoPosition{NoPosition: &shared.Empty{}}
-	}
-	return &streams.ReadResp{Content: &streams.ReadResp_Event{Event: ev}}
 }
 
 // --- subscriptions ----------------------------------------------------------
@@ -612,7 +589,7 @@ func (s *streamsService) subscribeStream(call streams.Streams_ReadServer, r read
 			return rpcError(err, call.SetTrailer)
 		}
 		for i := range events {
-			if err := call.Send(readEvent(&events[i], r.structured, false)); err != nil {
+			if err := call.SendMsg(encodeReadEvent(&events[i], r.structured, false)); err != nil {
 				return err
 			}
 			next = events[i].Revision + 1
@@ -661,7 +638,7 @@ func (s *streamsService) subscribeAll(call streams.Streams_ReadServer, r readReq
 			e := &events[i]
 			next = e.Position + 1
 			if r.filter == nil || r.filter.match(e) {
-				if err := call.Send(readEvent(e, r.structured, true)); err != nil {
+				if err := call.SendMsg(encodeReadEvent(e, r.structured, true)); err != nil {
 					return err
 				}
 			}
