@@ -5,6 +5,8 @@ import (
 	"os"
 	"strconv"
 	"time"
+
+	"github.com/accountd/accountd/internal/benchkit"
 )
 
 // clockTick is USER_HZ, the unit of /proc/stat; 100 on every Linux port
@@ -46,7 +48,7 @@ type cpuSample struct {
 
 func sampleCPU() cpuSample {
 	host, ok := hostBusy()
-	return cpuSample{self: processCPU(), host: host, hostOK: ok}
+	return cpuSample{self: benchkit.ProcessCPU(), host: host, hostOK: ok}
 }
 
 // cpuUse is what was used between two samples.

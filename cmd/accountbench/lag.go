@@ -14,6 +14,7 @@ import (
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 
 	"github.com/accountd/accountd/events"
+	"github.com/accountd/accountd/internal/benchkit"
 	"github.com/accountd/accountd/projections"
 )
 
@@ -73,7 +74,7 @@ func percentileWithMisses(sorted []time.Duration, misses int, timeout time.Durat
 			sorted = append(sorted, timeout)
 		}
 	}
-	return percentile(sorted, p)
+	return benchkit.Percentile(sorted, p)
 }
 
 const lagNamePrefix = "Lag Sample "

@@ -4,19 +4,18 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"slices"
-	"sync"
 	"time"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/google/uuid"
 
 	"github.com/accountd/accountd/events"
+	"github.com/accountd/accountd/internal/benchkit"
 )
 
 // opFunc performs one operation (PATCH, append) and returns once it is
 // acknowledged; n counts the worker's calls from 0.
-type opFunc func(ctx context.Context, n int) error
+type opFunc = benchkit.Op
 
 // loadResult is what one closed-loop phase measured.
 type loadResult struct {
@@ -51,15 +50,7 @@ func (r loadResult) CPUPerOp() time.Duration {
 }
 
 // Percentile returns the p-th percentile latency (nearest rank).
-func (r loadResult) Percentile(p float64) time.Duration { return percentile(r.Lat, p) }
-
-func percentile(sorted []time.Duration, p float64) time.Duration {
-	if len(sorted) == 0 {
-		return 0
-	}
-	rank := int(float64(len(sorted))*p/100+0.999999) - 1
-	return sorted[min(max(rank, 0), len(sorted)-1)]
-}
+func (r loadResult) Percentile(p float64) time.Duration { return benchkit.Percentile(r.Lat, p) }
 
 // measureCPU samples CPU use between from and to; the answer arrives on the
 // channel at to.
@@ -79,12 +70,6 @@ func measureCPU(from, to time.Time) <-chan cpuUse {
 // when it completes inside the measured window. A worker stops at its first
 // error, which is reported rather than retried.
 func runClosedLoop(ctx context.Context, name string, workers int, warmup, duration time.Duration, backlog func() int, op func(worker int) opFunc) (loadResult, error) {
-	type workerStats struct {
-		lat    []time.Duration
-		errors int
-		err    error
-	}
-	stats := make([]workerStats, workers)
 	start := time.Now()
 	measureFrom := start.Add(warmup)
 	measureTo := measureFrom.Add(duration)
@@ -100,49 +85,14 @@ func runClosedLoop(ctx context.Context, name string, workers int, warmup, durati
 		time.Sleep(time.Until(measureTo))
 		backlogs <- [2]int{first, backlog()}
 	}()
-	var wg sync.WaitGroup
-	for i := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			st := &stats[i]
-			fn := op(i)
-			for n := 0; ctx.Err() == nil; n++ {
-				t0 := time.Now()
-				err := fn(ctx, n)
-				t1 := time.Now()
-				if err != nil {
-					if ctx.Err() == nil {
-						st.errors++
-						st.err = err
-					}
-					return
-				}
-				if !t1.Before(measureFrom) && t1.Before(measureTo) {
-					st.lat = append(st.lat, t1.Sub(t0))
-				}
-				if !t1.Before(measureTo) {
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
+	samples, err := benchkit.ClosedLoop(ctx, workers, measureFrom, measureTo, op)
+	if err != nil {
 		return loadResult{}, err
 	}
-	res := loadResult{Name: name, Workers: workers, Window: duration, CPU: <-cpu}
+	res := loadResult{Name: name, Workers: workers, Window: duration, CPU: <-cpu,
+		Lat: samples.Lat, Ops: len(samples.Lat), Errors: samples.Errors, FirstErr: samples.FirstErr}
 	b := <-backlogs
 	res.BacklogStart, res.BacklogEnd = b[0], b[1]
-	for _, st := range stats {
-		res.Lat = append(res.Lat, st.lat...)
-		res.Errors += st.errors
-		if res.FirstErr == nil {
-			res.FirstErr = st.err
-		}
-	}
-	res.Ops = len(res.Lat)
-	slices.Sort(res.Lat)
 	return res, nil
 }
 

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/accountd/accountd/internal/benchkit"
 )
 
 // projectorBatch is the projectors' default batch size (projections.Executor).
@@ -85,7 +87,7 @@ func report(w io.Writer, r *results) {
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 		fmt.Fprintln(tw, "commands\tcommands/s\tPATCH p50\tPATCH p99\tlate\tGETs/s\tCPU\tothers\terrors\t")
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t\n", l.Commands, count(l.Achieved()),
-			ms(percentile(l.PatchLat, 50)), ms(percentile(l.PatchLat, 99)), l.Late, count(l.PollRate()),
+			ms(benchkit.Percentile(l.PatchLat, 50)), ms(benchkit.Percentile(l.PatchLat, 99)), l.Late, count(l.PollRate()),
 			cores(l.CPU.Self, l.Window), cores(l.CPU.Others, l.Window), errorCell(l.Errors+l.PollErrs, l.FirstErr))
 		tw.Flush()
 		fmt.Fprintln(w)

@@ -18,6 +18,7 @@ import (
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 
 	"github.com/accountd/accountd/internal/app"
+	"github.com/accountd/accountd/internal/benchkit"
 	"github.com/accountd/accountd/internal/password"
 	"github.com/accountd/accountd/internal/platform"
 	"github.com/accountd/accountd/internal/relay"
@@ -371,9 +372,9 @@ func (s *service) projectorBacklog(ctx context.Context) func() int {
 func settle(limit time.Duration) {
 	deadline := time.Now().Add(limit)
 	for time.Now().Before(deadline) {
-		c0 := processCPU()
+		c0 := benchkit.ProcessCPU()
 		time.Sleep(100 * time.Millisecond)
-		if processCPU()-c0 < 10*time.Millisecond {
+		if benchkit.ProcessCPU()-c0 < 10*time.Millisecond {
 			return
 		}
 	}

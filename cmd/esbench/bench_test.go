@@ -12,6 +12,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/accountd/accountd/internal/benchkit"
 )
 
 // benchWriters runs b.N appends spread over writers goroutines, each with
@@ -57,8 +59,8 @@ func benchWriters(b *testing.B, writers int, newWriter func(i int) appendFunc) {
 	}
 	all := slices.Concat(lats...)
 	slices.Sort(all)
-	b.ReportMetric(float64(percentile(all, 50))/1e6, "p50-ms")
-	b.ReportMetric(float64(percentile(all, 99))/1e6, "p99-ms")
+	b.ReportMetric(float64(benchkit.Percentile(all, 50))/1e6, "p50-ms")
+	b.ReportMetric(float64(benchkit.Percentile(all, 99))/1e6, "p99-ms")
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "appends/s")
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/google/uuid"
 
+	"github.com/accountd/accountd/internal/benchkit"
 	"github.com/accountd/accountd/internal/eventstore"
 	"github.com/accountd/accountd/internal/eventstore/storage"
 )
@@ -247,9 +248,9 @@ func benchCatchUp(ctx context.Context, cfg config, dir string) (catchUpResult, e
 }
 
 func timedRead(name string, read func() (int, error)) readResult {
-	cpu0, t0 := processCPU(), time.Now()
+	cpu0, t0 := benchkit.ProcessCPU(), time.Now()
 	n, err := read()
-	return readResult{Name: name, Events: n, Elapsed: time.Since(t0), CPU: processCPU() - cpu0, Err: err}
+	return readResult{Name: name, Events: n, Elapsed: time.Since(t0), CPU: benchkit.ProcessCPU() - cpu0, Err: err}
 }
 
 func storeReadAll(store *storage.Store) (int, error) {

@@ -3,9 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
-	"slices"
-	"sync"
 	"time"
+
+	"github.com/accountd/accountd/internal/benchkit"
 )
 
 // appendFunc performs one durable append and returns once it is acknowledged.
@@ -40,15 +40,7 @@ func (r levelResult) CPUPerOp() time.Duration {
 
 // Percentile returns the p-th percentile (0 < p <= 100) latency, nearest rank.
 func (r levelResult) Percentile(p float64) time.Duration {
-	return percentile(r.Lat, p)
-}
-
-func percentile(sorted []time.Duration, p float64) time.Duration {
-	if len(sorted) == 0 {
-		return 0
-	}
-	rank := int(float64(len(sorted))*p/100+0.999999) - 1
-	return sorted[min(max(rank, 0), len(sorted)-1)]
+	return benchkit.Percentile(r.Lat, p)
 }
 
 // runLevel runs writers concurrent closed-loop appenders (one append in
@@ -65,66 +57,24 @@ func runLevel(ctx context.Context, writers int, warmup, duration time.Duration, 
 		}
 		fns[i] = fn
 	}
-	type writerStats struct {
-		lat    []time.Duration
-		errors int
-		err    error
-	}
-	stats := make([]writerStats, writers)
-	start := time.Now()
-	measureFrom := start.Add(warmup)
+	measureFrom := time.Now().Add(warmup)
 	measureTo := measureFrom.Add(duration)
 	// Sample process CPU time at the window's edges.
 	cpu := make(chan time.Duration, 1)
 	go func() {
 		time.Sleep(time.Until(measureFrom))
-		from := processCPU()
+		from := benchkit.ProcessCPU()
 		time.Sleep(time.Until(measureTo))
-		cpu <- processCPU() - from
+		cpu <- benchkit.ProcessCPU() - from
 	}()
-	var wg sync.WaitGroup
-	for i := range writers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			st := &stats[i]
-			for ctx.Err() == nil {
-				t0 := time.Now()
-				err := fns[i](ctx)
-				t1 := time.Now()
-				if err != nil {
-					// Errors are not expected; stop this writer rather than
-					// spin on a broken server.
-					if ctx.Err() == nil {
-						st.errors++
-						st.err = err
-					}
-					return
-				}
-				if !t1.Before(measureFrom) && t1.Before(measureTo) {
-					st.lat = append(st.lat, t1.Sub(t0))
-				}
-				if !t1.Before(measureTo) {
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
+	samples, err := benchkit.ClosedLoop(ctx, writers, measureFrom, measureTo, func(i int) benchkit.Op {
+		return func(ctx context.Context, _ int) error { return fns[i](ctx) }
+	})
+	if err != nil {
 		return levelResult{}, err
 	}
-	res := levelResult{Writers: writers, Window: duration, CPU: <-cpu}
-	for _, st := range stats {
-		res.Lat = append(res.Lat, st.lat...)
-		res.Errors += st.errors
-		if res.FirstErr == nil {
-			res.FirstErr = st.err
-		}
-	}
-	res.Ops = len(res.Lat)
-	slices.Sort(res.Lat)
-	return res, nil
+	return levelResult{Writers: writers, Window: duration, CPU: <-cpu, Lat: samples.Lat, Ops: len(samples.Lat),
+		Errors: samples.Errors, FirstErr: samples.FirstErr}, nil
 }
 
 // settle waits, up to limit, until the process is nearly idle, so that
@@ -133,9 +83,9 @@ func runLevel(ctx context.Context, writers int, warmup, duration time.Duration, 
 func settle(limit time.Duration) {
 	deadline := time.Now().Add(limit)
 	for time.Now().Before(deadline) {
-		c0 := processCPU()
+		c0 := benchkit.ProcessCPU()
 		time.Sleep(100 * time.Millisecond)
-		if processCPU()-c0 < 5*time.Millisecond {
+		if benchkit.ProcessCPU()-c0 < 5*time.Millisecond {
 			return
 		}
 	}

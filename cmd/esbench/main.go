@@ -22,6 +22,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/accountd/accountd/internal/benchkit"
 )
 
 // Phases, in the order they run.
@@ -263,8 +265,8 @@ func probeFsync(dir string, d time.Duration) (fsyncProbe, error) {
 	slices.Sort(lat)
 	return fsyncProbe{
 		Rate: float64(len(lat)) / elapsed.Seconds(),
-		P50:  percentile(lat, 50),
-		P99:  percentile(lat, 99),
+		P50:  benchkit.Percentile(lat, 50),
+		P99:  benchkit.Percentile(lat, 99),
 	}, nil
 }
 
