@@ -34,8 +34,9 @@ type lagResult struct {
 	FirstPoll int // changes already visible to the first GET after the response
 	Polls     int // GETs sent for measured commands
 	PollTime  time.Duration
-	// Applied: from the PATCH response until the profiles projector had
-	// written the event to its read model (its progress, no HTTP); sorted.
+	// Applied: from the PATCH response until the users projector, whose
+	// documents serve the public profile, reported the event written (its
+	// progress, which read-your-writes waits for; no HTTP); sorted.
 	Applied    []time.Duration
 	NotApplied int
 	CPU        cpuUse
@@ -99,7 +100,7 @@ type lagSample struct {
 	acked    time.Time
 }
 
-// progressPoint: at this time the profiles projector had applied the log up
+// progressPoint: at this time the users projector had applied the log up
 // to pos.
 type progressPoint struct {
 	at  time.Time
@@ -111,7 +112,7 @@ type progressPoint struct {
 // warm-up and then cfg.lagDuration. After each acknowledgement a separate
 // goroutine polls the user's public profile anonymously every cfg.poll
 // until it shows the new full name (or a later one of the same user). In
-// the same run, the profiles projector's progress is recorded, so that the
+// the same run, the users projector's progress is recorded, so that the
 // lag until the read model holds the change is known without any polling.
 func (s *service) benchLag(ctx context.Context, cfg config) (lagResult, error) {
 	res := lagResult{Users: cfg.lagUsers, Rate: cfg.rate, Window: cfg.lagDuration, Poll: cfg.poll, Timeout: cfg.pollTimeout}
@@ -121,9 +122,9 @@ func (s *service) benchLag(ctx context.Context, cfg config) (lagResult, error) {
 	measureFrom := start.Add(warmup)
 	measureTo := measureFrom.Add(cfg.lagDuration)
 	cpu := measureCPU(measureFrom, measureTo)
-	projector := projections.UsersProjector().Name // it writes the profiles collection
+	projector := projections.UsersProjector().Name // its documents serve GET /v1/profiles
 
-	// Record every advance of the profiles projector.
+	// Record every advance of the users projector.
 	var points []progressPoint
 	var pointsMu sync.Mutex
 	stopWatch := make(chan struct{})

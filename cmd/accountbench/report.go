@@ -94,7 +94,7 @@ func report(w io.Writer, r *results) {
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 		width := len("anonymous GET /v1/profiles/{username}, polled every 99ms")
 		fmt.Fprintf(tw, "%s\tp50\tp90\tp99\tmax\tfirst poll\tnot seen\t\n", left("lag until", width))
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t\n", left("profiles read model written (projector progress)", width),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t\n", left("read model written (users projector progress)", width),
 			ms(l.AppliedPercentile(50)), ms(l.AppliedPercentile(90)), ms(l.AppliedPercentile(99)), ms(l.AppliedPercentile(100)), "", l.NotApplied)
 		if l.Poll > 0 {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t\n", left(fmt.Sprintf("anonymous GET /v1/profiles/{username}, polled every %v", l.Poll), width),

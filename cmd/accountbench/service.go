@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/accountd/accountd/internal/app"
 	"github.com/accountd/accountd/internal/benchkit"
@@ -256,10 +257,12 @@ func (s *service) catchUp(outer context.Context, after string, limit time.Durati
 			if err != nil && ctx.Err() == nil {
 				logf("catch-up check after %s: %v", after, err)
 			}
+			// Each check is a few JetStream API calls, which cost the
+			// server real CPU; do not poll harder than needed.
 			select {
 			case <-ctx.Done():
 				return false
-			case <-time.After(5 * time.Millisecond):
+			case <-time.After(20 * time.Millisecond):
 			}
 		}
 	}
@@ -277,7 +280,8 @@ func (s *service) catchUp(outer context.Context, after string, limit time.Durati
 		return d
 	}
 	d.Relay = time.Since(start)
-	if !wait(func() (bool, error) { return s.projectorsIdle(ctx) }) {
+	idle := s.projectorsIdle(ctx)
+	if !wait(idle) {
 		d.TimedOut = true
 		return d
 	}
@@ -329,23 +333,30 @@ func (s *service) relayed(ctx context.Context) (uint64, error) {
 	return strconv.ParseUint(msg.Header.Get(relay.PositionHeader), 10, 64)
 }
 
-// projectorsIdle: every projector has been sent, and has acknowledged,
-// everything on the feed it subscribes to.
-func (s *service) projectorsIdle(ctx context.Context) (bool, error) {
-	for _, p := range projections.Projectors() {
-		c, err := s.app.Platform.JetStream.Consumer(ctx, app.FeedStream, p.Name)
-		if err != nil {
-			return false, err
+// projectorsIdle returns a check that every projector has been sent, and
+// has acknowledged, everything on the feed it subscribes to.
+func (s *service) projectorsIdle(ctx context.Context) func() (bool, error) {
+	consumers := map[string]jetstream.Consumer{}
+	return func() (bool, error) {
+		for _, p := range projections.Projectors() {
+			c, ok := consumers[p.Name]
+			if !ok {
+				var err error
+				if c, err = s.app.Platform.JetStream.Consumer(ctx, app.FeedStream, p.Name); err != nil {
+					return false, err
+				}
+				consumers[p.Name] = c
+			}
+			info, err := c.Info(ctx)
+			if err != nil {
+				return false, err
+			}
+			if info.NumPending > 0 || info.NumAckPending > 0 {
+				return false, nil
+			}
 		}
-		info, err := c.Info(ctx)
-		if err != nil {
-			return false, err
-		}
-		if info.NumPending > 0 || info.NumAckPending > 0 {
-			return false, nil
-		}
+		return true, nil
 	}
-	return true, nil
 }
 
 // projectorBacklog returns a probe of the most messages any projector has
