@@ -188,6 +188,8 @@ func (p *Platform) startMongo(ctx context.Context, cfg Config) error {
 		p.closers = append(p.closers, func() { cancel(); <-done })
 		uri = f.MongoDBURI()
 		p.sqliteFile = filepath.Join(dir, cfg.Database+".sqlite")
+		stopCheckpoints := truncateWALEvery(time.Second, p.sqliteFile, cfg.Logger)
+		p.closers = append(p.closers, stopCheckpoints)
 	}
 	client, err := mongo.Connect(ctx, options.Client().ApplyURI(uri).SetMaxPoolSize(64))
 	if err != nil {
@@ -238,6 +240,35 @@ func (p *Platform) IndexIDs(ctx context.Context, collections ...string) error {
 		}
 	}
 	return nil
+}
+
+// truncateWALEvery keeps the embedded database's write-ahead log small.
+// FerretDB keeps a reader open through each update, so SQLite's own
+// checkpoints never restart the log and the file grows without end under
+// steady writes. A short busy timeout makes a busy tick skip rather than
+// stall the writers.
+func truncateWALEvery(interval time.Duration, file string, log *slog.Logger) (stop func()) {
+	done, finished := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(finished)
+		db, err := sql.Open("sqlite", "file:"+file+"?_pragma=busy_timeout(20)")
+		if err != nil {
+			log.Warn("WAL checkpoints disabled", "err", err)
+			return
+		}
+		defer db.Close()
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				_, _ = db.Exec("PRAGMA wal_checkpoint(TRUNCATE)") // busy: next tick
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
 }
 
 // ferretNew serialises ferretdb.New, which writes a package-level variable

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -97,5 +98,36 @@ func TestIndexIDsMakesIDLookupsUseAnIndex(t *testing.T) {
 	}
 	if !strings.Contains(plan, "USING INDEX") {
 		t.Fatalf("lookup by _id still scans: %s", plan)
+	}
+}
+
+// Under steady writes the embedded database's WAL is truncated now and then
+// instead of growing for ever.
+func TestWALIsTruncated(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	p, err := platform.Start(ctx, platform.Config{DataDir: dir, EventStoreListen: "127.0.0.1:0", NATSListen: "127.0.0.1:0", MongoListen: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	coll := p.DB.Collection("users")
+	for i := range 300 {
+		if _, err := coll.UpdateOne(ctx, bson.M{"_id": fmt.Sprint(i % 20)}, bson.M{"$set": bson.M{"n": i}}, options.Update().SetUpsert(true)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wal := filepath.Join(dir, "ferretdb", "accounts.sqlite-wal")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		info, err := os.Stat(wal)
+		if err == nil && info.Size() == 0 || os.IsNotExist(err) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("WAL still %d bytes", info.Size())
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
