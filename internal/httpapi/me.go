@@ -102,6 +102,16 @@ type patchMeRequest struct {
 	PreferredTimezone optionalString `json:"preferred_timezone"`
 }
 
+func (req patchMeRequest) change() commands.ProfileChange {
+	return commands.ProfileChange{
+		Email:             req.Email.ptr(),
+		FullName:          req.FullName.ptr(),
+		Description:       req.Description.ptr(),
+		PreferredLanguage: req.PreferredLanguage.ptr(),
+		PreferredTimezone: req.PreferredTimezone.ptr(),
+	}
+}
+
 // patchMe sets the given profile fields; null or "" clears one.
 func (a *API) patchMe(w http.ResponseWriter, r *http.Request) {
 	p, _ := principal(r.Context())
@@ -118,13 +128,7 @@ func (a *API) patchMe(w http.ResponseWriter, r *http.Request) {
 	res, err := a.cmd.UpdateProfile(r.Context(), commands.UpdateProfile{
 		UserID:  p.UserID,
 		IfMatch: match,
-		Change: commands.ProfileChange{
-			Email:             req.Email.ptr(),
-			FullName:          req.FullName.ptr(),
-			Description:       req.Description.ptr(),
-			PreferredLanguage: req.PreferredLanguage.ptr(),
-			PreferredTimezone: req.PreferredTimezone.ptr(),
-		},
+		Change:  req.change(),
 	}, a.metadata(r))
 	if err != nil {
 		a.writeError(w, r, err)

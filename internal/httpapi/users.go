@@ -8,13 +8,9 @@ import (
 )
 
 type registerRequest struct {
-	Username          string         `json:"username"`
-	Password          string         `json:"password"`
-	Email             optionalString `json:"email"`
-	FullName          optionalString `json:"full_name"`
-	Description       optionalString `json:"description"`
-	PreferredLanguage optionalString `json:"preferred_language"`
-	PreferredTimezone optionalString `json:"preferred_timezone"`
+	Username string `json:"username"`
+	Password string `json:"password"`
+	patchMeRequest
 }
 
 // postUser registers an account: 201 with the new profile.
@@ -27,13 +23,7 @@ func (a *API) postUser(w http.ResponseWriter, r *http.Request) {
 	reg, err := a.cmd.RegisterUser(r.Context(), commands.RegisterUser{
 		Username: req.Username,
 		Password: req.Password,
-		Profile: commands.ProfileChange{
-			Email:             req.Email.ptr(),
-			FullName:          req.FullName.ptr(),
-			Description:       req.Description.ptr(),
-			PreferredLanguage: req.PreferredLanguage.ptr(),
-			PreferredTimezone: req.PreferredTimezone.ptr(),
-		},
+		Profile:  req.change(),
 	}, a.metadata(r))
 	if err != nil {
 		a.writeError(w, r, err)

@@ -22,13 +22,7 @@ import (
 func TestEmbeddedPlatform(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	p, err := platform.Start(ctx, platform.Config{
-		DataDir: t.TempDir(), EventStoreListen: "127.0.0.1:0", NATSListen: "127.0.0.1:0", MongoListen: "127.0.0.1:0",
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
+	p := startPlatform(t, ctx, t.TempDir())
 	coll := p.DB.Collection("probe")
 	up := options.Update().SetUpsert(true)
 	for _, v := range []string{"first", "second"} {
@@ -52,11 +46,7 @@ func TestIndexIDsMakesIDLookupsUseAnIndex(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	dir := t.TempDir()
-	p, err := platform.Start(ctx, platform.Config{DataDir: dir, EventStoreListen: "127.0.0.1:0", NATSListen: "127.0.0.1:0", MongoListen: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
+	p := startPlatform(t, ctx, dir)
 	for range 2 { // idempotent: it runs at every start
 		if err := p.IndexIDs(ctx, "users", "profiles"); err != nil {
 			t.Fatal(err)
@@ -107,11 +97,7 @@ func TestWALIsTruncated(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	dir := t.TempDir()
-	p, err := platform.Start(ctx, platform.Config{DataDir: dir, EventStoreListen: "127.0.0.1:0", NATSListen: "127.0.0.1:0", MongoListen: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
+	p := startPlatform(t, ctx, dir)
 	coll := p.DB.Collection("users")
 	for i := range 300 {
 		if _, err := coll.UpdateOne(ctx, bson.M{"_id": fmt.Sprint(i % 20)}, bson.M{"$set": bson.M{"n": i}}, options.Update().SetUpsert(true)); err != nil {
@@ -130,4 +116,15 @@ func TestWALIsTruncated(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// startPlatform starts the embedded servers in dir on free ports.
+func startPlatform(t *testing.T, ctx context.Context, dir string) *platform.Platform {
+	t.Helper()
+	p, err := platform.Start(ctx, platform.Config{DataDir: dir, EventStoreListen: "127.0.0.1:0", NATSListen: "127.0.0.1:0", MongoListen: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	return p
 }
