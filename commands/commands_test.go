@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -16,29 +18,58 @@ import (
 	"github.com/accountd/accountd/events"
 	"github.com/accountd/accountd/internal/eventlog"
 	"github.com/accountd/accountd/internal/password"
-	"github.com/accountd/accountd/internal/testenv"
+	"github.com/accountd/accountd/internal/tokens"
 )
 
 // cheapHashing keeps tests fast; the production setting is checked in
 // internal/password.
 var cheapHashing = password.Params{MemoryKiB: 64, Iterations: 1, Parallelism: 1}
 
+// harness runs commands against an in-memory log: given past events, when
+// a command runs, then the streams hold these new events.
 type harness struct {
-	t   *testing.T
-	ctx context.Context
-	log *eventlog.Log
-	h   *commands.Handlers
-	now time.Time
+	t        *testing.T
+	ctx      context.Context
+	log      commands.EventLog
+	h        *commands.Handlers
+	now      time.Time
+	observed *recorder
+}
+
+type recorder struct {
+	mu   sync.Mutex
+	recs []events.Recorded
+}
+
+func (r *recorder) Observe(recs []events.Recorded) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.recs = append(r.recs, recs...)
+}
+
+func (r *recorder) types() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for _, e := range r.recs {
+		out = append(out, e.Type)
+	}
+	return out
 }
 
 func newHarness(t *testing.T) *harness {
+	return newHarnessOn(t, eventlog.NewMemory(), commands.Config{})
+}
+
+func newHarnessOn(t *testing.T, log commands.EventLog, cfg commands.Config) *harness {
 	t.Helper()
 	t.Parallel()
-	_, client := testenv.EventStore(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	t.Cleanup(cancel)
-	hs := &harness{t: t, ctx: ctx, log: eventlog.New(client), now: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
-	h, err := commands.New(commands.Config{Log: hs.log, PasswordParams: cheapHashing, Now: func() time.Time { return hs.now }})
+	hs := &harness{t: t, ctx: ctx, log: log, now: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC), observed: &recorder{}}
+	cfg.Log, cfg.PasswordParams, cfg.Now = log, cheapHashing, func() time.Time { return hs.now }
+	cfg.Observers = append(cfg.Observers, hs.observed)
+	h, err := commands.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,37 +82,36 @@ func meta() events.Metadata {
 }
 
 // given appends past events to a stream, stamped at the given time.
-func (hs *harness) given(stream string, at time.Time, evs ...eventlog.NewEvent) {
+func (hs *harness) given(stream string, at time.Time, ps ...events.Payload) {
 	hs.t.Helper()
 	m := meta()
 	m.Time = at
-	if _, err := hs.log.Append(hs.ctx, stream, eventlog.AnyVersion, m, evs...); err != nil {
+	if _, err := hs.log.Append(hs.ctx, stream, commands.AnyVersion, m, ps...); err != nil {
 		hs.t.Fatal(err)
 	}
 }
 
 // givenUser registers a user directly through events.
 func (hs *harness) givenUser(name string) string {
+	hs.t.Helper()
 	id := uuid.NewString()
 	hash, _ := password.Hash("correct7horse", cheapHashing)
-	hs.given(events.UsernameStream(strings.ToLower(name)), hs.now.Add(-time.Hour), eventlog.NewEvent{
-		Type: events.UsernameClaimed, Data: events.UsernameClaimedV1{Username: name, UserID: id}})
-	hs.given(events.UserStream(id), hs.now.Add(-time.Hour), eventlog.NewEvent{
-		Type: events.UserRegistered, Data: events.UserRegisteredV1{UserID: id, Username: name, PasswordHash: hash}})
+	hs.given(events.UsernameStream(strings.ToLower(name)), hs.now.Add(-time.Hour), events.UsernameClaimedV1{Username: name, UserID: id})
+	hs.given(events.UserStream(id), hs.now.Add(-time.Hour), events.UserRegisteredV1{UserID: id, Username: name, PasswordHash: hash})
 	return id
 }
 
-// then returns the types and payloads a stream holds after revision `after`.
-func (hs *harness) then(stream string, after eventlog.Version) []eventlog.Recorded {
+// then returns the events a stream holds after revision after.
+func (hs *harness) then(stream string, after commands.Version) []events.Recorded {
 	hs.t.Helper()
-	evs, err := hs.log.Read(hs.ctx, stream, after)
+	evs, err := hs.log.ReadStream(hs.ctx, stream, after)
 	if err != nil {
 		hs.t.Fatal(err)
 	}
 	return evs
 }
 
-func types(evs []eventlog.Recorded) []string {
+func types(evs []events.Recorded) []string {
 	var out []string
 	for _, e := range evs {
 		out = append(out, e.Type)
@@ -89,16 +119,8 @@ func types(evs []eventlog.Recorded) []string {
 	return out
 }
 
-func decode[T any](t *testing.T, e eventlog.Recorded) T {
-	t.Helper()
-	var v T
-	if err := json.Unmarshal(e.Data, &v); err != nil {
-		t.Fatal(err)
-	}
-	return v
-}
-
-func ptr(s string) *string { return &s }
+func ptr(s string) *string   { return &s }
+func ptr64(v uint64) *uint64 { return &v }
 
 func violationCodes(err error) []string {
 	var ve *commands.ValidationError
@@ -122,30 +144,34 @@ func TestRegisterUser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	user := hs.then(events.UserStream(reg.UserID), eventlog.NoStream)
+	user := hs.then(events.UserStream(reg.User.ID), commands.NoStream)
 	if got := types(user); !slices.Equal(got, []string{events.UserRegistered}) {
 		t.Fatalf("user stream: %v", got)
 	}
-	p := decode[events.UserRegisteredV1](t, user[0])
-	if p.Username != "Ada" || p.UserID != reg.UserID || *p.Email != "ada@example.com" || *p.PreferredLanguage != "tr-TR" {
+	p := user[0].Payload.(events.UserRegisteredV1)
+	if p.Username != "Ada" || p.UserID != reg.User.ID || *p.Email != "ada@example.com" || *p.PreferredLanguage != "tr-TR" {
 		t.Fatalf("payload %+v", p)
 	}
-	if !strings.HasPrefix(p.PasswordHash, "$argon2id$") || strings.Contains(string(user[0].Data), "correct7horse") {
-		t.Fatalf("password not hashed: %s", user[0].Data)
+	raw, _ := json.Marshal(p)
+	if !strings.HasPrefix(p.PasswordHash, "$argon2id$") || strings.Contains(string(raw), "correct7horse") {
+		t.Fatalf("password not hashed: %s", raw)
 	}
 	md := user[0].Metadata
-	if md.SchemaVersion != events.SchemaVersion || md.CorrelationID != m.CorrelationID || md.ClientIP != "192.0.2.1" || !md.Time.Equal(hs.now) || md.Actor != reg.UserID {
+	if md.SchemaVersion != events.SchemaVersion || md.CorrelationID != m.CorrelationID || md.ClientIP != "192.0.2.1" || !md.Time.Equal(hs.now) || md.Actor != reg.User.ID {
 		t.Fatalf("metadata %+v", md)
 	}
-	claim := hs.then(events.UsernameStream("ada"), eventlog.NoStream)
+	claim := hs.then(events.UsernameStream("ada"), commands.NoStream)
 	if got := types(claim); !slices.Equal(got, []string{events.UsernameClaimed}) {
 		t.Fatalf("reservation stream: %v", got)
 	}
-	if c := decode[events.UsernameClaimedV1](t, claim[0]); c.UserID != reg.UserID {
+	if c := claim[0].Payload.(events.UsernameClaimedV1); c.UserID != reg.User.ID {
 		t.Fatalf("claim %+v", c)
 	}
-	if reg.Position == 0 {
-		t.Fatal("no consistency token")
+	if reg.Position == 0 || reg.Position < claim[0].Position || reg.User.Username != "Ada" || reg.Revision != 0 {
+		t.Fatalf("result %+v", reg)
+	}
+	if got := hs.observed.types(); !slices.Equal(got, []string{events.UsernameClaimed, events.UserRegistered}) {
+		t.Fatalf("observers were told %v", got)
 	}
 }
 
@@ -166,19 +192,21 @@ func TestRegisterUserRejects(t *testing.T) {
 		{"taken in another case", commands.RegisterUser{Username: "GRACE", Password: "correct7horse"}, commands.ErrUsernameTaken, nil},
 	}
 	for _, tt := range tests {
-		_, err := hs.h.RegisterUser(hs.ctx, tt.cmd, meta())
-		if tt.wantErr != nil && !errors.Is(err, tt.wantErr) {
-			t.Errorf("%s: err %v, want %v", tt.name, err, tt.wantErr)
-		}
-		if tt.codes != nil && !slices.Equal(violationCodes(err), tt.codes) {
-			t.Errorf("%s: violations %v, want %v", tt.name, violationCodes(err), tt.codes)
-		}
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := hs.h.RegisterUser(hs.ctx, tt.cmd, meta())
+			if tt.wantErr != nil && !errors.Is(err, tt.wantErr) {
+				t.Errorf("err %v, want %v", err, tt.wantErr)
+			}
+			if tt.codes != nil && !slices.Equal(violationCodes(err), tt.codes) {
+				t.Errorf("violations %v, want %v", violationCodes(err), tt.codes)
+			}
+		})
 	}
 	// Nothing was written: hopper has no reservation, grace's is untouched.
-	if evs := hs.then(events.UsernameStream("hopper"), eventlog.NoStream); len(evs) != 0 {
+	if evs := hs.then(events.UsernameStream("hopper"), commands.NoStream); len(evs) != 0 {
 		t.Fatalf("rejected registration wrote %v", types(evs))
 	}
-	if evs := hs.then(events.UsernameStream("grace"), eventlog.NoStream); len(evs) != 1 {
+	if evs := hs.then(events.UsernameStream("grace"), commands.NoStream); len(evs) != 1 {
 		t.Fatalf("grace's reservation changed: %v", types(evs))
 	}
 }
@@ -187,8 +215,7 @@ func TestRegisterReconcilesAbandonedClaim(t *testing.T) {
 	hs := newHarness(t)
 	// A claim whose registration never happened (the service died between).
 	ghost := uuid.NewString()
-	hs.given(events.UsernameStream("linus"), hs.now.Add(-time.Minute), eventlog.NewEvent{
-		Type: events.UsernameClaimed, Data: events.UsernameClaimedV1{Username: "linus", UserID: ghost}})
+	hs.given(events.UsernameStream("linus"), hs.now.Add(-time.Minute), events.UsernameClaimedV1{Username: "linus", UserID: ghost})
 
 	reg, err := hs.h.RegisterUser(hs.ctx, commands.RegisterUser{Username: "Linus", Password: "correct7horse"}, meta())
 	if err != nil {
@@ -198,10 +225,10 @@ func TestRegisterReconcilesAbandonedClaim(t *testing.T) {
 	if got := types(evs); !slices.Equal(got, []string{events.UsernameReleased, events.UsernameClaimed}) {
 		t.Fatalf("reservation: %v", got)
 	}
-	if r := decode[events.UsernameReleasedV1](t, evs[0]); r.UserID != ghost || r.Reason != events.ReleaseAbandonedClaim {
+	if r := evs[0].Payload.(events.UsernameReleasedV1); r.UserID != ghost || r.Reason != events.ReleaseAbandonedClaim {
 		t.Fatalf("release %+v", r)
 	}
-	if c := decode[events.UsernameClaimedV1](t, evs[1]); c.UserID != reg.UserID {
+	if c := evs[1].Payload.(events.UsernameClaimedV1); c.UserID != reg.User.ID {
 		t.Fatalf("claim %+v", c)
 	}
 }
@@ -209,11 +236,13 @@ func TestRegisterReconcilesAbandonedClaim(t *testing.T) {
 func TestFreshClaimIsNotTakenOver(t *testing.T) {
 	hs := newHarness(t)
 	// A claim made a moment ago belongs to a request still in flight.
-	hs.given(events.UsernameStream("linus"), hs.now.Add(-time.Second), eventlog.NewEvent{
-		Type: events.UsernameClaimed, Data: events.UsernameClaimedV1{Username: "linus", UserID: uuid.NewString()}})
+	hs.given(events.UsernameStream("linus"), hs.now.Add(-time.Second), events.UsernameClaimedV1{Username: "linus", UserID: uuid.NewString()})
 	_, err := hs.h.RegisterUser(hs.ctx, commands.RegisterUser{Username: "linus", Password: "correct7horse"}, meta())
 	if !errors.Is(err, commands.ErrUsernameTaken) {
 		t.Fatalf("err %v, want taken", err)
+	}
+	if got := types(hs.then(events.UsernameStream("linus"), commands.NoStream)); len(got) != 1 {
+		t.Fatalf("reservation: %v", got)
 	}
 }
 
@@ -228,18 +257,21 @@ func TestRenameUser(t *testing.T) {
 	if got := types(user); !slices.Equal(got, []string{events.UserRenamed}) {
 		t.Fatalf("user stream: %v", got)
 	}
-	if r := decode[events.UserRenamedV1](t, user[0]); r.OldUsername != "ada" || r.NewUsername != "Countess" {
+	if r := user[0].Payload.(events.UserRenamedV1); r.OldUsername != "ada" || r.NewUsername != "Countess" {
 		t.Fatalf("rename %+v", r)
 	}
-	if res.Revision != 1 {
-		t.Fatalf("revision %d", res.Revision)
+	if res.Revision != 1 || res.User.Username != "Countess" {
+		t.Fatalf("result %+v", res)
 	}
-	if got := types(hs.then(events.UsernameStream("countess"), eventlog.NoStream)); !slices.Equal(got, []string{events.UsernameClaimed}) {
+	if got := types(hs.then(events.UsernameStream("countess"), commands.NoStream)); !slices.Equal(got, []string{events.UsernameClaimed}) {
 		t.Fatalf("new name: %v", got)
 	}
 	old := hs.then(events.UsernameStream("ada"), 0)
 	if got := types(old); !slices.Equal(got, []string{events.UsernameReleased}) {
 		t.Fatalf("old name: %v", got)
+	}
+	if res.Position != old[0].Position {
+		t.Fatalf("consistency token %d, want the release at %d", res.Position, old[0].Position)
 	}
 	// The old name is free for someone else at once.
 	if _, err := hs.h.RegisterUser(hs.ctx, commands.RegisterUser{Username: "ada", Password: "correct7horse"}, meta()); err != nil {
@@ -251,7 +283,6 @@ func TestRenameUserCases(t *testing.T) {
 	hs := newHarness(t)
 	ada := hs.givenUser("ada")
 	hs.givenUser("grace")
-	stale := uint64(7)
 	tests := []struct {
 		name      string
 		cmd       commands.RenameUser
@@ -260,43 +291,50 @@ func TestRenameUserCases(t *testing.T) {
 	}{
 		{"taken", commands.RenameUser{UserID: ada, NewUsername: "Grace"}, commands.ErrUsernameTaken, nil},
 		{"invalid", commands.RenameUser{UserID: ada, NewUsername: "a b"}, &commands.ValidationError{}, nil},
-		{"stale if-match", commands.RenameUser{UserID: ada, NewUsername: "lovelace", IfMatch: &stale}, commands.ErrPreconditionFailed, nil},
+		{"stale if-match", commands.RenameUser{UserID: ada, NewUsername: "lovelace", IfMatch: ptr64(7)}, commands.ErrPreconditionFailed, nil},
 		{"same name", commands.RenameUser{UserID: ada, NewUsername: "ada"}, nil, nil},
 		{"case only", commands.RenameUser{UserID: ada, NewUsername: "ADA"}, nil, []string{events.UserRenamed}},
 		{"unknown user", commands.RenameUser{UserID: uuid.NewString(), NewUsername: "nobody"}, commands.ErrUserNotFound, nil},
 	}
 	for _, tt := range tests {
-		before := hs.then(events.UserStream(ada), eventlog.NoStream)
-		_, err := hs.h.RenameUser(hs.ctx, tt.cmd, meta())
-		var ve *commands.ValidationError
-		switch {
-		case tt.wantErr == nil && err != nil:
-			t.Errorf("%s: %v", tt.name, err)
-		case errors.As(tt.wantErr, &ve):
-			if !errors.As(err, &ve) {
-				t.Errorf("%s: err %v, want validation error", tt.name, err)
+		t.Run(tt.name, func(t *testing.T) {
+			before := hs.then(events.UserStream(ada), commands.NoStream)
+			_, err := hs.h.RenameUser(hs.ctx, tt.cmd, meta())
+			var ve *commands.ValidationError
+			switch {
+			case tt.wantErr == nil && err != nil:
+				t.Errorf("%v", err)
+			case errors.As(tt.wantErr, &ve):
+				if !errors.As(err, &ve) {
+					t.Errorf("err %v, want validation error", err)
+				}
+			case tt.wantErr != nil && !errors.Is(err, tt.wantErr):
+				t.Errorf("err %v, want %v", err, tt.wantErr)
 			}
-		case tt.wantErr != nil && !errors.Is(err, tt.wantErr):
-			t.Errorf("%s: err %v, want %v", tt.name, err, tt.wantErr)
-		}
-		after := hs.then(events.UserStream(ada), eventlog.Version(len(before)-1))
-		if got := types(after); !slices.Equal(got, tt.userAfter) {
-			t.Errorf("%s: wrote %v, want %v", tt.name, got, tt.userAfter)
-		}
+			after := hs.then(events.UserStream(ada), commands.Version(len(before)-1))
+			if got := types(after); !slices.Equal(got, tt.userAfter) {
+				t.Errorf("wrote %v, want %v", got, tt.userAfter)
+			}
+		})
 	}
 	// A failed rename leaves no claim behind, and case-only renames keep one.
-	if r := hs.then(events.UsernameStream("lovelace"), eventlog.NoStream); len(r) != 0 {
-		if got := types(r); !slices.Equal(got, []string{events.UsernameClaimed, events.UsernameReleased}) {
-			t.Errorf("lovelace reservation: %v", got)
-		}
+	if got := types(hs.then(events.UsernameStream("lovelace"), commands.NoStream)); len(got) != 0 && !slices.Equal(got, []string{events.UsernameClaimed, events.UsernameReleased}) {
+		t.Errorf("lovelace reservation: %v", got)
 	}
-	if got := types(hs.then(events.UsernameStream("ada"), eventlog.NoStream)); !slices.Equal(got, []string{events.UsernameClaimed}) {
+	if got := types(hs.then(events.UsernameStream("nobody"), commands.NoStream)); len(got) != 0 && !slices.Equal(got, []string{events.UsernameClaimed, events.UsernameReleased}) {
+		t.Errorf("nobody reservation: %v", got)
+	}
+	if got := types(hs.then(events.UsernameStream("ada"), commands.NoStream)); !slices.Equal(got, []string{events.UsernameClaimed}) {
 		t.Errorf("ada reservation: %v", got)
 	}
 }
 
 func TestConcurrentRenamesToOneNameHaveOneWinner(t *testing.T) {
-	hs := newHarness(t)
+	concurrentRenames(newHarness(t))
+}
+
+func concurrentRenames(hs *harness) {
+	t := hs.t
 	const n = 50
 	ids := make([]string, n)
 	for i := range ids {
@@ -329,7 +367,7 @@ func TestConcurrentRenamesToOneNameHaveOneWinner(t *testing.T) {
 	if winners != 1 || taken != n-1 {
 		t.Fatalf("%d winners, %d taken", winners, taken)
 	}
-	if got := types(hs.then(events.UsernameStream("popular"), eventlog.NoStream)); !slices.Equal(got, []string{events.UsernameClaimed}) {
+	if got := types(hs.then(events.UsernameStream("popular"), commands.NoStream)); !slices.Equal(got, []string{events.UsernameClaimed}) {
 		t.Fatalf("reservation: %v", got)
 	}
 }
@@ -350,16 +388,20 @@ func TestUpdateProfile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := hs.h.UpdateProfile(hs.ctx, commands.UpdateProfile{UserID: id, Change: commands.ProfileChange{Description: ptr("Analyst")}}, meta()); err != nil {
-		t.Fatal(err)
+	same, err := hs.h.UpdateProfile(hs.ctx, commands.UpdateProfile{UserID: id, Change: commands.ProfileChange{Description: ptr("Analyst")}}, meta())
+	if err != nil || same.Position != 0 || same.Revision != 2 {
+		t.Fatalf("no-op update: %+v %v", same, err)
 	}
 	evs := hs.then(events.UserStream(id), 0)
 	if len(evs) != 2 || res.Revision != 1 || again.Revision != 2 {
 		t.Fatalf("events %v, revisions %d %d", types(evs), res.Revision, again.Revision)
 	}
-	second := decode[events.UserProfileUpdatedV1](t, evs[1])
+	second := evs[1].Payload.(events.UserProfileUpdatedV1)
 	if second.FullName != nil || second.Description == nil || *second.Description != "Analyst" {
 		t.Fatalf("second update %+v", second)
+	}
+	if got := again.User.Profile; *got.FullName != "Ada Lovelace" || *got.Description != "Analyst" || *got.PreferredTimezone != "Europe/London" {
+		t.Fatalf("state after %+v", got)
 	}
 
 	tests := []struct {
@@ -374,15 +416,22 @@ func TestUpdateProfile(t *testing.T) {
 		{"long name", commands.ProfileChange{FullName: ptr(strings.Repeat("x", 201))}, nil, nil, []string{"full_name.too_long"}},
 		{"unsupported language", commands.ProfileChange{PreferredLanguage: ptr("de")}, nil, nil, []string{"preferred_language.unsupported"}},
 		{"stale", commands.ProfileChange{FullName: ptr("A")}, ptr64(1), commands.ErrPreconditionFailed, nil},
+		{"unknown user", commands.ProfileChange{FullName: ptr("A")}, nil, commands.ErrUserNotFound, nil},
 	}
 	for _, tt := range tests {
-		_, err := hs.h.UpdateProfile(hs.ctx, commands.UpdateProfile{UserID: id, Change: tt.change, IfMatch: tt.match}, meta())
-		if tt.err != nil && !errors.Is(err, tt.err) {
-			t.Errorf("%s: err %v", tt.name, err)
-		}
-		if tt.codes != nil && !slices.Equal(violationCodes(err), tt.codes) {
-			t.Errorf("%s: violations %v", tt.name, violationCodes(err))
-		}
+		t.Run(tt.name, func(t *testing.T) {
+			user := id
+			if tt.err == commands.ErrUserNotFound {
+				user = uuid.NewString()
+			}
+			_, err := hs.h.UpdateProfile(hs.ctx, commands.UpdateProfile{UserID: user, Change: tt.change, IfMatch: tt.match}, meta())
+			if tt.err != nil && !errors.Is(err, tt.err) {
+				t.Errorf("err %v", err)
+			}
+			if tt.codes != nil && !slices.Equal(violationCodes(err), tt.codes) {
+				t.Errorf("violations %v", violationCodes(err))
+			}
+		})
 	}
 	if evs := hs.then(events.UserStream(id), 2); len(evs) != 0 {
 		t.Fatalf("rejected updates wrote %v", types(evs))
@@ -392,84 +441,202 @@ func TestUpdateProfile(t *testing.T) {
 	}
 }
 
-func ptr64(v uint64) *uint64 { return &v }
-
-type recordingRegistry struct {
-	mu      sync.Mutex
-	started []events.SessionStartedV1
-	ended   []string
+// racingLog lets another writer (another replica) append to a stream just
+// before each of the command's first n appends.
+type racingLog struct {
+	commands.EventLog
+	mu    sync.Mutex
+	races int
+	racer func(ctx context.Context, stream string)
+	tried int
 }
 
-func (r *recordingRegistry) Started(s events.SessionStartedV1) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.started = append(r.started, s)
+func (l *racingLog) Append(ctx context.Context, stream string, expected commands.Version, meta events.Metadata, ps ...events.Payload) (commands.Appended, error) {
+	l.mu.Lock()
+	race := l.tried < l.races
+	l.tried++
+	l.mu.Unlock()
+	if race {
+		l.racer(ctx, stream)
+	}
+	return l.EventLog.Append(ctx, stream, expected, meta, ps...)
 }
 
-func (r *recordingRegistry) Ended(id string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.ended = append(r.ended, id)
+// A write that loses its race decides again on the state read from the
+// log, so another replica's change is kept, not overwritten.
+func TestUpdateDecidesAgainAfterLosingARace(t *testing.T) {
+	mem := eventlog.NewMemory()
+	racing := &racingLog{EventLog: mem}
+	hs := newHarnessOn(t, racing, commands.Config{})
+	id := hs.givenUser("ada")
+	racing.races, racing.tried = 2, 0
+	n := 0
+	racing.racer = func(ctx context.Context, stream string) {
+		n++
+		if _, err := mem.Append(ctx, stream, commands.AnyVersion, meta(), events.UserProfileUpdatedV1{UserID: id, Profile: events.Profile{Description: ptr(fmt.Sprint("elsewhere ", n))}}); err != nil {
+			t.Error(err)
+		}
+	}
+	res, err := hs.h.UpdateProfile(hs.ctx, commands.UpdateProfile{UserID: id, Change: commands.ProfileChange{FullName: ptr("Ada")}}, meta())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := types(hs.then(events.UserStream(id), 0)); len(got) != 3 || res.Revision != 3 {
+		t.Fatalf("events %v, revision %d", got, res.Revision)
+	}
+	if p := res.User.Profile; *p.FullName != "Ada" || *p.Description != "elsewhere 2" {
+		t.Fatalf("state %+v", p)
+	}
+	// With If-Match, a lost race is the caller's conflict.
+	racing.races, racing.tried = 1, 0
+	_, err = hs.h.UpdateProfile(hs.ctx, commands.UpdateProfile{UserID: id, Change: commands.ProfileChange{FullName: ptr("B")}, IfMatch: ptr64(3)}, meta())
+	if !errors.Is(err, commands.ErrPreconditionFailed) {
+		t.Fatalf("if-match after a lost race: %v", err)
+	}
+	// A stream that never stops changing gives up after a bounded number
+	// of attempts.
+	racing.races, racing.tried = 1000, 0
+	_, err = hs.h.UpdateProfile(hs.ctx, commands.UpdateProfile{UserID: id, Change: commands.ProfileChange{FullName: ptr("C")}}, meta())
+	if !errors.Is(err, commands.ErrWrongExpectedVersion) || racing.tried > 10 {
+		t.Fatalf("endless race: %v after %d appends", err, racing.tried)
+	}
+}
+
+// Parallel updates of one account without If-Match all succeed, and the
+// final state has every field of every write.
+func TestParallelUpdatesWithoutIfMatchAllApply(t *testing.T) {
+	hs := newHarness(t)
+	id := hs.givenUser("ada")
+	const n = 30
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			change := commands.ProfileChange{FullName: ptr(fmt.Sprint("Name ", i))}
+			if i == 7 {
+				change = commands.ProfileChange{Description: ptr("seven")}
+			}
+			_, errs[i] = hs.h.UpdateProfile(hs.ctx, commands.UpdateProfile{UserID: id, Change: change}, meta())
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("update %d: %v", i, err)
+		}
+	}
+	var u commands.User
+	for _, e := range hs.then(events.UserStream(id), commands.NoStream) {
+		u = commands.FoldUser(u, e)
+	}
+	if u.Profile.Description == nil || *u.Profile.Description != "seven" || u.Profile.FullName == nil {
+		t.Fatalf("final profile %+v", u.Profile)
+	}
+	if got := len(hs.then(events.UserStream(id), 0)); got != n {
+		t.Fatalf("%d updates recorded, want %d", got, n)
+	}
 }
 
 func TestSignInAndOut(t *testing.T) {
-	hs := newHarness(t)
-	reg := &recordingRegistry{}
-	h, err := commands.New(commands.Config{Log: hs.log, PasswordParams: cheapHashing, Sessions: reg, Now: func() time.Time { return hs.now }, SessionTTL: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
+	hs := newHarnessOn(t, eventlog.NewMemory(), commands.Config{SessionTTL: time.Hour})
 	id := hs.givenUser("ada")
 
-	for _, bad := range []commands.SignIn{{Username: "ada", Password: "wrong7horse"}, {Username: "nobody", Password: "correct7horse"}, {}} {
-		if _, err := h.SignIn(hs.ctx, bad, meta()); !errors.Is(err, commands.ErrInvalidCredentials) {
+	for _, bad := range []commands.SignIn{{Username: "ada", Password: "wrong7horse"}, {Username: "nobody", Password: "correct7horse"}} {
+		if _, err := hs.h.SignIn(hs.ctx, bad, meta()); !errors.Is(err, commands.ErrInvalidCredentials) {
 			t.Fatalf("%+v: err %v", bad, err)
 		}
 	}
-	in, err := h.SignIn(hs.ctx, commands.SignIn{Username: "ADA", Password: "correct7horse"}, meta())
+	if _, err := hs.h.SignIn(hs.ctx, commands.SignIn{}, meta()); !slices.Equal(violationCodes(err), []string{"request.required", "request.required"}) {
+		t.Fatalf("empty sign-in: %v", err)
+	}
+	in, err := hs.h.SignIn(hs.ctx, commands.SignIn{Username: "ADA", Password: "correct7horse"}, meta())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if in.UserID != id || !in.ExpiresAt.Equal(hs.now.Add(time.Hour)) || len(reg.started) != 1 {
-		t.Fatalf("signed in %+v, registry %+v", in, reg.started)
+	if in.UserID != id || !in.ExpiresAt.Equal(hs.now.Add(time.Hour)) || !slices.Equal(hs.observed.types(), []string{events.SessionStarted}) {
+		t.Fatalf("signed in %+v, observed %v", in, hs.observed.types())
 	}
-	started := hs.then(events.SessionStream(in.SessionID), eventlog.NoStream)
-	p := decode[events.SessionStartedV1](t, started[0])
-	sid, secret, ok := commands.ParseToken(in.Token)
-	if !ok || sid != in.SessionID || !commands.DigestMatches(secret, p.TokenDigest) || strings.Contains(string(started[0].Data), secret) {
+	started := hs.then(events.SessionStream(in.SessionID), commands.NoStream)
+	p := started[0].Payload.(events.SessionStartedV1)
+	sid, secret, ok := tokens.ParseSession(in.Token)
+	raw, _ := json.Marshal(p)
+	if !ok || sid != in.SessionID || !tokens.Matches(secret, p.TokenDigest) || strings.Contains(string(raw), secret) {
 		t.Fatalf("token %q vs stored %+v", in.Token, p)
 	}
 
-	if _, err := h.SignOut(hs.ctx, commands.SignOut{UserID: id, SessionID: in.SessionID}, meta()); err != nil {
+	if _, err := hs.h.SignOut(hs.ctx, commands.SignOut{UserID: id, SessionID: in.SessionID}, meta()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.SignOut(hs.ctx, commands.SignOut{UserID: id, SessionID: in.SessionID}, meta()); err != nil {
+	if _, err := hs.h.SignOut(hs.ctx, commands.SignOut{UserID: id, SessionID: in.SessionID}, meta()); err != nil {
 		t.Fatalf("second sign-out: %v", err)
 	}
-	if got := types(hs.then(events.SessionStream(in.SessionID), eventlog.NoStream)); !slices.Equal(got, []string{events.SessionStarted, events.SessionEnded}) {
+	if got := types(hs.then(events.SessionStream(in.SessionID), commands.NoStream)); !slices.Equal(got, []string{events.SessionStarted, events.SessionEnded}) {
 		t.Fatalf("session stream %v", got)
 	}
-	if _, err := h.SignOut(hs.ctx, commands.SignOut{UserID: uuid.NewString(), SessionID: in.SessionID}, meta()); !errors.Is(err, commands.ErrSessionNotFound) {
+	if _, err := hs.h.SignOut(hs.ctx, commands.SignOut{UserID: uuid.NewString(), SessionID: in.SessionID}, meta()); !errors.Is(err, commands.ErrSessionNotFound) {
 		t.Fatalf("someone else's session: %v", err)
 	}
 }
 
-func TestFoldUserIsPure(t *testing.T) {
-	reg := eventlog.Recorded{Type: events.UserRegistered, Data: []byte(`{"user_id":"u1","username":"ada","password_hash":"h","email":"a@b.co"}`)}
-	ren := eventlog.Recorded{Type: events.UserRenamed, Data: []byte(`{"user_id":"u1","old_username":"ada","new_username":"grace"}`)}
-	upd := eventlog.Recorded{Type: events.UserProfileUpdated, Data: []byte(`{"user_id":"u1","full_name":"G","email":""}`)}
-	u := commands.User{}
-	for _, e := range []eventlog.Recorded{reg, ren, upd, {Type: "user.unknown_future_event", Data: []byte(`{}`)}} {
-		var err error
-		if u, err = commands.FoldUser(u, e); err != nil {
-			t.Fatal(err)
+// Sign-in throttling is the use case's: per address, per account, and one
+// attempt at a time per account.
+func TestSignInIsThrottled(t *testing.T) {
+	hs := newHarnessOn(t, eventlog.NewMemory(), commands.Config{SignIn: commands.SignInLimits{
+		AccountAttempts: 3, AccountAttemptEvery: time.Hour, AddressAttempts: 5, AddressAttemptEvery: time.Hour,
+	}})
+	hs.givenUser("linus")
+	hs.givenUser("torvalds")
+	attempt := func(user, ip string) error {
+		m := meta()
+		m.ClientIP = ip
+		_, err := hs.h.SignIn(hs.ctx, commands.SignIn{Username: user, Password: "wrong7horse"}, m)
+		return err
+	}
+	var got []string
+	for range 4 {
+		var te *commands.ThrottledError
+		if err := attempt("linus", "192.0.2.1"); errors.As(err, &te) {
+			got = append(got, te.Scope)
+		} else {
+			got = append(got, "tried")
 		}
 	}
-	want := commands.User{ID: "u1", Username: "grace", PasswordHash: "h", Profile: commands.ProfileFields{FullName: "G"}}
-	if u != want {
+	if !slices.Equal(got, []string{"tried", "tried", "tried", "account"}) {
+		t.Fatalf("per account: %v", got)
+	}
+	// The same address, another account: two more, then the address is spent.
+	if err := attempt("torvalds", "192.0.2.1"); !errors.Is(err, commands.ErrInvalidCredentials) {
+		t.Fatalf("other account: %v", err)
+	}
+	var te *commands.ThrottledError
+	if err := attempt("torvalds", "192.0.2.1"); !errors.As(err, &te) || te.Scope != "address" || te.RetryAfter <= 0 {
+		t.Fatalf("spent address: %v", err)
+	}
+}
+
+func TestFoldUserIsPure(t *testing.T) {
+	recs := []events.Recorded{
+		{Payload: events.UserRegisteredV1{UserID: "u1", Username: "ada", PasswordHash: "h", Profile: events.Profile{Email: ptr("a@b.co")}}},
+		{Payload: events.UserRenamedV1{UserID: "u1", OldUsername: "ada", NewUsername: "grace"}},
+		{Payload: events.UserProfileUpdatedV1{UserID: "u1", Profile: events.Profile{FullName: ptr("G"), Email: ptr("")}}},
+		{Payload: events.SessionEndedV1{}}, // another aggregate's event changes nothing
+	}
+	var u commands.User
+	for _, e := range recs {
+		u = commands.FoldUser(u, e)
+	}
+	want := commands.User{ID: "u1", Username: "grace", PasswordHash: "h", Profile: events.Profile{Email: ptr(""), FullName: ptr("G")}}
+	if !reflect.DeepEqual(u, want) {
 		t.Fatalf("got %+v, want %+v", u, want)
 	}
-	if _, err := commands.FoldUser(u, eventlog.Recorded{Type: events.UserRenamed, Data: []byte(`{`)}); err == nil {
-		t.Fatal("a corrupt event folded silently")
+	// Folding again from the start gives the same state: nothing is shared.
+	var again commands.User
+	for _, e := range recs {
+		again = commands.FoldUser(again, e)
+	}
+	if !reflect.DeepEqual(again, want) {
+		t.Fatalf("second fold %+v", again)
 	}
 }

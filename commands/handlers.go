@@ -1,27 +1,27 @@
-// Package commands holds one file per use case: the command and a handler
-// that loads state from the event log, decides, and appends with the
-// expected revision.
+// Package commands holds one file per use case. Each aggregate (user,
+// username reservation, session) has its state, a pure fold and pure
+// decisions; one function (update.go) owns load -> decide -> append with the
+// expected revision -> retry.
 package commands
 
 import (
-	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/accountd/accountd/events"
-	"github.com/accountd/accountd/internal/eventlog"
 	"github.com/accountd/accountd/internal/password"
+	"github.com/accountd/accountd/internal/ratelimit"
 	"github.com/accountd/accountd/internal/validate"
 )
 
-// Errors the transport maps to responses.
+// Domain errors the transport maps to responses.
 var (
-	ErrUsernameTaken        = errors.New("username is taken")
-	ErrUserNotFound         = errors.New("user not found")
-	ErrPreconditionFailed   = errors.New("the resource changed since the version given")
-	ErrInvalidCredentials   = errors.New("invalid username or password")
-	ErrSessionNotFound      = errors.New("session not found")
-	ErrWrongExpectedVersion = eventlog.ErrWrongExpectedVersion
+	ErrUsernameTaken      = errors.New("username is taken")
+	ErrUserNotFound       = errors.New("user not found")
+	ErrPreconditionFailed = errors.New("the resource changed since the version given")
+	ErrInvalidCredentials = errors.New("invalid username or password")
+	ErrSessionNotFound    = errors.New("session not found")
 )
 
 // ValidationError lists every broken input rule.
@@ -43,33 +43,105 @@ func invalid(vs []validate.Violation) error {
 	return &ValidationError{Violations: vs}
 }
 
-// Config holds the handlers' dependencies; main wires them.
-type Config struct {
-	Log            *eventlog.Log
-	PasswordParams password.Params
-	SessionTTL     time.Duration
-	Sessions       SessionRegistry
-	Now            func() time.Time
-	CacheSize      int
+// ThrottledError: too many attempts; try again after RetryAfter.
+type ThrottledError struct {
+	RetryAfter time.Duration
+	Scope      string // what was throttled: "account" or "address"
 }
 
-// SessionRegistry is told about sessions as soon as they start or end, so
-// the very next request can use (or no longer use) its token.
-type SessionRegistry interface {
-	Started(events.SessionStartedV1)
-	Ended(sessionID string)
+func (e *ThrottledError) Error() string {
+	return fmt.Sprintf("too many attempts (%s); retry after %s", e.Scope, e.RetryAfter)
+}
+
+// Observer is told of every event this process's commands append, as soon
+// as it is durable: in-memory indexes use it so that the very next request
+// sees the change, without waiting for the log to come round.
+type Observer interface {
+	Observe([]events.Recorded)
+}
+
+// Metrics counts what commands do; nil counts nothing.
+type Metrics interface {
+	// Command records one command's outcome: "ok", or an error kind.
+	Command(name, outcome string)
+	// Conflict records a lost race for a stream of category.
+	Conflict(category string)
+	// Throttled records a refused sign-in attempt.
+	Throttled(scope string)
+}
+
+// Config holds the handlers' dependencies.
+type Config struct {
+	Log            EventLog
+	PasswordParams password.Params
+	SessionTTL     time.Duration
+	Observers      []Observer
+	Metrics        Metrics
+	Now            func() time.Time
+	CacheSize      int // streams cached per aggregate
+	SignIn         SignInLimits
+}
+
+// SignInLimits throttle sign-in attempts per account and per address.
+type SignInLimits struct {
+	AccountAttempts, AddressAttempts         int
+	AccountAttemptEvery, AddressAttemptEvery time.Duration
+}
+
+func (c *Config) setDefaults() {
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.SessionTTL == 0 {
+		c.SessionTTL = 24 * time.Hour
+	}
+	if c.CacheSize == 0 {
+		c.CacheSize = 10_000
+	}
+	if c.PasswordParams == (password.Params{}) {
+		c.PasswordParams = password.Default()
+	}
+	if c.Metrics == nil {
+		c.Metrics = noMetrics{}
+	}
+	if c.SignIn.AccountAttempts == 0 {
+		c.SignIn.AccountAttempts, c.SignIn.AccountAttemptEvery = 5, 20*time.Second
+	}
+	if c.SignIn.AddressAttempts == 0 {
+		c.SignIn.AddressAttempts, c.SignIn.AddressAttemptEvery = 30, 2*time.Second
+	}
+}
+
+// Validate reports every problem of the configuration at once.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Log == nil {
+		errs = append(errs, errors.New("commands: an event log is required"))
+	}
+	if c.SessionTTL < time.Minute {
+		errs = append(errs, fmt.Errorf("commands: session lifetime %s is shorter than a minute", c.SessionTTL))
+	}
+	if c.CacheSize < 1 {
+		errs = append(errs, fmt.Errorf("commands: cache size %d must be positive", c.CacheSize))
+	}
+	if c.SignIn.AccountAttempts < 1 || c.SignIn.AddressAttempts < 1 || c.SignIn.AccountAttemptEvery <= 0 || c.SignIn.AddressAttemptEvery <= 0 {
+		errs = append(errs, fmt.Errorf("commands: sign-in limits %+v must be positive", c.SignIn))
+	}
+	return errors.Join(errs...)
 }
 
 // Handlers executes commands.
 type Handlers struct {
-	log          *eventlog.Log
-	users        *eventlog.Repository[User]
-	reservations *eventlog.Repository[Reservation]
-	sessions     *eventlog.Repository[Session]
-	registry     SessionRegistry
+	log          EventLog
+	users        *repository[User]
+	reservations *repository[Reservation]
+	sessions     *repository[Session]
+	observers    []Observer
+	metrics      Metrics
 	params       password.Params
 	sessionTTL   time.Duration
 	now          func() time.Time
+	signIn       signInThrottle
 	// dummyHash is verified against when a sign-in names no account, so
 	// that the answer takes as long as for a wrong password.
 	dummyHash string
@@ -77,14 +149,9 @@ type Handlers struct {
 
 // New builds the handlers.
 func New(cfg Config) (*Handlers, error) {
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	if cfg.SessionTTL <= 0 {
-		cfg.SessionTTL = 24 * time.Hour
-	}
-	if cfg.CacheSize <= 0 {
-		cfg.CacheSize = 10_000
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
 	}
 	dummy, err := password.Hash("no such account", cfg.PasswordParams)
 	if err != nil {
@@ -92,79 +159,70 @@ func New(cfg Config) (*Handlers, error) {
 	}
 	return &Handlers{
 		log:          cfg.Log,
-		users:        eventlog.NewRepository(cfg.Log, FoldUser, cfg.CacheSize),
-		reservations: eventlog.NewRepository(cfg.Log, FoldReservation, cfg.CacheSize),
-		sessions:     eventlog.NewRepository(cfg.Log, FoldSession, cfg.CacheSize),
-		registry:     cfg.Sessions,
+		users:        newRepository(cfg.Log, foldUser, cfg.CacheSize),
+		reservations: newRepository(cfg.Log, foldReservation, cfg.CacheSize),
+		sessions:     newRepository(cfg.Log, foldSession, cfg.CacheSize),
+		observers:    cfg.Observers,
+		metrics:      cfg.Metrics,
 		params:       cfg.PasswordParams,
 		sessionTTL:   cfg.SessionTTL,
 		now:          cfg.Now,
-		dummyHash:    dummy,
+		signIn: signInThrottle{
+			account: ratelimit.New(cfg.SignIn.AccountAttempts, cfg.SignIn.AccountAttemptEvery, cfg.Now),
+			address: ratelimit.New(cfg.SignIn.AddressAttempts, cfg.SignIn.AddressAttemptEvery, cfg.Now),
+			locks:   ratelimit.NewLocks(),
+		},
+		dummyHash: dummy,
 	}, nil
 }
 
-// Result of a command: the stream revision (the new ETag) and the $all
-// position, which queries wait for to show the caller its own write.
-type Result = eventlog.Result
+// Prune forgets idle throttling state; call it now and then.
+func (h *Handlers) Prune() {
+	h.signIn.account.Prune()
+	h.signIn.address.Prune()
+}
 
-// stamp completes the caller's metadata.
+// Result of a command: the stream revision (the new ETag) and the $all
+// position of the last event written, the consistency token a caller's
+// next query waits for (0: nothing was written).
+type Result struct {
+	Revision uint64
+	Position uint64
+}
+
+// stamp completes the caller's metadata with the time.
 func (h *Handlers) stamp(meta events.Metadata) events.Metadata {
 	meta.Time = h.now().UTC()
 	return meta
 }
 
-// updateUser runs decide against the user's state and appends what it
-// returns; a concurrent change makes it decide again on fresh state.
-// expected, when not nil, is the version the caller saw (If-Match).
-func (h *Handlers) updateUser(ctx context.Context, userID string, expected *uint64, meta events.Metadata,
-	decide func(User) ([]eventlog.NewEvent, error)) (Result, User, error) {
-	stream := events.UserStream(userID)
-	for attempt := 0; attempt < 3; attempt++ {
-		fresh := attempt > 0
-		u, version, err := h.users.Load(ctx, stream, fresh)
-		if err != nil {
-			return Result{}, u, err
-		}
-		if !u.Exists() {
-			if !fresh {
-				continue // a cache may not know a brand-new account yet
-			}
-			return Result{}, u, ErrUserNotFound
-		}
-		if expected != nil && eventlog.Version(*expected) != version {
-			if !fresh {
-				continue
-			}
-			return Result{}, u, ErrPreconditionFailed
-		}
-		evs, err := decide(u)
-		if err != nil || len(evs) == 0 {
-			return Result{Revision: uint64(version)}, u, err
-		}
-		res, err := h.users.Append(ctx, stream, version, u, meta, evs...)
-		if errors.Is(err, eventlog.ErrWrongExpectedVersion) {
-			if expected != nil {
-				return Result{}, u, ErrPreconditionFailed
-			}
-			continue
-		}
-		return res, u, err
-	}
-	return Result{}, User{}, eventlog.ErrWrongExpectedVersion
+// done records a command's outcome in the metrics.
+func (h *Handlers) done(name string, err error) {
+	h.metrics.Command(name, outcomeOf(err))
 }
 
-// User returns an account as the command side knows it, with its revision.
-// It reads through the cache, which includes this process's own writes.
-func (h *Handlers) User(ctx context.Context, userID string) (User, uint64, error) {
-	u, version, err := h.users.Load(ctx, events.UserStream(userID), false)
-	if err == nil && !u.Exists() {
-		u, version, err = h.users.Load(ctx, events.UserStream(userID), true)
+func outcomeOf(err error) string {
+	var ve *ValidationError
+	var te *ThrottledError
+	switch {
+	case err == nil:
+		return "ok"
+	case errors.As(err, &ve):
+		return "invalid"
+	case errors.As(err, &te):
+		return "throttled"
+	case errors.Is(err, ErrUsernameTaken), errors.Is(err, ErrPreconditionFailed), errors.Is(err, ErrWrongExpectedVersion):
+		return "conflict"
+	case errors.Is(err, ErrUserNotFound), errors.Is(err, ErrSessionNotFound):
+		return "not_found"
+	case errors.Is(err, ErrInvalidCredentials):
+		return "denied"
 	}
-	if err != nil {
-		return u, 0, err
-	}
-	if !u.Exists() {
-		return u, 0, ErrUserNotFound
-	}
-	return u, uint64(version), nil
+	return "error"
 }
+
+type noMetrics struct{}
+
+func (noMetrics) Command(string, string) {}
+func (noMetrics) Conflict(string)        {}
+func (noMetrics) Throttled(string)       {}

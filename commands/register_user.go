@@ -2,12 +2,10 @@ package commands
 
 import (
 	"context"
-	"errors"
 
 	"github.com/google/uuid"
 
 	"github.com/accountd/accountd/events"
-	"github.com/accountd/accountd/internal/eventlog"
 	"github.com/accountd/accountd/internal/password"
 	"github.com/accountd/accountd/internal/validate"
 )
@@ -19,48 +17,43 @@ type RegisterUser struct {
 	Profile  ProfileChange
 }
 
-// Registered is the new account's id and the command's result.
-type Registered struct {
-	UserID string
+// UserResult is an account as a command left it.
+type UserResult struct {
+	User User
 	Result
-	// UsernamesPosition is the $all position of the username claim.
-	UsernamesPosition uint64
 }
 
 // RegisterUser validates, reserves the username, and opens the user stream.
 // If opening the stream fails, the reservation is released again.
-func (h *Handlers) RegisterUser(ctx context.Context, cmd RegisterUser, meta events.Metadata) (Registered, error) {
+func (h *Handlers) RegisterUser(ctx context.Context, cmd RegisterUser, meta events.Metadata) (res UserResult, err error) {
+	defer func() { h.done("register_user", err) }()
 	vs := validate.Username("username", cmd.Username)
 	vs = append(vs, validate.Password("password", cmd.Password, cmd.Username)...)
-	profile, pvs := cmd.Profile.validated()
+	profile, pvs := validateProfile(cmd.Profile)
 	if err := invalid(append(vs, pvs...)); err != nil {
-		return Registered{}, err
+		return UserResult{}, err
 	}
 	hash, err := password.Hash(cmd.Password, h.params)
 	if err != nil {
-		return Registered{}, err
+		return UserResult{}, err
 	}
 	userID := uuid.NewString()
 	meta = h.stamp(meta)
-	if meta.Actor == "" {
+	if meta.Actor == "" || meta.Actor == events.ActorAnonymous {
 		meta.Actor = userID
 	}
 	claimed, err := h.claimUsername(ctx, cmd.Username, userID, meta)
 	if err != nil {
-		return Registered{}, err
+		return UserResult{}, err
 	}
-	res, err := h.users.Append(ctx, events.UserStream(userID), eventlog.NoStream, User{}, meta, eventlog.NewEvent{
-		Type: events.UserRegistered,
-		Data: events.UserRegisteredV1{UserID: userID, Username: cmd.Username, PasswordHash: hash, Profile: profile},
+	out, err := update(ctx, h, h.users, events.UserStream(userID), nil, meta, func(u User) ([]events.Payload, error) {
+		return u.register(userID, cmd.Username, hash, profile)
 	})
 	if err != nil {
 		// Compensate; if this fails too, the claim is abandoned and the
 		// next claimant of the name reconciles it.
-		_, _ = h.releaseUsername(context.WithoutCancel(ctx), cmd.Username, userID, events.ReleaseAbandonedClaim, meta)
-		if errors.Is(err, eventlog.ErrWrongExpectedVersion) {
-			return Registered{}, errors.New("user id collision")
-		}
-		return Registered{}, err
+		h.releaseUsername(context.WithoutCancel(ctx), cmd.Username, userID, events.ReleaseAbandonedClaim, meta)
+		return UserResult{}, err
 	}
-	return Registered{UserID: userID, Result: res, UsernamesPosition: claimed}, nil
+	return UserResult{User: out.State, Result: Result{Revision: out.Revision, Position: max(out.Position, claimed)}}, nil
 }

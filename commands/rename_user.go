@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/accountd/accountd/events"
-	"github.com/accountd/accountd/internal/eventlog"
 	"github.com/accountd/accountd/internal/validate"
 )
 
@@ -15,64 +14,48 @@ type RenameUser struct {
 	IfMatch     *uint64
 }
 
-// Renamed is the command's result.
-type Renamed struct {
-	Result
-	// UsernamesPosition is the $all position of the last username
-	// reservation event written (0: none).
-	UsernamesPosition uint64
-}
-
 // RenameUser claims the new name, renames the account, then releases the
 // old name, so the old name is free for others once the rename succeeds.
 // If the rename itself fails, the new claim is released again.
-func (h *Handlers) RenameUser(ctx context.Context, cmd RenameUser, meta events.Metadata) (Renamed, error) {
+func (h *Handlers) RenameUser(ctx context.Context, cmd RenameUser, meta events.Metadata) (res UserResult, err error) {
+	defer func() { h.done("rename_user", err) }()
 	if err := invalid(validate.Username("username", cmd.NewUsername)); err != nil {
-		return Renamed{}, err
+		return UserResult{}, err
 	}
 	meta = h.stamp(meta)
-	current, _, err := h.users.Load(ctx, events.UserStream(cmd.UserID), false)
+	stream := events.UserStream(cmd.UserID)
+	current, _, err := h.users.load(ctx, stream, false)
 	if err != nil {
-		return Renamed{}, err
-	}
-	if current.Exists() && current.Username == cmd.NewUsername {
-		res, _, err := h.updateUser(ctx, cmd.UserID, cmd.IfMatch, meta, noChange)
-		return Renamed{Result: res}, err
+		return UserResult{}, err
 	}
 	newName := validate.CanonicalUsername(cmd.NewUsername)
-	caseOnly := current.Exists() && validate.CanonicalUsername(current.Username) == newName
-	var out Renamed
-	if !caseOnly {
-		if out.UsernamesPosition, err = h.claimUsername(ctx, cmd.NewUsername, cmd.UserID, meta); err != nil {
-			return Renamed{}, err
+	// A change of case only keeps the reservation the account holds.
+	claim := !current.Exists() || validate.CanonicalUsername(current.Username) != newName
+	var claimed uint64
+	if claim {
+		if claimed, err = h.claimUsername(ctx, cmd.NewUsername, cmd.UserID, meta); err != nil {
+			return UserResult{}, err
 		}
 	}
 	var oldName string
-	res, _, err := h.updateUser(ctx, cmd.UserID, cmd.IfMatch, meta, func(u User) ([]eventlog.NewEvent, error) {
+	out, err := update(ctx, h, h.users, stream, cmd.IfMatch, meta, func(u User) ([]events.Payload, error) {
 		oldName = u.Username
-		if u.Username == cmd.NewUsername {
-			return nil, nil
+		if !claim && u.Exists() && validate.CanonicalUsername(u.Username) != newName {
+			return nil, ErrWrongExpectedVersion // renamed elsewhere meanwhile: no claim is held
 		}
-		return []eventlog.NewEvent{{
-			Type: events.UserRenamed,
-			Data: events.UserRenamedV1{UserID: u.ID, OldUsername: u.Username, NewUsername: cmd.NewUsername},
-		}}, nil
+		return u.rename(cmd.NewUsername)
 	})
 	if err != nil {
-		if !caseOnly {
-			_, _ = h.releaseUsername(context.WithoutCancel(ctx), cmd.NewUsername, cmd.UserID, events.ReleaseAbandonedClaim, meta)
+		if claim {
+			h.releaseUsername(context.WithoutCancel(ctx), cmd.NewUsername, cmd.UserID, events.ReleaseAbandonedClaim, meta)
 		}
-		return Renamed{}, err
+		return UserResult{}, err
 	}
-	out.Result = res
+	res = UserResult{User: out.State, Result: Result{Revision: out.Revision, Position: max(out.Position, claimed)}}
 	if oldName != "" && validate.CanonicalUsername(oldName) != newName {
 		// The rename stands even if this fails: the old name's holder no
 		// longer carries it, so its next claimant reconciles the claim.
-		if pos, err := h.releaseUsername(context.WithoutCancel(ctx), oldName, cmd.UserID, events.ReleaseRenamed, meta); err == nil && pos > 0 {
-			out.UsernamesPosition = pos
-		}
+		res.Position = max(res.Position, h.releaseUsername(context.WithoutCancel(ctx), oldName, cmd.UserID, events.ReleaseRenamed, meta))
 	}
-	return out, nil
+	return res, nil
 }
-
-func noChange(User) ([]eventlog.NewEvent, error) { return nil, nil }

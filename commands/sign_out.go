@@ -2,10 +2,8 @@ package commands
 
 import (
 	"context"
-	"errors"
 
 	"github.com/accountd/accountd/events"
-	"github.com/accountd/accountd/internal/eventlog"
 )
 
 // SignOut ends the session whose token the caller presented.
@@ -15,40 +13,10 @@ type SignOut struct {
 }
 
 // SignOut ends the session; ending an ended session changes nothing.
-func (h *Handlers) SignOut(ctx context.Context, cmd SignOut, meta events.Metadata) (Result, error) {
-	stream := events.SessionStream(cmd.SessionID)
-	meta = h.stamp(meta)
-	for attempt := 0; attempt < 3; attempt++ {
-		s, version, err := h.sessions.Load(ctx, stream, attempt > 0)
-		if err != nil {
-			return Result{}, err
-		}
-		if s.ID == "" || s.UserID != cmd.UserID {
-			if attempt == 0 {
-				continue
-			}
-			return Result{}, ErrSessionNotFound
-		}
-		if s.Ended {
-			break
-		}
-		res, err := h.sessions.Append(ctx, stream, version, s, meta, eventlog.NewEvent{
-			Type: events.SessionEnded,
-			Data: events.SessionEndedV1{SessionID: s.ID, UserID: s.UserID, Reason: "signed_out"},
-		})
-		if errors.Is(err, eventlog.ErrWrongExpectedVersion) {
-			continue
-		}
-		if err != nil {
-			return Result{}, err
-		}
-		if h.registry != nil {
-			h.registry.Ended(s.ID)
-		}
-		return res, nil
-	}
-	if h.registry != nil {
-		h.registry.Ended(cmd.SessionID)
-	}
-	return Result{}, nil
+func (h *Handlers) SignOut(ctx context.Context, cmd SignOut, meta events.Metadata) (res Result, err error) {
+	defer func() { h.done("sign_out", err) }()
+	out, err := update(ctx, h, h.sessions, events.SessionStream(cmd.SessionID), nil, h.stamp(meta), func(s Session) ([]events.Payload, error) {
+		return s.end(cmd.UserID, events.SessionSignedOut)
+	})
+	return Result{Revision: out.Revision, Position: out.Position}, err
 }

@@ -1,74 +1,80 @@
 package commands
 
 import (
-	"encoding/json"
-	"fmt"
+	"errors"
 	"time"
 
 	"github.com/accountd/accountd/events"
-	"github.com/accountd/accountd/internal/eventlog"
 )
 
-// User is an account's state as commands need it, rebuilt from its stream.
+// User is an account's state as commands need it, folded from its stream.
 type User struct {
 	ID           string
 	Username     string
 	PasswordHash string
-	Profile      ProfileFields
+	Profile      events.Profile // every field ever set; nil: never set
 	RegisteredAt time.Time
 	UpdatedAt    time.Time
-}
-
-// ProfileFields are the editable profile values ("" when unset).
-type ProfileFields struct {
-	Email             string
-	FullName          string
-	Description       string
-	PreferredLanguage string
-	PreferredTimezone string
 }
 
 // Exists: the account has been registered.
 func (u User) Exists() bool { return u.ID != "" }
 
-// FoldUser applies one past event of a user stream. Pure.
-func FoldUser(u User, e eventlog.Recorded) (User, error) {
-	switch e.Type {
-	case events.UserRegistered:
-		var p events.UserRegisteredV1
-		if err := json.Unmarshal(e.Data, &p); err != nil {
-			return u, fmt.Errorf("%s: %w", e.Type, err)
-		}
-		u = User{ID: p.UserID, Username: p.Username, PasswordHash: p.PasswordHash, RegisteredAt: e.Metadata.Time, UpdatedAt: e.Metadata.Time}
-		u.Profile = u.Profile.apply(p.Profile)
-	case events.UserRenamed:
-		var p events.UserRenamedV1
-		if err := json.Unmarshal(e.Data, &p); err != nil {
-			return u, fmt.Errorf("%s: %w", e.Type, err)
-		}
+// foldUser applies one past event of a user stream. Pure.
+func foldUser(u User, e events.Recorded) User {
+	switch p := e.Payload.(type) {
+	case events.UserRegisteredV1:
+		u = User{ID: p.UserID, Username: p.Username, PasswordHash: p.PasswordHash, RegisteredAt: e.Metadata.Time}
+		u.Profile = u.Profile.Merge(p.Profile)
+	case events.UserRenamedV1:
 		u.Username = p.NewUsername
-		u.UpdatedAt = e.Metadata.Time
-	case events.UserProfileUpdated:
-		var p events.UserProfileUpdatedV1
-		if err := json.Unmarshal(e.Data, &p); err != nil {
-			return u, fmt.Errorf("%s: %w", e.Type, err)
-		}
-		u.Profile = u.Profile.apply(p.Profile)
-		u.UpdatedAt = e.Metadata.Time
+	case events.UserProfileUpdatedV1:
+		u.Profile = u.Profile.Merge(p.Profile)
+	default:
+		return u
 	}
-	return u, nil
+	u.UpdatedAt = e.Metadata.Time
+	return u
 }
 
-func (f ProfileFields) apply(p events.Profile) ProfileFields {
-	set := func(dst *string, v *string) {
-		if v != nil {
-			*dst = *v
-		}
+var errUserExists = errors.New("user id collision")
+
+// register opens the account; the stream must be new.
+func (u User) register(id, username, passwordHash string, profile events.Profile) ([]events.Payload, error) {
+	if u.Exists() {
+		return nil, errUserExists
 	}
-	set(&f.Email, p.Email)
-	set(&f.FullName, p.FullName)
-	set(&f.Description, p.Description)
-	set(&f.PreferredLanguage, p.PreferredLanguage)
-	set(&f.PreferredTimezone, p.PreferredTimezone)
-	return f
+	return []events.Payload{events.UserRegisteredV1{UserID: id, Username: username, PasswordHash: passwordHash, Profile: profile}}, nil
+}
+
+// rename changes the username as typed; renaming to the same spelling
+// changes nothing.
+func (u User) rename(newName string) ([]events.Payload, error) {
+	if !u.Exists() {
+		return nil, ErrUserNotFound
+	}
+	if u.Username == newName {
+		return nil, nil
+	}
+	return []events.Payload{events.UserRenamedV1{UserID: u.ID, OldUsername: u.Username, NewUsername: newName}}, nil
+}
+
+// updateProfile records the fields that actually change.
+func (u User) updateProfile(change events.Profile) ([]events.Payload, error) {
+	if !u.Exists() {
+		return nil, ErrUserNotFound
+	}
+	changed, any := change.ChangesFrom(u.Profile)
+	if !any {
+		return nil, nil
+	}
+	return []events.Payload{events.UserProfileUpdatedV1{UserID: u.ID, Profile: changed}}, nil
+}
+
+// mustExist is the decision of a command that only reads the account.
+func (u User) mustExist() ([]events.Payload, error) {
+	if !u.Exists() {
+		return nil, ErrUserNotFound
+	}
+	return nil, nil
 }

@@ -2,13 +2,10 @@ package commands
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/accountd/accountd/events"
-	"github.com/accountd/accountd/internal/eventlog"
 	"github.com/accountd/accountd/internal/validate"
 )
 
@@ -25,119 +22,118 @@ type Reservation struct {
 	ClaimedAt time.Time
 }
 
-// FoldReservation applies one past event of a reservation stream. Pure.
-func FoldReservation(r Reservation, e eventlog.Recorded) (Reservation, error) {
-	switch e.Type {
-	case events.UsernameClaimed:
-		var p events.UsernameClaimedV1
-		if err := json.Unmarshal(e.Data, &p); err != nil {
-			return r, fmt.Errorf("%s: %w", e.Type, err)
-		}
-		return Reservation{Held: true, Holder: p.UserID, Username: p.Username, ClaimedAt: e.Metadata.Time}, nil
-	case events.UsernameReleased:
-		return Reservation{}, nil
+// foldReservation applies one past event of a reservation stream. Pure.
+func foldReservation(r Reservation, e events.Recorded) Reservation {
+	switch p := e.Payload.(type) {
+	case events.UsernameClaimedV1:
+		return Reservation{Held: true, Holder: p.UserID, Username: p.Username, ClaimedAt: e.Metadata.Time}
+	case events.UsernameReleasedV1:
+		return Reservation{}
 	}
-	return r, nil
+	return r
+}
+
+// heldError: the name is held by someone else (errors.Is ErrUsernameTaken).
+type heldError struct{ Reservation }
+
+func (e *heldError) Error() string        { return ErrUsernameTaken.Error() }
+func (e *heldError) Is(target error) bool { return target == ErrUsernameTaken }
+
+// claim reserves the name for userID; holding it already changes nothing.
+func (r Reservation) claim(name, userID string) ([]events.Payload, error) {
+	switch {
+	case r.Held && r.Holder == userID:
+		return nil, nil
+	case r.Held:
+		return nil, &heldError{r}
+	}
+	return []events.Payload{events.UsernameClaimedV1{Username: name, UserID: userID}}, nil
+}
+
+// takeOver releases a claim found abandoned by abandonedBy and claims the
+// name, in one append; if the claim changed meanwhile, it is a plain claim.
+func (r Reservation) takeOver(name, userID, abandonedBy string) ([]events.Payload, error) {
+	if !r.Held || r.Holder != abandonedBy {
+		return r.claim(name, userID)
+	}
+	return []events.Payload{
+		events.UsernameReleasedV1{Username: r.Username, UserID: r.Holder, Reason: events.ReleaseAbandonedClaim},
+		events.UsernameClaimedV1{Username: name, UserID: userID},
+	}, nil
+}
+
+// release frees the name if userID holds it.
+func (r Reservation) release(userID, reason string) ([]events.Payload, error) {
+	if !r.Held || r.Holder != userID {
+		return nil, nil
+	}
+	return []events.Payload{events.UsernameReleasedV1{Username: r.Username, UserID: userID, Reason: reason}}, nil
+}
+
+func reservationStream(name string) string {
+	return events.UsernameStream(validate.CanonicalUsername(name))
 }
 
 // claimUsername reserves name for userID. Exactly one of any number of
-// concurrent claimants wins: each appends with the revision it read.
+// concurrent claimants wins. A claim left behind by a crash is taken over.
 // It returns the $all position of what it wrote (0: nothing).
 func (h *Handlers) claimUsername(ctx context.Context, name, userID string, meta events.Metadata) (uint64, error) {
-	stream := events.UsernameStream(validate.CanonicalUsername(name))
-	for attempt := 0; attempt < 3; attempt++ {
-		r, version, err := h.reservations.Load(ctx, stream, attempt > 0)
-		if err != nil {
-			return 0, err
-		}
-		if r.Held && r.Holder == userID {
-			return 0, nil // already ours: a retried request
-		}
-		if r.Held {
-			abandoned, err := h.claimAbandoned(ctx, r, meta.Time)
-			if err != nil {
-				return 0, err
-			}
-			if !abandoned {
-				return 0, ErrUsernameTaken
-			}
-			res, err := h.reservations.Append(ctx, stream, version, r, meta, eventlog.NewEvent{
-				Type: events.UsernameReleased,
-				Data: events.UsernameReleasedV1{Username: r.Username, UserID: r.Holder, Reason: events.ReleaseAbandonedClaim},
-			})
-			if errors.Is(err, eventlog.ErrWrongExpectedVersion) {
-				continue
-			}
-			if err != nil {
-				return 0, err
-			}
-			version = eventlog.Version(res.Revision)
-			r = Reservation{}
-		}
-		res, err := h.reservations.Append(ctx, stream, version, r, meta, eventlog.NewEvent{
-			Type: events.UsernameClaimed,
-			Data: events.UsernameClaimedV1{Username: name, UserID: userID},
-		})
-		if errors.Is(err, eventlog.ErrWrongExpectedVersion) {
-			continue // someone else moved first: look again
-		}
-		return res.Position, err
+	stream := reservationStream(name)
+	out, err := update(ctx, h, h.reservations, stream, nil, meta, func(r Reservation) ([]events.Payload, error) {
+		return r.claim(name, userID)
+	})
+	var held *heldError
+	if !errors.As(err, &held) || meta.Time.Sub(held.ClaimedAt) < abandonedClaimAge {
+		return out.Position, err
 	}
-	return 0, ErrUsernameTaken
+	abandoned, lerr := h.claimAbandoned(ctx, held.Reservation)
+	if lerr != nil {
+		return 0, lerr
+	}
+	if !abandoned {
+		return 0, err
+	}
+	out, err = update(ctx, h, h.reservations, stream, nil, meta, func(r Reservation) ([]events.Payload, error) {
+		return r.takeOver(name, userID, held.Holder)
+	})
+	return out.Position, err
 }
 
-// claimAbandoned: the holder's account does not carry the name, and the
-// claim is too old to belong to a request still in flight.
-func (h *Handlers) claimAbandoned(ctx context.Context, r Reservation, now time.Time) (bool, error) {
-	if now.Sub(r.ClaimedAt) < abandonedClaimAge {
-		return false, nil
-	}
-	holder, _, err := h.users.Load(ctx, events.UserStream(r.Holder), true)
+// claimAbandoned: the holder's account does not carry the claimed name.
+func (h *Handlers) claimAbandoned(ctx context.Context, r Reservation) (bool, error) {
+	holder, _, err := h.users.load(ctx, events.UserStream(r.Holder), true)
 	if err != nil {
 		return false, err
 	}
 	return validate.CanonicalUsername(holder.Username) != validate.CanonicalUsername(r.Username), nil
 }
 
-// releaseUsername frees name if userID holds it. Failures are left for the
+// releaseUsername frees name if userID holds it. A failure is left for the
 // next claimant to reconcile: the name's holder no longer carries it.
-func (h *Handlers) releaseUsername(ctx context.Context, name, userID, reason string, meta events.Metadata) (uint64, error) {
-	stream := events.UsernameStream(validate.CanonicalUsername(name))
-	for attempt := 0; attempt < 3; attempt++ {
-		r, version, err := h.reservations.Load(ctx, stream, attempt > 0)
-		if err != nil {
-			return 0, err
-		}
-		if !r.Held || r.Holder != userID {
-			return 0, nil
-		}
-		res, err := h.reservations.Append(ctx, stream, version, r, meta, eventlog.NewEvent{
-			Type: events.UsernameReleased,
-			Data: events.UsernameReleasedV1{Username: r.Username, UserID: userID, Reason: reason},
-		})
-		if errors.Is(err, eventlog.ErrWrongExpectedVersion) {
-			continue
-		}
-		return res.Position, err
+func (h *Handlers) releaseUsername(ctx context.Context, name, userID, reason string, meta events.Metadata) uint64 {
+	out, err := update(ctx, h, h.reservations, reservationStream(name), nil, meta, func(r Reservation) ([]events.Payload, error) {
+		return r.release(userID, reason)
+	})
+	if err != nil {
+		return 0
 	}
-	return 0, eventlog.ErrWrongExpectedVersion
+	return out.Position
 }
 
-// HolderOf returns the user id that currently carries name, or "".
-func (h *Handlers) HolderOf(ctx context.Context, name string) (string, error) {
-	r, _, err := h.reservations.Load(ctx, events.UsernameStream(validate.CanonicalUsername(name)), true)
+// holderOf returns the user id that carries name now, or "".
+func (h *Handlers) holderOf(ctx context.Context, name string) (string, error) {
+	r, _, err := h.reservations.load(ctx, reservationStream(name), true)
 	if err != nil || !r.Held {
 		return "", err
 	}
-	holder, _, err := h.users.Load(ctx, events.UserStream(r.Holder), false)
-	if err != nil {
-		return "", err
-	}
-	if validate.CanonicalUsername(holder.Username) != validate.CanonicalUsername(name) {
-		holder, _, err = h.users.Load(ctx, events.UserStream(r.Holder), true)
-		if err != nil || validate.CanonicalUsername(holder.Username) != validate.CanonicalUsername(name) {
+	for _, fresh := range []bool{false, true} {
+		holder, _, err := h.users.load(ctx, events.UserStream(r.Holder), fresh)
+		if err != nil {
 			return "", err
 		}
+		if validate.CanonicalUsername(holder.Username) == validate.CanonicalUsername(name) {
+			return r.Holder, nil
+		}
 	}
-	return r.Holder, nil
+	return "", nil
 }

@@ -1,17 +1,20 @@
-// Package projections turns the event log into MongoDB read models. Each
-// projector is a pure reduce step (event -> writes), table-tested without a
-// database, run by an executor that applies a batch of writes and only then
-// acknowledges (checkpoints) the messages it covered.
+// Package projections holds the read models: the document types that both
+// the projection and the queries use (field names declared once, in their
+// bson tags), and for each read model a pure reduce step (event -> writes),
+// table-tested without a database. The runtime that feeds them from the
+// message bus and applies their writes is internal/projector.
 package projections
 
 import (
 	"fmt"
 	"maps"
 
+	"go.mongodb.org/mongo-driver/bson"
+
 	"github.com/accountd/accountd/events"
 )
 
-// Collection names the queries read.
+// Collection names.
 const (
 	UsersCollection     = "users"
 	UsernamesCollection = "usernames"
@@ -32,13 +35,21 @@ type Write struct {
 
 // Projector is one read model's reduce step.
 type Projector struct {
-	// Name is also the durable consumer's name.
+	// Name is also the durable consumer's name: renaming it replays the
+	// whole log into the read model.
 	Name string
 	// Categories are the stream categories it reads.
 	Categories []string
+	// Collections are the collections it writes.
+	Collections []string
 	// Reduce maps one event to its writes. It must be pure: no I/O, no
-	// clock; it errors on events it cannot read, which are then parked.
-	Reduce func(events.Envelope) ([]Write, error)
+	// clock. Events of its categories it has no use for give no writes.
+	Reduce func(events.Recorded) ([]Write, error)
+}
+
+// Projectors returns the service's read models.
+func Projectors() []Projector {
+	return []Projector{UsersProjector(), UsernamesProjector()}
 }
 
 // Coalesce merges writes to the same document, in order, so a burst of
@@ -64,11 +75,24 @@ func Coalesce(writes []Write) []Write {
 	return out
 }
 
-// Projectors returns the service's read models.
-func Projectors() []Projector {
-	return []Projector{UsersProjector(), UsernamesProjector()}
+// fields is a partial document's set fields, by their bson names: the
+// document types are the one place read-model field names are declared.
+func fields(partial any) (map[string]any, error) {
+	raw, err := bson.Marshal(partial)
+	if err != nil {
+		return nil, err
+	}
+	var out map[string]any
+	if err := bson.Unmarshal(raw, &out); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
-func unreadable(e events.Envelope, err error) error {
-	return fmt.Errorf("%s at %s@%d: %w", e.Type, e.Stream, e.Revision, err)
+func write(collection, id string, version uint64, partial any) ([]Write, error) {
+	set, err := fields(partial)
+	if err != nil {
+		return nil, fmt.Errorf("%s/%s: %w", collection, id, err)
+	}
+	return []Write{{Collection: collection, ID: id, Version: version, Set: set}}, nil
 }

@@ -1,73 +1,59 @@
 package projections
 
 import (
-	"encoding/json"
 	"time"
 
 	"github.com/accountd/accountd/events"
 )
 
-// UsersProjector keeps one document per account, keyed by user id and
-// guarded by the user stream's revision. It serves both the owner's profile
-// and, through PublicFields, the public one: one write per event, which
+// UserDoc is one account's document in the users collection, keyed by user
+// id and guarded by the user stream's revision + 1. It serves the owner's
+// profile and, through Public, the public one: one write per event, which
 // matters on the embedded database where every write is an fsync.
-func UsersProjector() Projector {
-	return Projector{Name: "users", Categories: []string{events.UserCategory}, Reduce: reduceUser}
+type UserDoc struct {
+	ID             string `bson:"_id,omitempty"`
+	Version        int64  `bson:"_v,omitempty"`
+	Username       string `bson:"username,omitempty"`
+	events.Profile `bson:",inline"`
+	PictureURL     string `bson:"picture_url,omitempty"`
+	RegisteredAt   string `bson:"registered_at,omitempty"` // RFC 3339, UTC
+	UpdatedAt      string `bson:"updated_at,omitempty"`
 }
 
-// PublicFields are the fields of a users document anyone may see.
-func PublicFields() []string { return []string{"username", "full_name", "description", "picture_url"} }
+// Revision is the user stream revision the document reflects (the ETag).
+func (d UserDoc) Revision() uint64 { return uint64(max(d.Version-1, 0)) }
 
-func reduceUser(e events.Envelope) ([]Write, error) {
-	var meta events.Metadata
-	if len(e.Metadata) > 0 {
-		if err := json.Unmarshal(e.Metadata, &meta); err != nil {
-			return nil, unreadable(e, err)
-		}
-	}
-	set := map[string]any{}
-	switch e.Type {
-	case events.UserRegistered:
-		var p events.UserRegisteredV1
-		if err := json.Unmarshal(e.Data, &p); err != nil {
-			return nil, unreadable(e, err)
-		}
-		set["username"] = p.Username
-		set["registered_at"] = meta.Time.UTC().Format(time.RFC3339Nano)
-		profileFields(set, p.Profile)
-	case events.UserRenamed:
-		var p events.UserRenamedV1
-		if err := json.Unmarshal(e.Data, &p); err != nil {
-			return nil, unreadable(e, err)
-		}
-		set["username"] = p.NewUsername
-	case events.UserProfileUpdated:
-		var p events.UserProfileUpdatedV1
-		if err := json.Unmarshal(e.Data, &p); err != nil {
-			return nil, unreadable(e, err)
-		}
-		profileFields(set, p.Profile)
+// PublicProfile is what anyone may see of an account.
+type PublicProfile struct {
+	Username    string
+	FullName    string
+	Description string
+	PictureURL  string
+}
+
+// Public is the part of the document anyone may see.
+func (d UserDoc) Public() PublicProfile {
+	return PublicProfile{Username: d.Username, FullName: events.Value(d.FullName), Description: events.Value(d.Description), PictureURL: d.PictureURL}
+}
+
+// UsersProjector keeps the users collection.
+func UsersProjector() Projector {
+	return Projector{Name: "users", Categories: []string{events.UserCategory}, Collections: []string{UsersCollection}, Reduce: reduceUser}
+}
+
+func reduceUser(e events.Recorded) ([]Write, error) {
+	doc := UserDoc{UpdatedAt: stamp(e.Metadata.Time)}
+	switch p := e.Payload.(type) {
+	case events.UserRegisteredV1:
+		doc.Username, doc.Profile, doc.RegisteredAt = p.Username, p.Profile, doc.UpdatedAt
+	case events.UserRenamedV1:
+		doc.Username = p.NewUsername
+	case events.UserProfileUpdatedV1:
+		doc.Profile = p.Profile
 	default:
 		return nil, nil
 	}
-	set["updated_at"] = meta.Time.UTC().Format(time.RFC3339Nano)
-	return []Write{{Collection: UsersCollection, ID: userID(e.Stream), Version: e.Revision + 1, Set: set}}, nil
+	return write(UsersCollection, events.StreamID(e.Stream), e.Revision+1, doc)
 }
 
-func profileFields(set map[string]any, p events.Profile) {
-	put := func(name string, v *string) {
-		if v != nil {
-			set[name] = *v
-		}
-	}
-	put("email", p.Email)
-	put("full_name", p.FullName)
-	put("description", p.Description)
-	put("preferred_language", p.PreferredLanguage)
-	put("preferred_timezone", p.PreferredTimezone)
-}
-
-// userID is the id part of "user-<id>".
-func userID(stream string) string {
-	return stream[len(events.UserCategory)+1:]
-}
+func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }

@@ -7,35 +7,25 @@ import (
 	"github.com/accountd/accountd/projections"
 )
 
-// PublicProfile is what anyone may see of an account.
-type PublicProfile struct {
-	Username    string `bson:"username"`
-	FullName    string `bson:"full_name"`
-	Description string `bson:"description"`
-	PictureURL  string `bson:"picture_url"`
-}
-
 // GetProfile finds the account that carries username now. A released or
-// merely claimed name has no profile.
-func (r *Reader) GetProfile(ctx context.Context, username string, seen Seen) (PublicProfile, error) {
-	r.wait(ctx, seen, projections.UsernamesProjector().Name, projections.UsersProjector().Name)
+// merely claimed name has no profile. callerID ("" for anonymous callers)
+// sees their own renames at once.
+func (r *Reader) GetProfile(ctx context.Context, callerID, username string) (projections.PublicProfile, error) {
+	r.waitForCaller(ctx, callerID, projections.UsernamesProjector().Name, projections.UsersProjector().Name)
 	name := strings.ToLower(username)
-	var holder struct {
-		UserID string `bson:"user_id"`
-		Held   bool   `bson:"held"`
-	}
+	var holder projections.UsernameDoc
 	if err := r.findByID(ctx, projections.UsernamesCollection, name, &holder); err != nil {
-		return PublicProfile{}, err
+		return projections.PublicProfile{}, err
 	}
 	if !holder.Held {
-		return PublicProfile{}, ErrNotFound
+		return projections.PublicProfile{}, ErrNotFound
 	}
-	var p PublicProfile
-	if err := r.findByID(ctx, projections.UsersCollection, holder.UserID, &p, projections.PublicFields()...); err != nil {
-		return PublicProfile{}, err
+	var doc projections.UserDoc
+	if err := r.findByID(ctx, projections.UsersCollection, holder.UserID, &doc); err != nil {
+		return projections.PublicProfile{}, err
 	}
-	if strings.ToLower(p.Username) != name {
-		return PublicProfile{}, ErrNotFound // a claim whose rename has not (or never) happened
+	if strings.ToLower(doc.Username) != name {
+		return projections.PublicProfile{}, ErrNotFound // a claim whose rename has not (or never) happened
 	}
-	return p, nil
+	return doc.Public(), nil
 }

@@ -1,63 +1,66 @@
-// Package queries serves read models, one file per query. Queries read
-// MongoDB documents by _id only, and may first wait until the read models
-// include the caller's own latest write.
+// Package queries serves the read models, one file per query. Queries read
+// MongoDB documents by _id only, decode them into the document types of
+// package projections, and may first wait until the read models include
+// the caller's own latest writes.
 package queries
 
 import (
 	"context"
 	"errors"
+	"time"
 
 	"go.mongodb.org/mongo-driver/bson"
 	"go.mongodb.org/mongo-driver/mongo"
-	"go.mongodb.org/mongo-driver/mongo/options"
-
-	"github.com/accountd/accountd/projections"
 )
 
 // ErrNotFound: no such document.
 var ErrNotFound = errors.New("not found")
 
+// Consistency is what queries need to show callers their own writes.
+type Consistency interface {
+	// WaitForCaller blocks until the named projectors have applied
+	// everything userID wrote, or ctx ends.
+	WaitForCaller(ctx context.Context, userID string, projectors ...string)
+	// Changed returns a channel closed the next time any projector advances.
+	Changed() <-chan struct{}
+}
+
 // Reader runs queries.
 type Reader struct {
-	db       *mongo.Database
-	progress *projections.Progress
+	db          *mongo.Database
+	consistency Consistency
+	waitFor     time.Duration
 }
 
-// NewReader reads db; progress may be nil (no read-your-writes waiting).
-func NewReader(db *mongo.Database, progress *projections.Progress) *Reader {
-	return &Reader{db: db, progress: progress}
+// NewReader reads db. consistency may be nil (no read-your-writes); waitFor
+// bounds how long a query waits for the caller's writes before it answers
+// with what there is.
+func NewReader(db *mongo.Database, consistency Consistency, waitFor time.Duration) *Reader {
+	if waitFor <= 0 {
+		waitFor = 2 * time.Second
+	}
+	return &Reader{db: db, consistency: consistency, waitFor: waitFor}
 }
 
-// Seen is what a caller has written and must see: for each projector, the
-// $all position of the caller's latest event it projects.
-type Seen map[string]uint64
+// bounded limits how long a query waits for the read models.
+func (r *Reader) bounded(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, r.waitFor)
+}
 
-// wait blocks until the read models include the caller's writes, or ctx
-// (bounded by the caller) ends; then the query answers with what there is.
-func (r *Reader) wait(ctx context.Context, seen Seen, projectors ...string) {
-	if r.progress == nil {
+// waitForCaller waits, within bounds, until the projectors include the
+// caller's own writes.
+func (r *Reader) waitForCaller(ctx context.Context, userID string, projectors ...string) {
+	if r.consistency == nil || userID == "" {
 		return
 	}
-	for _, p := range projectors {
-		if pos := seen[p]; pos > 0 {
-			if r.progress.Wait(ctx, p, pos) != nil {
-				return
-			}
-		}
-	}
+	ctx, cancel := r.bounded(ctx)
+	defer cancel()
+	r.consistency.WaitForCaller(ctx, userID, projectors...)
 }
 
-// findByID reads one document, only the given fields if any are named.
-func (r *Reader) findByID(ctx context.Context, collection, id string, out any, fields ...string) error {
-	opts := options.FindOne()
-	if len(fields) > 0 {
-		projection := bson.M{"_id": 0}
-		for _, f := range fields {
-			projection[f] = 1
-		}
-		opts.SetProjection(projection)
-	}
-	err := r.db.Collection(collection).FindOne(ctx, bson.M{"_id": id}, opts).Decode(out)
+// findByID reads one document.
+func (r *Reader) findByID(ctx context.Context, collection, id string, out any) error {
+	err := r.db.Collection(collection).FindOne(ctx, bson.M{"_id": id}).Decode(out)
 	if errors.Is(err, mongo.ErrNoDocuments) {
 		return ErrNotFound
 	}

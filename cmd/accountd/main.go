@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/accountd/accountd/internal/app"
 	"github.com/accountd/accountd/internal/platform"
@@ -35,6 +36,8 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	mongoURI := flags.String("mongo-uri", getenv("MONGO_URI"), "external MongoDB, e.g. mongodb://host:27017/ (env MONGO_URI); empty: embedded FerretDB")
 	database := flags.String("database", "accounts", "MongoDB database for read models")
 	verbose := flags.Bool("verbose", false, "log debug messages")
+	readyLagEvents := flags.Uint64("ready-max-lag-events", 1000, "/readyz is 503 while a component is more than this many events behind the log")
+	readyLag := flags.Duration("ready-max-lag", 10*time.Second, "/readyz is 503 while a component is further behind the log than this")
 	flags.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: accountd [flags]\n\nThe self-service account backend. Flags:\n\n")
 		flags.PrintDefaults()
@@ -68,8 +71,10 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 			MongoListen:      *mongoListen,
 			Database:         *database,
 		},
-		HTTPListen: *httpAddr,
-		Logger:     logger,
+		HTTPListen:        *httpAddr,
+		Logger:            logger,
+		ReadyMaxLagEvents: *readyLagEvents,
+		ReadyMaxLag:       *readyLag,
 	})
 	if err != nil {
 		logger.Error("cannot start", "err", err)

@@ -1,5 +1,6 @@
-// Package app assembles the account service: servers, command handlers,
-// relay, projectors, the session table and the HTTP API.
+// Package app assembles the account service: servers, the credential
+// index, command handlers, relay, projectors, queries and the HTTP API,
+// each background component under one supervisor.
 package app
 
 import (
@@ -9,17 +10,17 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/accountd/accountd/commands"
-	"github.com/accountd/accountd/internal/eventlog"
 	"github.com/accountd/accountd/internal/httpapi"
+	"github.com/accountd/accountd/internal/metrics"
 	"github.com/accountd/accountd/internal/password"
 	"github.com/accountd/accountd/internal/platform"
+	"github.com/accountd/accountd/internal/principals"
+	"github.com/accountd/accountd/internal/projector"
 	"github.com/accountd/accountd/internal/relay"
-	"github.com/accountd/accountd/internal/sessions"
-	"github.com/accountd/accountd/projections"
+	"github.com/accountd/accountd/internal/supervise"
 	"github.com/accountd/accountd/queries"
 )
 
@@ -36,139 +37,146 @@ type Config struct {
 	PasswordParams password.Params
 	SessionTTL     time.Duration
 	Logger         *slog.Logger
-	// Sign-in throttling (zero: the API's defaults).
+	// Sign-in throttling (zero: the defaults of commands).
 	AccountAttempts, AddressAttempts         int
 	AccountAttemptEvery, AddressAttemptEvery time.Duration
+	// ReadYourWritesTimeout bounds how long a query waits for the read
+	// models to include the caller's own latest write.
+	ReadYourWritesTimeout time.Duration
+	// Readiness: /readyz is 503 while a component is further behind the
+	// log than this many events or this long.
+	ReadyMaxLagEvents uint64
+	ReadyMaxLag       time.Duration
+	// Restarts of failed components back off from MinRestartBackoff,
+	// doubling up to MaxRestartBackoff.
+	MinRestartBackoff, MaxRestartBackoff time.Duration
+	// CatchUpTimeout bounds the start: the credential index must have read
+	// the log by then.
+	CatchUpTimeout time.Duration
+}
+
+func (c *Config) setDefaults() {
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.PasswordParams == (password.Params{}) {
+		c.PasswordParams = password.Default()
+	}
+	if c.SessionTTL == 0 {
+		c.SessionTTL = 24 * time.Hour
+	}
+	if c.HTTPListen == "" {
+		c.HTTPListen = "127.0.0.1:8080"
+	}
+	if c.ReadYourWritesTimeout == 0 {
+		c.ReadYourWritesTimeout = 2 * time.Second
+	}
+	if c.ReadyMaxLagEvents == 0 {
+		c.ReadyMaxLagEvents = 1000
+	}
+	if c.ReadyMaxLag == 0 {
+		c.ReadyMaxLag = 10 * time.Second
+	}
+	if c.MinRestartBackoff == 0 {
+		c.MinRestartBackoff = 100 * time.Millisecond
+	}
+	if c.MaxRestartBackoff == 0 {
+		c.MaxRestartBackoff = 30 * time.Second
+	}
+	if c.CatchUpTimeout == 0 {
+		c.CatchUpTimeout = 5 * time.Minute
+	}
+	c.Platform.Logger = c.Logger
+}
+
+// Validate reports every problem of the configuration at once.
+func (c Config) Validate() error {
+	var errs []error
+	if _, _, err := net.SplitHostPort(c.HTTPListen); err != nil {
+		errs = append(errs, fmt.Errorf("HTTP listen address %q: %w", c.HTTPListen, err))
+	}
+	if err := password.Validate(c.PasswordParams); err != nil {
+		errs = append(errs, err)
+	}
+	if c.SessionTTL < time.Minute {
+		errs = append(errs, fmt.Errorf("session lifetime %s is shorter than a minute", c.SessionTTL))
+	}
+	if c.ReadYourWritesTimeout < 0 || c.ReadyMaxLag < 0 || c.CatchUpTimeout < 0 {
+		errs = append(errs, errors.New("timeouts must not be negative"))
+	}
+	if c.MinRestartBackoff < 0 || c.MaxRestartBackoff < c.MinRestartBackoff {
+		errs = append(errs, fmt.Errorf("restart backoff %s..%s is not a range", c.MinRestartBackoff, c.MaxRestartBackoff))
+	}
+	if c.AccountAttempts < 0 || c.AddressAttempts < 0 || c.AccountAttemptEvery < 0 || c.AddressAttemptEvery < 0 {
+		errs = append(errs, errors.New("sign-in limits must not be negative"))
+	}
+	if err := c.Platform.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
 }
 
 // App is a running service.
 type App struct {
-	Platform *platform.Platform
-	Commands *commands.Handlers
-	Queries  *queries.Reader
-	Progress *projections.Progress
-	Sessions *sessions.Table
-	API      *httpapi.API
+	Platform   *platform.Platform
+	Commands   *commands.Handlers
+	Queries    *queries.Reader
+	Progress   *projector.Progress
+	Principals *principals.Index
+	API        *httpapi.API
+	Metrics    *metrics.Metrics
+	Supervisor *supervise.Supervisor
+
+	cfg       Config
+	log       *slog.Logger
+	tracker   *projector.Tracker
+	relay     *relay.Relay
+	executors []*projector.Executor
+	readiness *readiness
 
 	http     *http.Server
 	listener net.Listener
+	bg       context.Context // background components run until Close
 	cancel   context.CancelFunc
-	wg       sync.WaitGroup
-	log      *slog.Logger
 }
 
-// Start brings the service up; Close takes it down.
+// Start brings the service up; Close takes it down. On error, whatever was
+// started is stopped again.
 func Start(ctx context.Context, cfg Config) (_ *App, err error) {
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
 	}
-	if cfg.PasswordParams == (password.Params{}) {
-		cfg.PasswordParams = password.Default()
-	}
-	cfg.Platform.Logger = cfg.Logger
 	p, err := platform.Start(ctx, cfg.Platform)
 	if err != nil {
 		return nil, err
 	}
 	bg, cancel := context.WithCancel(context.Background())
-	a := &App{Platform: p, cancel: cancel, log: cfg.Logger}
+	m := metrics.New()
+	a := &App{
+		Platform: p, Metrics: m, cfg: cfg, log: cfg.Logger, bg: bg, cancel: cancel,
+		Supervisor: supervise.New(supervise.Config{Logger: cfg.Logger, Metrics: m, MinBackoff: cfg.MinRestartBackoff, MaxBackoff: cfg.MaxRestartBackoff}),
+	}
 	defer func() {
 		if err != nil {
 			a.Close()
 		}
 	}()
-
-	if err := p.IndexIDs(ctx, projections.UsersCollection, projections.UsernamesCollection, projections.ParkedCollection); err != nil {
-		return nil, fmt.Errorf("read model indexes: %w", err)
+	steps := []func(context.Context) error{
+		a.prepareFeedAndReadModels,
+		a.startPrincipals,
+		a.buildCommands,
+		a.startReadSide,
+		a.buildAPI,
+		a.startHousekeeping,
+		a.serveHTTP,
 	}
-	if _, err := relay.EnsureStream(ctx, p.JetStream, FeedStream, FeedSubject); err != nil {
-		return nil, fmt.Errorf("event feed: %w", err)
-	}
-	a.Sessions = sessions.New(nil)
-	ready := make(chan struct{})
-	a.goRun("sessions", func() error { return a.Sessions.Follow(bg, p.ESDB, cfg.Logger, ready) })
-	select {
-	case <-ready:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case <-time.After(time.Minute):
-		return nil, errors.New("session table did not catch up with the event log")
-	}
-
-	a.Commands, err = commands.New(commands.Config{
-		Log: eventlog.New(p.ESDB), PasswordParams: cfg.PasswordParams, SessionTTL: cfg.SessionTTL, Sessions: a.Sessions,
-	})
-	if err != nil {
-		return nil, err
-	}
-	a.Progress = projections.NewProgress()
-	a.Queries = queries.NewReader(p.DB, a.Progress)
-
-	rl := relay.New(relay.Config{Log: p.ESDB, JetStream: p.JetStream, Stream: FeedStream, Subject: FeedSubject, Logger: cfg.Logger})
-	a.goRun("relay", func() error { return rl.Run(bg) })
-	for _, proj := range projections.Projectors() {
-		x := &projections.Executor{
-			Projector: proj, JetStream: p.JetStream, Stream: FeedStream, Subject: FeedSubject,
-			DB: p.DB, Progress: a.Progress, Logger: cfg.Logger,
+	for _, step := range steps {
+		if err := step(ctx); err != nil {
+			return nil, err
 		}
-		a.goRun("projector "+proj.Name, func() error { return x.Run(bg) })
 	}
-
-	a.API, err = httpapi.New(httpapi.Config{
-		Commands: a.Commands, Queries: a.Queries, Sessions: a.Sessions, Logger: cfg.Logger,
-		Health:          func(ctx context.Context) error { return p.Mongo.Ping(ctx, nil) },
-		AccountAttempts: cfg.AccountAttempts, AccountAttemptEvery: cfg.AccountAttemptEvery,
-		AddressAttempts: cfg.AddressAttempts, AddressAttemptEvery: cfg.AddressAttemptEvery,
-	})
-	if err != nil {
-		return nil, err
-	}
-	a.goRun("pruning", func() error {
-		t := time.NewTicker(time.Minute)
-		defer t.Stop()
-		for {
-			select {
-			case <-bg.Done():
-				return nil
-			case <-t.C:
-				a.API.Prune()
-				a.Sessions.Prune()
-			}
-		}
-	})
-
-	a.listener, err = net.Listen("tcp", cfg.HTTPListen)
-	if err != nil {
-		return nil, fmt.Errorf("HTTP listen on %s: %w", cfg.HTTPListen, err)
-	}
-	a.http = &http.Server{
-		Handler:           a.API,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
-	}
-	srv, ln := a.http, a.listener
-	a.wg.Add(1)
-	go func() {
-		defer a.wg.Done()
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			cfg.Logger.Error("HTTP server stopped", "err", err)
-		}
-	}()
 	return a, nil
-}
-
-// goRun runs a background component until the app closes.
-func (a *App) goRun(name string, run func() error) {
-	a.wg.Add(1)
-	go func() {
-		defer a.wg.Done()
-		if err := run(); err != nil {
-			a.log.Error("component stopped", "component", name, "err", err)
-		}
-	}()
 }
 
 // Addr is the HTTP address.
@@ -188,6 +196,6 @@ func (a *App) Close() {
 		_ = a.listener.Close()
 	}
 	a.cancel()
-	a.wg.Wait()
+	a.Supervisor.Wait()
 	a.Platform.Close()
 }

@@ -35,6 +35,7 @@ type Config struct {
 // Server is a running event store.
 type Server struct {
 	store    *storage.Store
+	streams  *streamsService
 	grpc     *grpc.Server
 	listener net.Listener
 	served   chan error
@@ -78,7 +79,8 @@ func Start(cfg Config) (*Server, error) {
 		grpc.MaxRecvMsgSize(storage.MaxAppendSize+(64<<10)),
 		grpc.ForceServerCodecV2(newRawCodec()), // passes pre-encoded events through
 	)
-	streams.RegisterStreamsServer(srv.grpc, &streamsService{store: store, stop: srv.stop, log: logger})
+	srv.streams = &streamsService{store: store, stop: srv.stop, log: logger}
+	streams.RegisterStreamsServer(srv.grpc, srv.streams)
 	serverfeatures.RegisterServerFeaturesServer(srv.grpc, featuresService{})
 	go func() { srv.served <- srv.grpc.Serve(ln) }()
 	logger.Info("event store listening", "addr", ln.Addr().String(), "data", cfg.DataDir)
@@ -90,6 +92,9 @@ func (s *Server) Addr() string { return s.listener.Addr().String() }
 
 // URL is a connection string for the official client.
 func (s *Server) URL() string { return "esdb://" + s.Addr() + "?tls=false" }
+
+// StreamReads counts the reads of single streams served so far.
+func (s *Server) StreamReads() uint64 { return s.streams.streamReads.Load() }
 
 // Store gives in-process access to the log (benchmarks, tools).
 func (s *Server) Store() *storage.Store { return s.store }

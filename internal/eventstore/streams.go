@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/protos/shared"
 	"github.com/EventStore/EventStore-Client-Go/v4/protos/streams"
@@ -30,6 +31,9 @@ type streamsService struct {
 	store *storage.Store
 	stop  <-chan struct{}
 	log   *slog.Logger
+	// streamReads counts reads of single streams (not $all, not
+	// subscriptions): what a command's load costs.
+	streamReads atomic.Uint64
 }
 
 // --- errors -----------------------------------------------------------------
@@ -425,6 +429,7 @@ func (s *streamsService) Read(req *streams.ReadReq, call streams.Streams_ReadSer
 	case r.all:
 		return s.readAll(call, r)
 	default:
+		s.streamReads.Add(1)
 		return s.readStream(call, r)
 	}
 }

@@ -1,25 +1,22 @@
-// Package httpapi is the thin HTTP transport of the account service:
-// decode, call a command or query, encode, and map errors in one function.
+// Package httpapi is the thin HTTP transport of the account service. One
+// middleware resolves the caller and the response language once per
+// request; handlers decode, call a command or query, encode, and map errors
+// in one function.
 package httpapi
 
 import (
 	"context"
 	_ "embed"
+	"errors"
 	"log/slog"
-	"net"
 	"net/http"
-	"regexp"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/gorilla/mux"
 
 	"github.com/accountd/accountd/commands"
-	"github.com/accountd/accountd/events"
-	"github.com/accountd/accountd/internal/ratelimit"
-	"github.com/accountd/accountd/internal/sessions"
+	"github.com/accountd/accountd/internal/principals"
 	"github.com/accountd/accountd/queries"
 )
 
@@ -29,77 +26,97 @@ const maxBodyBytes = 64 << 10
 //go:embed openapi.json
 var openAPIDocument []byte
 
+// Authenticator resolves a bearer credential.
+type Authenticator interface {
+	Authenticate(token string) (principals.Principal, bool)
+}
+
+// Metrics observes requests; nil observes nothing.
+type Metrics interface {
+	Request(route, method string, status int, elapsed time.Duration)
+}
+
 // Config wires the API.
 type Config struct {
-	Commands *commands.Handlers
-	Queries  *queries.Reader
-	Sessions *sessions.Table
-	Logger   *slog.Logger
-	// Health reports whether the service can serve; nil means always.
-	Health func(context.Context) error
-	// ReadYourWritesTimeout bounds how long a query waits for the read
-	// models to include the caller's own latest write.
-	ReadYourWritesTimeout time.Duration
-	// Sign-in throttling: per account and per client address.
-	AccountAttempts, AddressAttempts         int
-	AccountAttemptEvery, AddressAttemptEvery time.Duration
-	Now                                      func() time.Time
+	Commands   *commands.Handlers
+	Queries    *queries.Reader
+	Principals Authenticator
+	Logger     *slog.Logger
+	Metrics    Metrics
+	// Ready reports readiness: whether the service can serve, and a body
+	// describing each component. Nil means always ready.
+	Ready func(context.Context) (bool, any)
+	// MetricsHandler serves GET /metrics; nil: no such route.
+	MetricsHandler http.Handler
+}
+
+func (c *Config) setDefaults() {
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Metrics == nil {
+		c.Metrics = noMetrics{}
+	}
+}
+
+// Validate reports every missing dependency at once.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Commands == nil {
+		errs = append(errs, errors.New("httpapi: commands are required"))
+	}
+	if c.Queries == nil {
+		errs = append(errs, errors.New("httpapi: queries are required"))
+	}
+	if c.Principals == nil {
+		errs = append(errs, errors.New("httpapi: a principal index is required"))
+	}
+	return errors.Join(errs...)
 }
 
 // API is the HTTP handler.
 type API struct {
-	cmd      *commands.Handlers
-	queries  *queries.Reader
-	sessions *sessions.Table
-	log      *slog.Logger
-	health   func(context.Context) error
-	catalogs catalogs
-	seen     *seenWrites
-	waitFor  time.Duration
+	cmd        *commands.Handlers
+	queries    *queries.Reader
+	principals Authenticator
+	log        *slog.Logger
+	metrics    Metrics
+	ready      func(context.Context) (bool, any)
+	catalogs   catalogs
 
-	accountLimiter, addressLimiter *ratelimit.Limiter
-	signInLocks                    *ratelimit.Locks
-
-	router *mux.Router
-	zones  sync.Map // time zone name -> *time.Location
+	router  *mux.Router
+	handler http.Handler
+	zones   sync.Map // time zone name -> *time.Location
 }
 
 // New builds the router.
 func New(cfg Config) (*API, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
 	cats, err := loadCatalogs()
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
-	if cfg.ReadYourWritesTimeout <= 0 {
-		cfg.ReadYourWritesTimeout = 2 * time.Second
-	}
-	if cfg.AccountAttempts <= 0 {
-		cfg.AccountAttempts, cfg.AccountAttemptEvery = 5, 20*time.Second
-	}
-	if cfg.AddressAttempts <= 0 {
-		cfg.AddressAttempts, cfg.AddressAttemptEvery = 30, 2*time.Second
-	}
 	a := &API{
-		cmd:            cfg.Commands,
-		queries:        cfg.Queries,
-		sessions:       cfg.Sessions,
-		log:            cfg.Logger,
-		health:         cfg.Health,
-		catalogs:       cats,
-		seen:           newSeenWrites(cfg.Now),
-		waitFor:        cfg.ReadYourWritesTimeout,
-		accountLimiter: ratelimit.New(cfg.AccountAttempts, cfg.AccountAttemptEvery, cfg.Now),
-		addressLimiter: ratelimit.New(cfg.AddressAttempts, cfg.AddressAttemptEvery, cfg.Now),
-		signInLocks:    ratelimit.NewLocks(),
+		cmd:        cfg.Commands,
+		queries:    cfg.Queries,
+		principals: cfg.Principals,
+		log:        cfg.Logger,
+		metrics:    cfg.Metrics,
+		ready:      cfg.Ready,
+		catalogs:   cats,
 	}
 	r := mux.NewRouter()
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) { a.writeError(w, req, errNotFound) })
 	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) { a.writeError(w, req, errMethod) })
-	r.Use(a.requestContext)
-	r.HandleFunc("/healthz", a.getHealth).Methods(http.MethodGet)
+	r.Use(routeName)
+	r.HandleFunc("/healthz", getHealth).Methods(http.MethodGet)
+	r.HandleFunc("/readyz", a.getReady).Methods(http.MethodGet)
+	if cfg.MetricsHandler != nil {
+		r.Handle("/metrics", cfg.MetricsHandler).Methods(http.MethodGet)
+	}
 	r.HandleFunc("/v1/openapi.json", getOpenAPI).Methods(http.MethodGet)
 	r.HandleFunc("/v1/users", a.postUser).Methods(http.MethodPost)
 	r.HandleFunc("/v1/sessions", a.postSession).Methods(http.MethodPost)
@@ -109,143 +126,46 @@ func New(cfg Config) (*API, error) {
 	r.HandleFunc("/v1/me/username", a.signedIn(a.putUsername)).Methods(http.MethodPut)
 	r.HandleFunc("/v1/profiles/{username}", a.getProfile).Methods(http.MethodGet)
 	a.router = r
+	a.handler = a.observe(a.resolveCaller(r))
 	return a, nil
 }
 
 // ServeHTTP implements http.Handler.
-func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.router.ServeHTTP(w, r) }
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.handler.ServeHTTP(w, r) }
 
 // Router exposes the routes, for the OpenAPI check.
 func (a *API) Router() *mux.Router { return a.router }
-
-// Prune drops idle rate-limit and read-your-writes state; call it now and then.
-func (a *API) Prune() {
-	a.accountLimiter.Prune()
-	a.addressLimiter.Prune()
-	a.seen.prune()
-}
 
 func getOpenAPI(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(openAPIDocument)
 }
 
-func (a *API) getHealth(w http.ResponseWriter, r *http.Request) {
-	if a.health != nil {
-		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-		defer cancel()
-		if err := a.health(ctx); err != nil {
-			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": err.Error()})
-			return
-		}
-	}
+// getHealth is liveness: the process serves HTTP. It checks nothing else,
+// so a slow dependency never gets a healthy process restarted.
+func getHealth(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
-// --- request context --------------------------------------------------------
-
-type ctxKey int
-
-const (
-	keyRequestID ctxKey = iota
-	keyCorrelationID
-	keyPrincipal
-)
-
-var safeID = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
-
-// requestContext assigns a request id and adopts a caller's correlation id.
-func (a *API) requestContext(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := uuid.NewString()
-		correlation := r.Header.Get("X-Correlation-ID")
-		if !safeID.MatchString(correlation) {
-			correlation = id
-		}
-		w.Header().Set("X-Request-ID", id)
-		ctx := context.WithValue(r.Context(), keyRequestID, id)
-		ctx = context.WithValue(ctx, keyCorrelationID, correlation)
-		next.ServeHTTP(w, r.WithContext(ctx))
-	})
-}
-
-func requestID(ctx context.Context) string {
-	id, _ := ctx.Value(keyRequestID).(string)
-	return id
-}
-
-func principal(ctx context.Context) (sessions.Principal, bool) {
-	p, ok := ctx.Value(keyPrincipal).(sessions.Principal)
-	return p, ok
-}
-
-// signedIn requires a valid bearer token.
-func (a *API) signedIn(next http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		p, ok := a.authenticate(r)
-		if !ok {
-			a.writeError(w, r, errUnauthorized)
-			return
-		}
-		next(w, r.WithContext(context.WithValue(r.Context(), keyPrincipal, p)))
+// getReady is readiness: the servers answer and every component is close
+// enough to the head of the log.
+func (a *API) getReady(w http.ResponseWriter, r *http.Request) {
+	if a.ready == nil {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+		return
 	}
-}
-
-func (a *API) authenticate(r *http.Request) (sessions.Principal, bool) {
-	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return sessions.Principal{}, false
-	}
-	return a.sessions.Authenticate(strings.TrimSpace(token))
-}
-
-// metadata describes who asks, for the events a command writes.
-func (a *API) metadata(r *http.Request) events.Metadata {
-	m := events.Metadata{
-		Actor:       "anonymous",
-		CausationID: requestID(r.Context()),
-		ClientIP:    clientIP(r),
-		UserAgent:   truncate(r.UserAgent(), 256),
-	}
-	m.CorrelationID, _ = r.Context().Value(keyCorrelationID).(string)
-	if p, ok := principal(r.Context()); ok {
-		m.Actor = p.UserID
-	}
-	return m
-}
-
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n]
-}
-
-// language is the caller's: the signed-in user's preference, else
-// Accept-Language.
-func (a *API) language(r *http.Request) string {
-	preferred := ""
-	p, ok := principal(r.Context())
+	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+	defer cancel()
+	ok, body := a.ready(ctx)
+	w.Header().Set("Cache-Control", "no-store")
+	status := http.StatusOK
 	if !ok {
-		p, ok = a.authenticate(r)
+		status = http.StatusServiceUnavailable
 	}
-	if ok {
-		if u, _, err := a.cmd.User(r.Context(), p.UserID); err == nil {
-			preferred = u.Profile.PreferredLanguage
-		}
-	}
-	return negotiate(preferred, r)
+	writeJSON(w, status, body)
 }
 
-// renderTime shows t in the user's time zone (UTC if none is set).
+// renderTime shows t in the given time zone (UTC if none is set).
 func (a *API) renderTime(t time.Time, zone string) string {
 	if t.IsZero() {
 		return ""
@@ -261,3 +181,7 @@ func (a *API) renderTime(t time.Time, zone string) string {
 	}
 	return t.In(loc).Format(time.RFC3339)
 }
+
+type noMetrics struct{}
+
+func (noMetrics) Request(string, string, int, time.Duration) {}

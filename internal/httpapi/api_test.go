@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/accountd/accountd/commands"
 	"github.com/accountd/accountd/events"
 	"github.com/accountd/accountd/internal/app"
 	"github.com/accountd/accountd/internal/eventlog"
@@ -345,15 +346,14 @@ func TestFiftyRenamesToOneNameHaveOneWinner(t *testing.T) {
 		t.Fatalf("statuses %v", counts)
 	}
 	log := eventlog.New(a.Platform.ESDB)
-	evs, err := log.Read(t.Context(), events.UsernameStream("winner"), eventlog.NoStream)
+	evs, err := log.ReadStream(t.Context(), events.UsernameStream("winner"), commands.NoStream)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(evs) != 1 || evs[0].Type != events.UsernameClaimed {
 		t.Fatalf("reservation stream holds %d events", len(evs))
 	}
-	var claim events.UsernameClaimedV1
-	_ = json.Unmarshal(evs[0].Data, &claim)
+	claim := evs[0].Payload.(events.UsernameClaimedV1)
 	winner := clients[slices.Index(statuses, 200)]
 	if me := winner.do("GET", "/v1/me", nil).json(t); me["id"] != claim.UserID || me["username"] != "Winner" {
 		t.Fatalf("winner %v, claim %+v", me, claim)
@@ -389,4 +389,46 @@ func TestRestartLosesNothing(t *testing.T) {
 	}
 	anon.expect(http.StatusNotFound, anon.do("GET", "/v1/profiles/hopper", nil))
 	me.expect(http.StatusOK, me.do("PATCH", "/v1/me", map[string]any{"description": "COBOL"}))
+}
+
+// Error responses are mapped without loading anything: a 404, a 405, a 400
+// or a 422 makes no event-store read, signed in or not. The service is
+// restarted first, so that no account is in a cache.
+func TestErrorsMakeNoEventStoreRead(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	first, srv := testenv.App(t, app.Config{}, dir)
+	me := signUp(t, srv, "grace", map[string]any{"preferred_language": "tr"})
+	srv.Close()
+	first.Close()
+	a, srv := testenv.App(t, app.Config{}, dir)
+	me.base = srv.URL
+	anon := &client{t: t, base: srv.URL}
+	before := a.Platform.EventStore.StreamReads()
+	for _, tt := range []struct {
+		c            *client
+		method, path string
+		body         any
+		status       int
+	}{
+		{anon, "GET", "/v1/nothing", nil, 404},
+		{me, "GET", "/v1/nothing", nil, 404},
+		{me, "DELETE", "/v1/users", nil, 405},
+		{me, "PATCH", "/v1/me", `{"full_name":`, 400},
+		{me, "PATCH", "/v1/me", map[string]any{"email": "nope"}, 422},
+		{anon, "POST", "/v1/users", map[string]any{"username": "9 lives", "password": "x"}, 422},
+		{me, "PUT", "/v1/me/username", map[string]any{"username": "admin"}, 422},
+		{anon, "GET", "/v1/me", nil, 401},
+	} {
+		r := tt.c.do(tt.method, tt.path, tt.body)
+		if r.status != tt.status {
+			t.Fatalf("%s %s: %d, want %d", tt.method, tt.path, r.status, tt.status)
+		}
+		if tt.c == me && r.header.Get("Content-Language") != "tr" {
+			t.Fatalf("%s %s: language %q", tt.method, tt.path, r.header.Get("Content-Language"))
+		}
+	}
+	if after := a.Platform.EventStore.StreamReads(); after != before {
+		t.Fatalf("error responses made %d event-store reads", after-before)
+	}
 }

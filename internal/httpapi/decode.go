@@ -86,17 +86,3 @@ func (o optionalString) ptr() *string {
 	v := o.value
 	return &v
 }
-
-// required reports missing fields of a request.
-func required(fields map[string]string) error {
-	var vs []validate.Violation
-	for _, name := range []string{"username", "password"} {
-		if v, ok := fields[name]; ok && v == "" {
-			vs = append(vs, validate.Violation{Field: name, Code: "request.required"})
-		}
-	}
-	if len(vs) == 0 {
-		return nil
-	}
-	return &requestError{status: http.StatusUnprocessableEntity, kind: "validation", violations: vs}
-}

@@ -53,14 +53,24 @@ func negotiate(preferred string, r *http.Request) string {
 	return "en"
 }
 
+func (c catalogs) lookup(lang, code string) (string, bool) {
+	if tmpl, ok := c[lang][code]; ok {
+		return tmpl, true
+	}
+	tmpl, ok := c["en"][code]
+	return tmpl, ok
+}
+
 // message renders code in lang, filling {name} placeholders.
 func (c catalogs) message(lang, code string, params map[string]int) string {
-	tmpl, ok := c[lang][code]
+	tmpl, ok := c.lookup(lang, code)
 	if !ok {
-		tmpl, ok = c["en"][code]
-	}
-	if !ok {
-		return code
+		// A field's own message, else the generic one for its rule
+		// ("pronouns.too_long" -> "text.too_long").
+		_, rule, _ := strings.Cut(code, ".")
+		if tmpl, ok = c.lookup(lang, "text."+rule); !ok {
+			return code
+		}
 	}
 	for k, v := range params {
 		tmpl = strings.ReplaceAll(tmpl, "{"+k+"}", strconv.Itoa(v))

@@ -1,16 +1,18 @@
 package httpapi
 
 import (
-	"context"
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/accountd/accountd/commands"
+	"github.com/accountd/accountd/events"
 	"github.com/accountd/accountd/projections"
-	"github.com/accountd/accountd/queries"
 )
 
+// meResponse is the one shape of the account resource, whether it comes
+// from a command's result or from the read model.
 type meResponse struct {
 	ID                string `json:"id"`
 	Username          string `json:"username"`
@@ -23,22 +25,38 @@ type meResponse struct {
 	UpdatedAt         string `json:"updated_at"`
 }
 
-func (a *API) meFromCommand(u commands.User) meResponse {
-	zone := u.Profile.PreferredTimezone
-	return meResponse{
-		ID: u.ID, Username: u.Username, Email: u.Profile.Email, FullName: u.Profile.FullName,
-		Description: u.Profile.Description, PreferredLanguage: u.Profile.PreferredLanguage, PreferredTimezone: zone,
-		RegisteredAt: a.renderTime(u.RegisteredAt, zone), UpdatedAt: a.renderTime(u.UpdatedAt, zone),
-	}
+// account is the resource before rendering.
+type account struct {
+	id, username            string
+	profile                 events.Profile
+	registeredAt, updatedAt time.Time
+	revision                uint64
 }
 
-func (a *API) meFromQuery(m queries.Me) meResponse {
-	zone := m.PreferredTimezone
-	return meResponse{
-		ID: m.ID, Username: m.Username, Email: m.Email, FullName: m.FullName,
-		Description: m.Description, PreferredLanguage: m.PreferredLanguage, PreferredTimezone: zone,
-		RegisteredAt: a.renderTime(m.RegisteredAt, zone), UpdatedAt: a.renderTime(m.UpdatedAt, zone),
-	}
+func accountOfUser(res commands.UserResult) account {
+	u := res.User
+	return account{id: u.ID, username: u.Username, profile: u.Profile, registeredAt: u.RegisteredAt, updatedAt: u.UpdatedAt, revision: res.Revision}
+}
+
+func accountOfDoc(d projections.UserDoc) account {
+	registered, _ := time.Parse(time.RFC3339Nano, d.RegisteredAt)
+	updated, _ := time.Parse(time.RFC3339Nano, d.UpdatedAt)
+	return account{id: d.ID, username: d.Username, profile: d.Profile, registeredAt: registered, updatedAt: updated, revision: d.Revision()}
+}
+
+func (a *API) writeAccount(w http.ResponseWriter, status int, acc account) {
+	zone := events.Value(acc.profile.PreferredTimezone)
+	w.Header().Set("ETag", etag(acc.revision))
+	writeJSON(w, status, meResponse{
+		ID: acc.id, Username: acc.username,
+		Email:             events.Value(acc.profile.Email),
+		FullName:          events.Value(acc.profile.FullName),
+		Description:       events.Value(acc.profile.Description),
+		PreferredLanguage: events.Value(acc.profile.PreferredLanguage),
+		PreferredTimezone: zone,
+		RegisteredAt:      a.renderTime(acc.registeredAt, zone),
+		UpdatedAt:         a.renderTime(acc.updatedAt, zone),
+	})
 }
 
 func etag(revision uint64) string { return `"` + strconv.FormatUint(revision, 10) + `"` }
@@ -59,39 +77,21 @@ func ifMatch(r *http.Request) (*uint64, error) {
 	return &v, nil
 }
 
-// readYourWrites bounds the wait for the caller's own writes.
-func (a *API) readYourWrites(r *http.Request) (context.Context, context.CancelFunc, queries.Seen) {
-	ctx, cancel := context.WithTimeout(r.Context(), a.waitFor)
-	var seen queries.Seen
-	if p, ok := principal(r.Context()); ok {
-		seen = a.seen.of(p.UserID)
-	} else if p, ok := a.authenticate(r); ok {
-		seen = a.seen.of(p.UserID)
-	}
-	return ctx, cancel, seen
-}
-
 func (a *API) getMe(w http.ResponseWriter, r *http.Request) {
-	p, _ := principal(r.Context())
-	ctx, cancel, seen := a.readYourWrites(r)
-	defer cancel()
-	var atLeast *uint64
-	if _, revision, err := a.cmd.User(r.Context(), p.UserID); err == nil {
-		atLeast = &revision
-	}
-	me, err := a.queries.GetMe(ctx, p.UserID, seen, atLeast)
+	p := caller(r)
+	doc, err := a.queries.GetMe(r.Context(), p.UserID, p.Revision)
 	if err != nil {
 		a.writeError(w, r, err)
 		return
 	}
-	tag := etag(me.Revision())
-	w.Header().Set("ETag", tag)
+	tag := etag(doc.Revision())
 	w.Header().Set("Cache-Control", "private, no-cache")
 	if r.Header.Get("If-None-Match") == tag {
+		w.Header().Set("ETag", tag)
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	writeJSON(w, http.StatusOK, a.meFromQuery(me))
+	a.writeAccount(w, http.StatusOK, accountOfDoc(doc))
 }
 
 type patchMeRequest struct {
@@ -114,7 +114,6 @@ func (req patchMeRequest) change() commands.ProfileChange {
 
 // patchMe sets the given profile fields; null or "" clears one.
 func (a *API) patchMe(w http.ResponseWriter, r *http.Request) {
-	p, _ := principal(r.Context())
 	match, err := ifMatch(r)
 	if err != nil {
 		a.writeError(w, r, err)
@@ -125,17 +124,12 @@ func (a *API) patchMe(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	res, err := a.cmd.UpdateProfile(r.Context(), commands.UpdateProfile{
-		UserID:  p.UserID,
-		IfMatch: match,
-		Change:  req.change(),
-	}, a.metadata(r))
+	res, err := a.cmd.UpdateProfile(r.Context(), commands.UpdateProfile{UserID: caller(r).UserID, IfMatch: match, Change: req.change()}, metadata(r))
 	if err != nil {
 		a.writeError(w, r, err)
 		return
 	}
-	a.seen.wrote(p.UserID, res.Position, projections.UsersProjector().Name)
-	a.respondMe(w, r, p.UserID)
+	a.writeAccount(w, http.StatusOK, accountOfUser(res))
 }
 
 type usernameRequest struct {
@@ -144,7 +138,6 @@ type usernameRequest struct {
 
 // putUsername renames the signed-in user; the old name is free at once.
 func (a *API) putUsername(w http.ResponseWriter, r *http.Request) {
-	p, _ := principal(r.Context())
 	match, err := ifMatch(r)
 	if err != nil {
 		a.writeError(w, r, err)
@@ -155,23 +148,10 @@ func (a *API) putUsername(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	res, err := a.cmd.RenameUser(r.Context(), commands.RenameUser{UserID: p.UserID, NewUsername: req.Username, IfMatch: match}, a.metadata(r))
+	res, err := a.cmd.RenameUser(r.Context(), commands.RenameUser{UserID: caller(r).UserID, NewUsername: req.Username, IfMatch: match}, metadata(r))
 	if err != nil {
 		a.writeError(w, r, err)
 		return
 	}
-	a.seen.wrote(p.UserID, res.Position, projections.UsersProjector().Name)
-	a.seen.wrote(p.UserID, res.UsernamesPosition, projections.UsernamesProjector().Name)
-	a.respondMe(w, r, p.UserID)
-}
-
-// respondMe answers a write with the account as the write left it.
-func (a *API) respondMe(w http.ResponseWriter, r *http.Request, userID string) {
-	u, revision, err := a.cmd.User(r.Context(), userID)
-	if err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	w.Header().Set("ETag", etag(revision))
-	writeJSON(w, http.StatusOK, a.meFromCommand(u))
+	a.writeAccount(w, http.StatusOK, accountOfUser(res))
 }

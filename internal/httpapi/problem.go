@@ -6,10 +6,8 @@ import (
 	"math"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/accountd/accountd/commands"
-	"github.com/accountd/accountd/internal/eventlog"
 	"github.com/accountd/accountd/internal/validate"
 	"github.com/accountd/accountd/queries"
 )
@@ -47,19 +45,17 @@ type requestError struct {
 
 func (e *requestError) Error() string { return e.kind }
 
-// rateLimitedError carries how long the client should wait.
-type rateLimitedError struct{ retryAfter time.Duration }
-
-func (e *rateLimitedError) Error() string { return "rate limited" }
-
 // writeError is the one place errors become HTTP responses.
 func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	lang := a.language(r)
+	lang := requestOf(r.Context()).lang
+	if lang == "" {
+		lang = negotiate("", r)
+	}
 	status, kind := http.StatusInternalServerError, "internal"
 	var violations []validate.Violation
 	var ve *commands.ValidationError
 	var re *requestError
-	var rl *rateLimitedError
+	var rl *commands.ThrottledError
 	switch {
 	case errors.As(err, &ve):
 		status, kind, violations = http.StatusUnprocessableEntity, "validation", ve.Violations
@@ -68,7 +64,7 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, commands.ErrUsernameTaken):
 		status, kind = http.StatusConflict, "username_taken"
 		violations = []validate.Violation{{Field: "username", Code: "username.taken"}}
-	case errors.Is(err, eventlog.ErrWrongExpectedVersion):
+	case errors.Is(err, commands.ErrWrongExpectedVersion):
 		status, kind = http.StatusConflict, "conflict"
 	case errors.Is(err, commands.ErrPreconditionFailed):
 		status, kind = http.StatusPreconditionFailed, "precondition_failed"
@@ -86,11 +82,11 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		status, kind = http.StatusMethodNotAllowed, "method_not_allowed"
 	case errors.As(err, &rl):
 		status, kind = http.StatusTooManyRequests, "rate_limited"
-		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(rl.retryAfter.Seconds()))))
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(rl.RetryAfter.Seconds()))))
 	case r.Context().Err() != nil:
 		status, kind = 499, "unavailable" // the client went away; nobody reads this
 	default:
-		a.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "request_id", requestID(r.Context()), "err", err)
+		a.log.Error("request failed", "method", r.Method, "route", requestOf(r.Context()).route, "request_id", requestOf(r.Context()).id, "err", err)
 	}
 	p := problem{
 		Type:     "/problems/" + kind,

@@ -15,9 +15,7 @@ type profileResponse struct {
 
 // getProfile shows anyone the public profile of whoever carries a name now.
 func (a *API) getProfile(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel, seen := a.readYourWrites(r)
-	defer cancel()
-	p, err := a.queries.GetProfile(ctx, mux.Vars(r)["username"], seen)
+	p, err := a.queries.GetProfile(r.Context(), caller(r).UserID, mux.Vars(r)["username"])
 	if err != nil {
 		a.writeError(w, r, err)
 		return

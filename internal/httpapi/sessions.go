@@ -4,7 +4,6 @@ import (
 	"net/http"
 
 	"github.com/accountd/accountd/commands"
-	"github.com/accountd/accountd/internal/validate"
 )
 
 type signInRequest struct {
@@ -17,47 +16,28 @@ type sessionResponse struct {
 	ExpiresAt string `json:"expires_at"`
 }
 
-// postSession signs in. Attempts are limited per client address and per
-// account, and run one at a time per account, so parallel guesses cannot
-// get around the limit.
+// postSession signs in; throttling is the sign-in use case's.
 func (a *API) postSession(w http.ResponseWriter, r *http.Request) {
 	var req signInRequest
 	if err := decode(w, r, &req); err != nil {
 		a.writeError(w, r, err)
 		return
 	}
-	if err := required(map[string]string{"username": req.Username, "password": req.Password}); err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	if ok, wait := a.addressLimiter.Allow(clientIP(r)); !ok {
-		a.writeError(w, r, &rateLimitedError{retryAfter: wait})
-		return
-	}
-	account := validate.CanonicalUsername(req.Username)
-	unlock := a.signInLocks.Lock(account)
-	defer unlock()
-	if ok, wait := a.accountLimiter.Allow(account); !ok {
-		a.writeError(w, r, &rateLimitedError{retryAfter: wait})
-		return
-	}
-	in, err := a.cmd.SignIn(r.Context(), commands.SignIn{Username: req.Username, Password: req.Password}, a.metadata(r))
+	in, err := a.cmd.SignIn(r.Context(), commands.SignIn{Username: req.Username, Password: req.Password}, metadata(r))
 	if err != nil {
 		a.writeError(w, r, err)
 		return
 	}
-	zone := ""
-	if u, _, err := a.cmd.User(r.Context(), in.UserID); err == nil {
-		zone = u.Profile.PreferredTimezone
-	}
+	// The index was told of the new session: it knows the user's zone.
+	p, _ := a.principals.Authenticate(in.Token)
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusCreated, sessionResponse{Token: in.Token, ExpiresAt: a.renderTime(in.ExpiresAt, zone)})
+	writeJSON(w, http.StatusCreated, sessionResponse{Token: in.Token, ExpiresAt: a.renderTime(in.ExpiresAt, p.Timezone)})
 }
 
 // deleteCurrentSession signs out: the token stops working at once.
 func (a *API) deleteCurrentSession(w http.ResponseWriter, r *http.Request) {
-	p, _ := principal(r.Context())
-	if _, err := a.cmd.SignOut(r.Context(), commands.SignOut{UserID: p.UserID, SessionID: p.SessionID}, a.metadata(r)); err != nil {
+	p := caller(r)
+	if _, err := a.cmd.SignOut(r.Context(), commands.SignOut{UserID: p.UserID, SessionID: p.Credential.ID}, metadata(r)); err != nil {
 		a.writeError(w, r, err)
 		return
 	}

@@ -69,3 +69,11 @@ func Verify(password, phc string) (bool, error) {
 	got := argon2.IDKey([]byte(password), salt, p.Iterations, p.MemoryKiB, p.Parallelism, uint32(len(want)))
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
 }
+
+// Validate refuses parameters argon2id cannot run with.
+func Validate(p Params) error {
+	if p.MemoryKiB < 8*uint32(p.Parallelism) || p.Iterations < 1 || p.Parallelism < 1 {
+		return fmt.Errorf("argon2id parameters m=%d,t=%d,p=%d: need t >= 1, p >= 1 and m >= 8p", p.MemoryKiB, p.Iterations, p.Parallelism)
+	}
+	return nil
+}

@@ -45,13 +45,52 @@ type Config struct {
 	Logger   *slog.Logger
 }
 
+func (c *Config) setDefaults() {
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Database == "" {
+		c.Database = "accounts"
+	}
+}
+
+// Validate reports every problem of the configuration at once: external
+// servers are given by URL, embedded ones need a data directory and a
+// listen address.
+func (c Config) Validate() error {
+	var errs []error
+	embedded := c.EventStoreURL == "" || c.NATSURL == "" || c.MongoURI == ""
+	if embedded && c.DataDir == "" {
+		errs = append(errs, errors.New("a data directory is required for the embedded servers"))
+	}
+	check := func(name, url, listen string) {
+		if url != "" {
+			return
+		}
+		if _, _, err := net.SplitHostPort(listen); err != nil {
+			errs = append(errs, fmt.Errorf("%s listen address %q: %w", name, listen, err))
+		}
+	}
+	check("event store", c.EventStoreURL, c.EventStoreListen)
+	check("NATS", c.NATSURL, c.NATSListen)
+	check("MongoDB", c.MongoURI, c.MongoListen)
+	if c.EventStoreURL != "" {
+		if _, err := esdb.ParseConnectionString(c.EventStoreURL); err != nil {
+			errs = append(errs, fmt.Errorf("event store URL: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // Platform holds the connected clients.
 type Platform struct {
-	ESDB      *esdb.Client
-	NATS      *nats.Conn
-	JetStream jetstream.JetStream
-	Mongo     *mongo.Client
-	DB        *mongo.Database
+	ESDB *esdb.Client
+	// EventStore is the embedded event store (nil when external).
+	EventStore *eventstore.Server
+	NATS       *nats.Conn
+	JetStream  jetstream.JetStream
+	Mongo      *mongo.Client
+	DB         *mongo.Database
 
 	EventStoreURL, NATSURL, MongoURI string
 
@@ -63,11 +102,9 @@ type Platform struct {
 // Start connects to or starts every server. On error, whatever was started
 // is stopped again.
 func Start(ctx context.Context, cfg Config) (_ *Platform, err error) {
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
-	if cfg.Database == "" {
-		cfg.Database = "accounts"
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
 	}
 	p := &Platform{}
 	defer func() {
@@ -75,8 +112,10 @@ func Start(ctx context.Context, cfg Config) (_ *Platform, err error) {
 			p.Close()
 		}
 	}()
-	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
-		return nil, fmt.Errorf("data directory: %w", err)
+	if cfg.DataDir != "" {
+		if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+			return nil, fmt.Errorf("data directory: %w", err)
+		}
 	}
 	if err := p.startEventStore(cfg); err != nil {
 		return nil, err
@@ -102,6 +141,7 @@ func (p *Platform) startEventStore(cfg Config) error {
 			return err
 		}
 		p.closers = append(p.closers, func() { _ = srv.Close() })
+		p.EventStore = srv
 		url = srv.URL()
 	}
 	esCfg, err := esdb.ParseConnectionString(url)

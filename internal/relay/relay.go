@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
@@ -38,6 +39,10 @@ type Config struct {
 // Relay runs until its context ends.
 type Relay struct {
 	cfg Config
+
+	mu       sync.Mutex
+	position uint64    // $all position of the last event JetStream acknowledged
+	eventAt  time.Time // its creation time
 }
 
 // New returns a relay; call EnsureStream before Run.
@@ -77,21 +82,38 @@ func SubjectFor(prefix, stream string) string {
 	return prefix + "." + clean
 }
 
-// Run forwards events until ctx ends, restarting from its checkpoint after
-// any failure.
+// Run forwards events from its checkpoint until ctx ends (nil) or anything
+// fails (an error: run it under a supervisor, which resumes it from the
+// checkpoint).
 func (r *Relay) Run(ctx context.Context) error {
-	for {
-		err := r.runOnce(ctx)
-		if ctx.Err() != nil {
-			return nil
-		}
-		r.cfg.Logger.Warn("relay interrupted, resuming from checkpoint", "err", err)
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(500 * time.Millisecond):
-		}
+	err := r.runOnce(ctx)
+	if ctx.Err() != nil {
+		return nil
 	}
+	return err
+}
+
+// Position is the $all position of the last event JetStream acknowledged,
+// and the time it was written.
+func (r *Relay) Position() (uint64, time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.position, r.eventAt
+}
+
+func (r *Relay) forwarded(position uint64, at time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if position > r.position {
+		r.position, r.eventAt = position, at
+	}
+}
+
+// inFlight is a publish waiting for JetStream's acknowledgement.
+type inFlight struct {
+	ack      jetstream.PubAckFuture
+	position uint64
+	at       time.Time
 }
 
 // checkpoint returns the $all position and JetStream sequence of the last
@@ -136,13 +158,17 @@ func (r *Relay) runOnce(ctx context.Context) error {
 
 	// Each publish expects the previous sequence, so if one fails every later
 	// one fails too and JetStream never holds the log out of order.
-	pending := make(chan jetstream.PubAckFuture, r.cfg.MaxInFlight)
+	if p, ok := from.(esdb.Position); ok {
+		r.forwarded(p.Commit, time.Time{})
+	}
+	pending := make(chan inFlight, r.cfg.MaxInFlight)
 	failed := make(chan error, 1)
 	go func() {
 		for f := range pending {
 			select {
-			case <-f.Ok():
-			case err := <-f.Err():
+			case <-f.ack.Ok():
+				r.forwarded(f.position, f.at)
+			case err := <-f.ack.Err():
 				select {
 				case failed <- err:
 				default:
@@ -172,15 +198,16 @@ func (r *Relay) runOnce(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		e := ev.EventAppeared.Event
 		f, err := r.cfg.JetStream.PublishMsgAsync(msg,
-			jetstream.WithMsgID(ev.EventAppeared.Event.EventID.String()),
+			jetstream.WithMsgID(e.EventID.String()),
 			jetstream.WithExpectLastSequence(seq))
 		if err != nil {
 			return fmt.Errorf("publish: %w", err)
 		}
 		seq++
 		select {
-		case pending <- f:
+		case pending <- inFlight{ack: f, position: e.Position.Commit, at: e.CreatedDate}:
 		case <-ctx.Done():
 			select {
 			case err := <-failed:

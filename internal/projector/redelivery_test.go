@@ -1,4 +1,4 @@
-package projections_test
+package projector_test
 
 import (
 	"context"
@@ -10,10 +10,13 @@ import (
 	"go.mongodb.org/mongo-driver/bson"
 	"go.mongodb.org/mongo-driver/mongo/options"
 
+	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/accountd/accountd/commands"
 	"github.com/accountd/accountd/events"
 	"github.com/accountd/accountd/internal/app"
-	"github.com/accountd/accountd/internal/eventlog"
+	"github.com/google/uuid"
+
+	"github.com/accountd/accountd/internal/projector"
 	"github.com/accountd/accountd/internal/testenv"
 	"github.com/accountd/accountd/projections"
 )
@@ -69,7 +72,7 @@ func TestRedeliveryChangesNothing(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ids = append(ids, reg.UserID)
+		ids = append(ids, reg.User.ID)
 	}
 	for i, id := range ids {
 		for j := range 3 {
@@ -84,8 +87,8 @@ func TestRedeliveryChangesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A corrupt event in a user stream, then a good one after it.
-	log := eventlog.New(a.Platform.ESDB)
-	if _, err := log.Append(ctx, events.UserStream("corrupt"), eventlog.AnyVersion, meta, eventlog.NewEvent{Type: events.UserRenamed, Data: "not an object"}); err != nil {
+	if _, err := a.Platform.ESDB.AppendToStream(ctx, events.UserStream("corrupt"), esdb.AppendToStreamOptions{}, esdb.EventData{
+		EventID: uuid.New(), EventType: events.UserRenamed, ContentType: esdb.ContentTypeJson, Data: []byte(`"not an object"`)}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := a.Commands.UpdateProfile(ctx, commands.UpdateProfile{UserID: ids[1], Change: commands.ProfileChange{FullName: ptr("After the bad one")}}, meta); err != nil {
@@ -114,7 +117,7 @@ func TestRedeliveryChangesNothing(t *testing.T) {
 		for _, p := range projections.Projectors() {
 			p.Name = fmt.Sprintf("%s-replay-%d", p.Name, round)
 			names = append(names, p.Name)
-			x := &projections.Executor{Projector: p, JetStream: a.Platform.JetStream, Stream: app.FeedStream, Subject: app.FeedSubject, DB: a.Platform.DB, BatchSize: 7}
+			x := &projector.Executor{Projector: p, JetStream: a.Platform.JetStream, Stream: app.FeedStream, Subject: app.FeedSubject, DB: a.Platform.DB, BatchSize: 7}
 			go func() { _ = x.Run(rctx); done <- struct{}{} }()
 		}
 		for _, n := range names {

@@ -1,4 +1,9 @@
-package projections
+// Package projector is the runtime of the read models: each projector of
+// package projections runs as a durable JetStream consumer whose executor
+// decodes events, reduces them, applies the writes to MongoDB and only then
+// acknowledges (checkpoints) the messages they covered. Progress tells
+// queries how far each read model has come.
+package projector
 
 import (
 	"context"
@@ -7,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -16,38 +22,58 @@ import (
 	"go.mongodb.org/mongo-driver/mongo/options"
 
 	"github.com/accountd/accountd/events"
+	"github.com/accountd/accountd/projections"
 )
+
+// Metrics counts what executors do; nil counts nothing.
+type Metrics interface {
+	Parked(projector string)
+}
 
 // Executor runs one projector as a durable JetStream consumer writing to
 // MongoDB. Delivery is at least once; the version guard on every write makes
 // redelivery harmless, and messages are acknowledged only after the batch
 // they belong to is written.
 type Executor struct {
-	Projector Projector
+	Projector projections.Projector
 	JetStream jetstream.JetStream
 	Stream    string // JetStream stream the relay feeds
 	Subject   string // its subject prefix
 	DB        *mongo.Database
 	Progress  *Progress
 	Logger    *slog.Logger
+	Metrics   Metrics
 	BatchSize int
 
 	// versions remembers what this executor last wrote or read per
-	// document, sparing a read before each write. Only its goroutine uses it.
+	// document, sparing a read before each write. Only Run's goroutine
+	// uses it.
 	versions map[string]uint64
+
+	mu       sync.Mutex
+	consumer jetstream.Consumer
+	eventAt  time.Time // time of the last event applied
 }
 
 // maxRememberedVersions bounds versions; past it the map starts afresh.
 const maxRememberedVersions = 100_000
 
-// Run consumes until ctx ends.
-func (x *Executor) Run(ctx context.Context) error {
+func (x *Executor) setDefaults() {
 	if x.BatchSize <= 0 {
 		x.BatchSize = 512
 	}
 	if x.Logger == nil {
 		x.Logger = slog.New(slog.DiscardHandler)
 	}
+	if x.Metrics == nil {
+		x.Metrics = noMetrics{}
+	}
+}
+
+// Run consumes until ctx ends (nil) or its consumer fails (an error: run it
+// under a supervisor, which starts it again and so recreates the consumer).
+func (x *Executor) Run(ctx context.Context) error {
+	x.setDefaults()
 	subjects := make([]string, len(x.Projector.Categories))
 	for i, c := range x.Projector.Categories {
 		subjects[i] = x.Subject + "." + c
@@ -58,31 +84,48 @@ func (x *Executor) Run(ctx context.Context) error {
 		DeliverPolicy:  jetstream.DeliverAllPolicy,
 		FilterSubjects: subjects,
 		AckWait:        30 * time.Second, // redelivery after a crash
-
-		MaxAckPending: 20_000,
+		MaxAckPending:  20_000,
 	})
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
 		return fmt.Errorf("projector %s: consumer: %w", x.Projector.Name, err)
 	}
+	x.mu.Lock()
+	x.consumer = cons
+	x.mu.Unlock()
 	// Pull exactly what is processed next: nothing sits in a client buffer
 	// unacknowledged when the service stops, so a restart resumes at once.
 	for ctx.Err() == nil {
 		batch, err := x.fetch(cons)
 		if err != nil {
-			x.Logger.Warn("projector fetch failed", "projector", x.Projector.Name, "err", err)
-			select {
-			case <-ctx.Done():
-			case <-time.After(time.Second):
+			if ctx.Err() != nil {
+				return nil
 			}
-			continue
+			return fmt.Errorf("projector %s: fetch: %w", x.Projector.Name, err)
 		}
 		if len(batch) > 0 {
-			if err := x.process(ctx, batch); err != nil {
-				return err
-			}
+			x.process(ctx, batch)
 		}
 	}
 	return nil
+}
+
+// Pending is how many messages of the projector's subjects wait to be
+// applied (delivered but unacknowledged ones included).
+func (x *Executor) Pending(ctx context.Context) (uint64, time.Time, error) {
+	x.mu.Lock()
+	cons, at := x.consumer, x.eventAt
+	x.mu.Unlock()
+	if cons == nil {
+		return 0, at, errors.New("consumer not created yet")
+	}
+	info, err := cons.Info(ctx)
+	if err != nil {
+		return 0, at, err
+	}
+	return info.NumPending + uint64(info.NumAckPending), at, nil
 }
 
 // fetch waits up to a second for one message, then takes whatever else is
@@ -114,13 +157,13 @@ func collect(b jetstream.MessageBatch, into []jetstream.Msg) ([]jetstream.Msg, e
 }
 
 // process applies a batch, retrying until it is written, then acknowledges.
-func (x *Executor) process(ctx context.Context, batch []jetstream.Msg) error {
+func (x *Executor) process(ctx context.Context, batch []jetstream.Msg) {
 	envs := make([]events.Envelope, 0, len(batch))
-	var parked []parkedEvent
+	var parked []Parked
 	for _, m := range batch {
 		var e events.Envelope
 		if err := json.Unmarshal(m.Data(), &e); err != nil {
-			parked = append(parked, parkedEvent{raw: m.Data(), err: err})
+			parked = append(parked, Parked{Raw: m.Data(), Err: err})
 			continue
 		}
 		envs = append(envs, e)
@@ -139,12 +182,12 @@ func (x *Executor) process(ctx context.Context, batch []jetstream.Msg) error {
 			for _, m := range batch {
 				_ = m.Nak()
 			}
-			return nil
+			return
 		}
 		x.Logger.Error("projector write failed, retrying", "projector", x.Projector.Name, "err", err, "attempt", attempt)
 		select {
 		case <-ctx.Done():
-			return nil
+			return
 		case <-time.After(min(time.Duration(attempt+1)*200*time.Millisecond, 5*time.Second)):
 		}
 	}
@@ -152,34 +195,45 @@ func (x *Executor) process(ctx context.Context, batch []jetstream.Msg) error {
 	if err := batch[len(batch)-1].Ack(); err != nil {
 		x.Logger.Warn("projector ack failed; the batch will be redelivered", "projector", x.Projector.Name, "err", err)
 	}
+	if len(envs) > 0 {
+		if meta, err := events.DecodeMetadata(envs[len(envs)-1].Metadata); err == nil {
+			x.mu.Lock()
+			x.eventAt = meta.Time
+			x.mu.Unlock()
+		}
+	}
 	if x.Progress != nil && last > 0 {
 		x.Progress.Advance(x.Projector.Name, last)
 	}
-	return nil
 }
 
-type parkedEvent struct {
-	env *events.Envelope
-	raw []byte
-	err error
+// Parked is an event the projector could not use, kept for someone to
+// look at (accountctl parked) rather than stopping the read model.
+type Parked struct {
+	Envelope *events.Envelope // nil when the message itself was unreadable
+	Raw      []byte
+	Err      error
 }
 
 // Reduce runs the pure step over a batch: coalesced writes, events to park,
 // and the highest position seen.
-func (x *Executor) Reduce(envs []events.Envelope) ([]Write, []parkedEvent, uint64) {
-	var writes []Write
-	var parked []parkedEvent
+func (x *Executor) Reduce(envs []events.Envelope) ([]projections.Write, []Parked, uint64) {
+	var writes []projections.Write
+	var parked []Parked
 	var last uint64
 	for i := range envs {
 		last = max(last, envs[i].Position)
-		ws, err := x.Projector.Reduce(envs[i])
-		if err != nil {
-			parked = append(parked, parkedEvent{env: &envs[i], err: err})
-			continue
+		rec, err := envs[i].Decode()
+		if err == nil {
+			var ws []projections.Write
+			if ws, err = x.Projector.Reduce(rec); err == nil {
+				writes = append(writes, ws...)
+				continue
+			}
 		}
-		writes = append(writes, ws...)
+		parked = append(parked, Parked{Envelope: &envs[i], Err: fmt.Errorf("%s at %s@%d: %w", envs[i].Type, envs[i].Stream, envs[i].Revision, err)})
 	}
-	return Coalesce(writes), parked, last
+	return projections.Coalesce(writes), parked, last
 }
 
 // apply writes each coalesced document, skipping those already at the
@@ -188,7 +242,7 @@ func (x *Executor) Reduce(envs []events.Envelope) ([]Write, []parkedEvent, uint6
 // atomically nor report bulk failures reliably. Each collection has one
 // projector and each projector one executor, so nothing writes a document
 // between its read and its write.
-func (x *Executor) apply(ctx context.Context, writes []Write, parked []parkedEvent) error {
+func (x *Executor) apply(ctx context.Context, writes []projections.Write, parked []Parked) error {
 	if x.versions == nil || len(x.versions) > maxRememberedVersions {
 		x.versions = map[string]uint64{}
 	}
@@ -200,7 +254,7 @@ func (x *Executor) apply(ctx context.Context, writes []Write, parked []parkedEve
 			var current struct {
 				Version int64 `bson:"_v"`
 			}
-			err := coll.FindOne(ctx, bson.M{"_id": w.ID}, options.FindOne().SetProjection(bson.M{VersionField: 1})).Decode(&current)
+			err := coll.FindOne(ctx, bson.M{"_id": w.ID}, options.FindOne().SetProjection(bson.M{projections.VersionField: 1})).Decode(&current)
 			if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
 				return fmt.Errorf("read %s/%s: %w", w.Collection, w.ID, err)
 			}
@@ -210,7 +264,7 @@ func (x *Executor) apply(ctx context.Context, writes []Write, parked []parkedEve
 			x.versions[key] = stored
 			continue // applied before: this is a redelivery
 		}
-		set := bson.M{VersionField: int64(w.Version)}
+		set := bson.M{projections.VersionField: int64(w.Version)}
 		for k, v := range w.Set {
 			set[k] = v
 		}
@@ -228,17 +282,25 @@ func (x *Executor) apply(ctx context.Context, writes []Write, parked []parkedEve
 	return nil
 }
 
-func (x *Executor) park(ctx context.Context, p parkedEvent) error {
-	doc := bson.M{"projector": x.Projector.Name, "error": p.err.Error(), "parked_at": time.Now().UTC()}
-	id := fmt.Sprintf("%s:unreadable:%x", x.Projector.Name, sha256.Sum256(p.raw))
-	if p.env != nil {
-		id = x.Projector.Name + ":" + p.env.ID
-		doc["event_id"], doc["stream"], doc["type"], doc["position"] = p.env.ID, p.env.Stream, p.env.Type, int64(p.env.Position)
-		doc["data"] = string(p.env.Data)
+func (x *Executor) park(ctx context.Context, p Parked) error {
+	doc := bson.M{"projector": x.Projector.Name, "error": p.Err.Error(), "parked_at": time.Now().UTC()}
+	id := fmt.Sprintf("%s:unreadable:%x", x.Projector.Name, sha256.Sum256(p.Raw))
+	if p.Envelope != nil {
+		e := p.Envelope
+		id = x.Projector.Name + ":" + e.ID
+		doc["event_id"], doc["stream"], doc["type"], doc["position"] = e.ID, e.Stream, e.Type, int64(e.Position)
+		doc["data"] = string(e.Data)
 	} else {
-		doc["raw"] = string(p.raw)
+		doc["raw"] = string(p.Raw)
 	}
-	x.Logger.Error("projector parked an event it cannot handle", "projector", x.Projector.Name, "id", id, "err", p.err)
-	_, err := x.DB.Collection(ParkedCollection).UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$set": doc}, options.Update().SetUpsert(true))
+	x.Logger.Error("projector parked an event it cannot handle", "projector", x.Projector.Name, "id", id, "err", p.Err)
+	_, err := x.DB.Collection(projections.ParkedCollection).UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$set": doc}, options.Update().SetUpsert(true))
+	if err == nil {
+		x.Metrics.Parked(x.Projector.Name)
+	}
 	return err
 }
+
+type noMetrics struct{}
+
+func (noMetrics) Parked(string) {}

@@ -1,0 +1,8 @@
+package commands
+
+// Folds, exported for the external tests.
+var (
+	FoldUser        = foldUser
+	FoldReservation = foldReservation
+	FoldSession     = foldSession
+)

@@ -1,0 +1,87 @@
+package events
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+)
+
+// Event types. These strings are stored forever: never rename one.
+const (
+	UserRegistered     = "user.registered"
+	UserRenamed        = "user.renamed"
+	UserProfileUpdated = "user.profile_updated"
+	UsernameClaimed    = "username.claimed"
+	UsernameReleased   = "username.released"
+	SessionStarted     = "session.started"
+	SessionEnded       = "session.ended"
+)
+
+// Types lists every event type the service knows, in a stable order.
+func Types() []string {
+	return []string{
+		UserRegistered, UserRenamed, UserProfileUpdated,
+		UsernameClaimed, UsernameReleased,
+		SessionStarted, SessionEnded,
+	}
+}
+
+// Decode is the one place a stored type name becomes a Go payload. Folds,
+// reducers and followers switch on the returned value's type.
+func Decode(eventType string, data []byte) (Payload, error) {
+	switch eventType {
+	case UserRegistered:
+		return decodeAs[UserRegisteredV1](eventType, data)
+	case UserRenamed:
+		return decodeAs[UserRenamedV1](eventType, data)
+	case UserProfileUpdated:
+		return decodeAs[UserProfileUpdatedV1](eventType, data)
+	case UsernameClaimed:
+		return decodeAs[UsernameClaimedV1](eventType, data)
+	case UsernameReleased:
+		return decodeAs[UsernameReleasedV1](eventType, data)
+	case SessionStarted:
+		return decodeAs[SessionStartedV1](eventType, data)
+	case SessionEnded:
+		return decodeAs[SessionEndedV1](eventType, data)
+	}
+	return nil, &UndecodableError{Type: eventType, Err: errUnknownType}
+}
+
+// Encode is a payload's stored form: its type name and JSON.
+func Encode(p Payload) (string, []byte, error) {
+	data, err := json.Marshal(p)
+	if err != nil {
+		return "", nil, fmt.Errorf("encode %s: %w", p.EventType(), err)
+	}
+	return p.EventType(), data, nil
+}
+
+func decodeAs[T Payload](eventType string, data []byte) (Payload, error) {
+	var p T
+	if err := json.Unmarshal(data, &p); err != nil {
+		return nil, &UndecodableError{Type: eventType, Err: err}
+	}
+	return p, nil
+}
+
+// ErrUndecodable matches every event the service cannot read: an unknown
+// type or a broken payload. Projectors park such events.
+var ErrUndecodable = errors.New("undecodable event")
+
+var errUnknownType = errors.New("unknown event type")
+
+// UndecodableError says which type could not be read and why.
+type UndecodableError struct {
+	Type string
+	Err  error
+}
+
+func (e *UndecodableError) Error() string {
+	return fmt.Sprintf("undecodable event %q: %v", e.Type, e.Err)
+}
+
+func (e *UndecodableError) Unwrap() error { return e.Err }
+
+// Is makes errors.Is(err, ErrUndecodable) true.
+func (e *UndecodableError) Is(target error) bool { return target == ErrUndecodable }

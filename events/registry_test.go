@@ -1,0 +1,101 @@
+package events
+
+import (
+	"errors"
+	"reflect"
+	"testing"
+	"time"
+)
+
+func s(v string) *string { return &v }
+
+// Every type the registry lists decodes to a payload that names that type,
+// and encoding then decoding gives the payload back.
+func TestRegistryRoundTrips(t *testing.T) {
+	samples := map[string]Payload{
+		UserRegistered:     UserRegisteredV1{UserID: "u", Username: "ada", PasswordHash: "$argon2id$h", Profile: Profile{Email: s("a@b.co"), Description: s("")}},
+		UserRenamed:        UserRenamedV1{UserID: "u", OldUsername: "ada", NewUsername: "grace"},
+		UserProfileUpdated: UserProfileUpdatedV1{UserID: "u", Profile: Profile{FullName: s("G")}},
+		UsernameClaimed:    UsernameClaimedV1{Username: "Ada", UserID: "u"},
+		UsernameReleased:   UsernameReleasedV1{Username: "Ada", UserID: "u", Reason: ReleaseRenamed},
+		SessionStarted:     SessionStartedV1{SessionID: "s", UserID: "u", TokenDigest: "d", ExpiresAt: time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC)},
+		SessionEnded:       SessionEndedV1{SessionID: "s", UserID: "u", Reason: SessionSignedOut},
+	}
+	for _, typ := range Types() {
+		t.Run(typ, func(t *testing.T) {
+			p, ok := samples[typ]
+			if !ok {
+				t.Fatalf("no sample for %s: add one", typ)
+			}
+			gotType, data, err := Encode(p)
+			if err != nil || gotType != typ {
+				t.Fatalf("encode: %s %v", gotType, err)
+			}
+			back, err := Decode(typ, data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(back, p) || back.EventType() != typ {
+				t.Fatalf("round trip %#v, want %#v", back, p)
+			}
+		})
+	}
+	if len(samples) != len(Types()) {
+		t.Fatalf("%d samples for %d types", len(samples), len(Types()))
+	}
+}
+
+func TestUndecodableIsOneError(t *testing.T) {
+	for name, tt := range map[string]struct{ typ, data string }{
+		"unknown type":      {"user.from_the_future", `{}`},
+		"broken payload":    {UserRenamed, `{"user_id":`},
+		"payload not a map": {SessionStarted, `"x"`},
+		"wrong field type":  {UsernameClaimed, `{"username":7}`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := Decode(tt.typ, []byte(tt.data))
+			var ue *UndecodableError
+			if !errors.Is(err, ErrUndecodable) || !errors.As(err, &ue) || ue.Type != tt.typ {
+				t.Fatalf("err %v", err)
+			}
+		})
+	}
+}
+
+func TestProfileMergeAndChanges(t *testing.T) {
+	current := Profile{Email: s("a@b.co"), FullName: s("Ada")}
+	change := Profile{Email: s("a@b.co"), FullName: s(""), Description: s("new")}
+	diff, changed := change.ChangesFrom(current)
+	if !changed || diff.Email != nil || *diff.FullName != "" || *diff.Description != "new" || diff.PreferredLanguage != nil {
+		t.Fatalf("changes %+v", diff)
+	}
+	merged := current.Merge(diff)
+	if *merged.Email != "a@b.co" || *merged.FullName != "" || *merged.Description != "new" {
+		t.Fatalf("merged %+v", merged)
+	}
+	if *current.FullName != "Ada" {
+		t.Fatal("Merge changed its receiver")
+	}
+	if _, changed := (Profile{PreferredTimezone: s("")}).ChangesFrom(Profile{}); changed {
+		t.Fatal("clearing an unset field is a change")
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	for _, typ := range Types() {
+		f.Add(typ, []byte(`{"user_id":"u","username":"ada"}`))
+	}
+	f.Add("nope", []byte(`{`))
+	f.Fuzz(func(t *testing.T, typ string, data []byte) {
+		p, err := Decode(typ, data)
+		if err != nil {
+			if !errors.Is(err, ErrUndecodable) {
+				t.Fatalf("error %v is not ErrUndecodable", err)
+			}
+			return
+		}
+		if p.EventType() != typ {
+			t.Fatalf("decoded %s as %s", typ, p.EventType())
+		}
+	})
+}

@@ -1,0 +1,28 @@
+package events
+
+import "time"
+
+// SessionStartedV1 records a sign-in. The token itself is never stored,
+// only its SHA-256 digest.
+type SessionStartedV1 struct {
+	SessionID   string    `json:"session_id"`
+	UserID      string    `json:"user_id"`
+	TokenDigest string    `json:"token_digest"` // hex SHA-256 of the secret part
+	ExpiresAt   time.Time `json:"expires_at"`
+}
+
+// SessionEndedV1 records a sign-out or revocation.
+type SessionEndedV1 struct {
+	SessionID string `json:"session_id"`
+	UserID    string `json:"user_id"`
+	Reason    string `json:"reason"` // signed_out, revoked
+}
+
+// Session end reasons.
+const (
+	SessionSignedOut = "signed_out"
+	SessionRevoked   = "revoked"
+)
+
+func (SessionStartedV1) EventType() string { return SessionStarted }
+func (SessionEndedV1) EventType() string   { return SessionEnded }

@@ -1,0 +1,216 @@
+package app_test
+
+import (
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/common/expfmt"
+	"go.mongodb.org/mongo-driver/bson"
+	_ "modernc.org/sqlite"
+
+	"github.com/accountd/accountd/commands"
+	"github.com/accountd/accountd/events"
+	"github.com/accountd/accountd/internal/app"
+	"github.com/accountd/accountd/internal/metrics"
+	"github.com/accountd/accountd/internal/testenv"
+	"github.com/accountd/accountd/projections"
+)
+
+func ptr(s string) *string { return &s }
+
+func meta() events.Metadata {
+	return events.Metadata{CorrelationID: "c", CausationID: "c", ClientIP: "192.0.2.1"}
+}
+
+func register(t *testing.T, a *app.App, name string) string {
+	t.Helper()
+	reg, err := a.Commands.RegisterUser(t.Context(), commands.RegisterUser{Username: name, Password: "correct7horse"}, meta())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return reg.User.ID
+}
+
+func fullName(t *testing.T, a *app.App, id string) string {
+	t.Helper()
+	var doc projections.UserDoc
+	if err := a.Platform.DB.Collection(projections.UsersCollection).FindOne(t.Context(), bson.M{"_id": id}).Decode(&doc); err != nil {
+		return ""
+	}
+	return events.Value(doc.FullName)
+}
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: never happened", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// A projector whose durable consumer disappears is restarted by the
+// supervisor, recreates its consumer and catches up, while the service
+// keeps running.
+func TestSupervisorRecreatesADeletedConsumer(t *testing.T) {
+	t.Parallel()
+	a, _ := testenv.App(t, app.Config{}, "")
+	ctx := t.Context()
+	id := register(t, a, "ada")
+	eventually(t, "first projection", func() bool { return a.Progress.Applied("users") > 0 })
+	if err := a.Platform.JetStream.DeleteConsumer(ctx, app.FeedStream, projections.UsersProjector().Name); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Commands.UpdateProfile(ctx, commands.UpdateProfile{UserID: id, Change: commands.ProfileChange{FullName: ptr("After the crash")}}, meta()); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "projection after the consumer was deleted", func() bool { return fullName(t, a, id) == "After the crash" })
+	st, _ := a.Supervisor.Of("projector/users")
+	if st.Restarts < 1 || !st.Running || st.LastError == "" {
+		t.Fatalf("supervisor status %+v", st)
+	}
+	if _, err := a.Platform.JetStream.Consumer(ctx, app.FeedStream, "users"); err != nil {
+		t.Fatalf("consumer not recreated: %v", err)
+	}
+}
+
+type readiness struct {
+	Ready      bool `json:"ready"`
+	Components []struct {
+		Name      string `json:"name"`
+		OK        bool   `json:"ok"`
+		LagEvents uint64 `json:"lag_events"`
+	} `json:"components"`
+}
+
+func readyz(t *testing.T, url string) (int, readiness) {
+	t.Helper()
+	res, err := http.Get(url + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var r readiness
+	if err := json.NewDecoder(res.Body).Decode(&r); err != nil {
+		t.Fatal(err)
+	}
+	return res.StatusCode, r
+}
+
+// /readyz is 503 while a read model is further behind than allowed (its
+// database is locked by someone else), and 200 once it has caught up.
+func TestReadyzFollowsProjectorLag(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	a, srv := testenv.App(t, app.Config{ReadyMaxLagEvents: 3}, dir)
+	ctx := t.Context()
+	id := register(t, a, "grace")
+	eventually(t, "ready at start", func() bool { code, _ := readyz(t, srv.URL); return code == http.StatusOK })
+
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "ferretdb", "accounts.sqlite")+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	lock, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lock.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 10 {
+		if _, err := a.Commands.UpdateProfile(ctx, commands.UpdateProfile{UserID: id, Change: commands.ProfileChange{FullName: ptr(fmt.Sprint("Grace ", i))}}, meta()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var behind readiness
+	eventually(t, "503 while the read model is behind", func() bool {
+		code, r := readyz(t, srv.URL)
+		behind = r
+		return code == http.StatusServiceUnavailable
+	})
+	for _, c := range behind.Components {
+		if c.Name == "projector/users" && (c.OK || c.LagEvents <= 3) {
+			t.Fatalf("users projector reported %+v", c)
+		}
+		if c.Name == "relay" && !c.OK {
+			t.Fatalf("relay reported behind: %+v", c)
+		}
+	}
+	if _, err := lock.ExecContext(ctx, "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	lock.Close()
+	eventually(t, "200 after catching up", func() bool { code, _ := readyz(t, srv.URL); return code == http.StatusOK })
+	if got := fullName(t, a, id); got != "Grace 9" {
+		t.Fatalf("read model has %q", got)
+	}
+}
+
+// /metrics is Prometheus text with every documented metric.
+func TestMetricsAreExposed(t *testing.T) {
+	t.Parallel()
+	a, srv := testenv.App(t, app.Config{AccountAttempts: 1, AccountAttemptEvery: time.Hour}, "")
+	register(t, a, "linus")
+	for range 3 {
+		res, err := http.Post(srv.URL+"/v1/sessions", "application/json", strings.NewReader(`{"username":"linus","password":"wrong7horse"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+	}
+	if res, err := http.Get(srv.URL + "/v1/nowhere"); err == nil {
+		res.Body.Close()
+	}
+	eventually(t, "lag sampled", func() bool { code, _ := readyz(t, srv.URL); return code == http.StatusOK })
+	res, err := http.Get(srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var parser expfmt.TextParser
+	families, err := parser.TextToMetricFamilies(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{
+		metrics.HTTPRequests, metrics.HTTPDuration, metrics.Commands, metrics.SignInThrottled,
+		metrics.RelayLagEvents, metrics.RelayLagSeconds, metrics.ProjectorLagEvents, metrics.ProjectorLagSeconds,
+		metrics.PrincipalsLagEvents, metrics.PrincipalsLagSeconds, metrics.Sessions,
+	} {
+		if families[name] == nil {
+			t.Errorf("metric %s missing", name)
+		}
+	}
+	routes := map[string]bool{}
+	for _, m := range families[metrics.HTTPRequests].GetMetric() {
+		for _, l := range m.GetLabel() {
+			if l.GetName() == "route" {
+				routes[l.GetValue()] = true
+			}
+		}
+	}
+	if !routes["/v1/sessions"] || !routes["unmatched"] || routes["/v1/nowhere"] {
+		t.Errorf("route labels %v", routes)
+	}
+	outcomes := map[string]float64{}
+	for _, m := range families[metrics.Commands].GetMetric() {
+		labels := map[string]string{}
+		for _, l := range m.GetLabel() {
+			labels[l.GetName()] = l.GetValue()
+		}
+		outcomes[labels["command"]+"/"+labels["outcome"]] = m.GetCounter().GetValue()
+	}
+	if outcomes["register_user/ok"] != 1 || outcomes["sign_in/denied"] != 1 || outcomes["sign_in/throttled"] != 2 {
+		t.Errorf("command outcomes %v", outcomes)
+	}
+}

@@ -1,0 +1,121 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/accountd/accountd/internal/eventlog"
+)
+
+// readiness checks the servers and how far each component is behind the
+// head of the log.
+type readiness struct {
+	app *App
+}
+
+// Report is the body of /readyz.
+type Report struct {
+	Ready      bool              `json:"ready"`
+	Head       uint64            `json:"head_position"`
+	Servers    []ServerStatus    `json:"servers"`
+	Components []ComponentStatus `json:"components"`
+}
+
+// ServerStatus says whether a server answered.
+type ServerStatus struct {
+	Name  string `json:"name"`
+	OK    bool   `json:"ok"`
+	Error string `json:"error,omitempty"`
+}
+
+// ComponentStatus is one background component's lag and health.
+type ComponentStatus struct {
+	Name       string  `json:"name"`
+	OK         bool    `json:"ok"`
+	Running    bool    `json:"running"`
+	Position   uint64  `json:"position"`
+	LagEvents  uint64  `json:"lag_events"`
+	LagSeconds float64 `json:"lag_seconds"`
+	Restarts   int     `json:"restarts"`
+	LastError  string  `json:"last_error,omitempty"`
+}
+
+// countLimit bounds the read that counts how far behind a component is.
+const countLimit = 100_000
+
+func (r *readiness) check(ctx context.Context) Report {
+	a := r.app
+	rep := Report{Ready: true}
+	server := func(name string, err error) {
+		s := ServerStatus{Name: name, OK: err == nil}
+		if err != nil {
+			s.Error, rep.Ready = err.Error(), false
+		}
+		rep.Servers = append(rep.Servers, s)
+	}
+	head, headAt, err := eventlog.Head(ctx, a.Platform.ESDB)
+	server("eventstore", err)
+	var natsErr error
+	if a.Platform.NATS.Status() != nats.CONNECTED {
+		natsErr = errors.New("not connected: " + a.Platform.NATS.Status().String())
+	} else if _, err := a.Platform.JetStream.AccountInfo(ctx); err != nil {
+		natsErr = err
+	}
+	server("nats", natsErr)
+	server("mongodb", a.Platform.Mongo.Ping(ctx, nil))
+	rep.Head = head
+
+	// behind is how far a reader at position is from the head.
+	behind := func(position uint64, at time.Time) (uint64, time.Duration, error) {
+		if position >= head {
+			return 0, 0, nil
+		}
+		n, err := eventlog.CountAfter(ctx, a.Platform.ESDB, position, countLimit)
+		lag := time.Duration(0)
+		if !at.IsZero() && headAt.After(at) {
+			lag = headAt.Sub(at) // unknown (0) when a checkpoint gave the position
+		}
+		return n, lag, err
+	}
+	component := func(name string, position uint64, events uint64, lag time.Duration, err error) ComponentStatus {
+		c := ComponentStatus{Name: name, Position: position, LagEvents: events, LagSeconds: lag.Seconds()}
+		if st, ok := a.Supervisor.Of(name); ok {
+			c.Running, c.Restarts, c.LastError = st.Running, st.Restarts, st.LastError
+		}
+		if err != nil {
+			c.LastError = err.Error()
+		}
+		c.OK = c.Running && err == nil && events <= a.cfg.ReadyMaxLagEvents && lag <= a.cfg.ReadyMaxLag
+		if !c.OK {
+			rep.Ready = false
+		}
+		rep.Components = append(rep.Components, c)
+		return c
+	}
+
+	relayPos, relayAt := a.relay.Position()
+	relayEvents, relayLag, err := behind(relayPos, relayAt)
+	component(componentRelay, relayPos, relayEvents, relayLag, err)
+	a.Metrics.RelayLag(relayEvents, relayLag)
+
+	indexPos, indexAt := a.Principals.Position()
+	indexEvents, indexLag, err := behind(indexPos, indexAt)
+	component(componentPrincipals, indexPos, indexEvents, indexLag, err)
+	a.Metrics.PrincipalsLag(indexEvents, indexLag)
+	a.Metrics.LiveSessions(a.Principals.Sessions())
+
+	for _, x := range a.executors {
+		name := x.Projector.Name
+		pending, appliedAt, err := x.Pending(ctx)
+		events, lag := relayEvents+pending, relayLag
+		if pending > 0 && !appliedAt.IsZero() && headAt.After(appliedAt) {
+			lag = headAt.Sub(appliedAt)
+		}
+		component(projectorComponent(name), a.Progress.Applied(name), events, lag, err)
+		a.Metrics.ProjectorLag(name, events, lag)
+	}
+	return rep
+}

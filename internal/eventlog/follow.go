@@ -1,0 +1,63 @@
+package eventlog
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
+
+	"github.com/accountd/accountd/events"
+)
+
+// Follower receives what Follow reads, in log order.
+type Follower interface {
+	// Event is one decoded event, or the error that kept it from decoding
+	// (errors.Is events.ErrUndecodable).
+	Event(rec events.Recorded, err error)
+	// Checkpoint: everything up to position has been delivered.
+	Checkpoint(position uint64, at time.Time)
+	// CaughtUp: the follower has seen the whole log as it stood.
+	CaughtUp()
+}
+
+// Follow subscribes to $all after position from (0: from the start),
+// filtered to event types with the given prefixes, and hands every event to
+// f until ctx ends (nil) or the subscription drops (an error: the caller's
+// supervisor resumes it from the follower's own position).
+func Follow(ctx context.Context, client *esdb.Client, from uint64, typePrefixes []string, f Follower) error {
+	var start esdb.AllPosition = esdb.Start{}
+	if from > 0 {
+		start = esdb.Position{Commit: from, Prepare: from}
+	}
+	sub, err := client.SubscribeToAll(ctx, esdb.SubscribeToAllOptions{
+		From:   start,
+		Filter: &esdb.SubscriptionFilter{Type: esdb.EventFilterType, Prefixes: typePrefixes},
+	})
+	if err != nil {
+		return err
+	}
+	defer sub.Close()
+	for {
+		ev := sub.Recv()
+		switch {
+		case ev.SubscriptionDropped != nil:
+			if ctx.Err() != nil {
+				return nil
+			}
+			if ev.SubscriptionDropped.Error != nil {
+				return ev.SubscriptionDropped.Error
+			}
+			return errors.New("subscription dropped")
+		case ev.CheckPointReached != nil:
+			f.Checkpoint(ev.CheckPointReached.Commit, time.Time{})
+		case ev.CaughtUp != nil:
+			f.CaughtUp()
+		case ev.EventAppeared != nil:
+			e := ev.EventAppeared.Event
+			rec, err := Decode(e)
+			f.Event(rec, err)
+			f.Checkpoint(e.Position.Commit, e.CreatedDate)
+		}
+	}
+}

@@ -1,0 +1,162 @@
+package httpapi
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/gorilla/mux"
+
+	"github.com/accountd/accountd/events"
+	"github.com/accountd/accountd/internal/principals"
+)
+
+type ctxKey int
+
+const keyRequest ctxKey = iota
+
+// request is what the middleware resolved once for a request: its ids,
+// the caller (if their credential is valid), the response language, and
+// the route template once the router has matched one.
+type request struct {
+	id, correlationID string
+	principal         principals.Principal
+	signedIn          bool
+	lang              string
+	route             string
+}
+
+func requestOf(ctx context.Context) *request {
+	if r, ok := ctx.Value(keyRequest).(*request); ok {
+		return r
+	}
+	return &request{}
+}
+
+var safeID = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
+
+// resolveCaller assigns a request id, adopts a caller's correlation id,
+// checks the bearer credential (in memory) and picks the language: the
+// signed-in user's preference, else Accept-Language. Nothing later in the
+// request authenticates or loads the account again, errors included.
+func (a *API) resolveCaller(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req := requestOf(r.Context())
+		req.id = uuid.NewString()
+		req.correlationID = r.Header.Get("X-Correlation-ID")
+		if !safeID.MatchString(req.correlationID) {
+			req.correlationID = req.id
+		}
+		w.Header().Set("X-Request-ID", req.id)
+		if token, ok := bearer(r); ok {
+			req.principal, req.signedIn = a.principals.Authenticate(token)
+		}
+		req.lang = negotiate(req.principal.Language, r)
+		next.ServeHTTP(w, r)
+	})
+}
+
+func bearer(r *http.Request) (string, bool) {
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	return strings.TrimSpace(token), true
+}
+
+// observe is the outermost middleware: it gives the request its record and
+// measures the response.
+func (a *API) observe(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		req := &request{route: "unmatched"}
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), keyRequest, req)))
+		a.metrics.Request(req.route, r.Method, sw.status, time.Since(start))
+	})
+}
+
+// routeName records the matched route's template (never the raw path,
+// which carries usernames).
+func routeName(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if route := mux.CurrentRoute(r); route != nil {
+			if tmpl, err := route.GetPathTemplate(); err == nil {
+				requestOf(r.Context()).route = tmpl
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+	wrote  bool
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	if !s.wrote {
+		s.status, s.wrote = code, true
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusWriter) Write(b []byte) (int, error) {
+	s.wrote = true
+	n, err := s.ResponseWriter.Write(b)
+	s.bytes += int64(n)
+	return n, err
+}
+
+func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// signedIn requires a valid bearer credential.
+func (a *API) signedIn(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !requestOf(r.Context()).signedIn {
+			a.writeError(w, r, errUnauthorized)
+			return
+		}
+		next(w, r)
+	}
+}
+
+// caller is the signed-in principal ("" user id when anonymous).
+func caller(r *http.Request) principals.Principal { return requestOf(r.Context()).principal }
+
+// metadata describes who asks, for the events a command writes.
+func metadata(r *http.Request) events.Metadata {
+	req := requestOf(r.Context())
+	m := events.Metadata{
+		Actor:         events.ActorAnonymous,
+		CorrelationID: req.correlationID,
+		CausationID:   req.id,
+		ClientIP:      clientIP(r),
+		UserAgent:     truncate(r.UserAgent(), 256),
+	}
+	if req.signedIn {
+		m.Actor = req.principal.UserID
+	}
+	return m
+}
+
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}

@@ -1,0 +1,90 @@
+package projector
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/bson"
+
+	"github.com/accountd/accountd/events"
+	"github.com/accountd/accountd/internal/platform"
+	"github.com/accountd/accountd/projections"
+)
+
+func write(id string, version uint64, name string) projections.Write {
+	return projections.Write{Collection: projections.UsersCollection, ID: id, Version: version, Set: map[string]any{"name": name}}
+}
+
+// A stale write in a batch must not stop the writes after it, and must not
+// change its document.
+func TestApplySkipsStaleWritesAndKeepsGoing(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	p, err := platform.Start(ctx, platform.Config{DataDir: t.TempDir(), EventStoreListen: "127.0.0.1:0", NATSListen: "127.0.0.1:0", MongoListen: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	x := &Executor{Projector: projections.UsersProjector(), DB: p.DB}
+	if err := x.apply(ctx, []projections.Write{write("a", 5, "five")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	batch := []projections.Write{
+		write("a", 3, "three"), // redelivered, older
+		write("b", 1, "one"),
+		write("c", 2, "two"),
+	}
+	if err := x.apply(ctx, batch, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := x.apply(ctx, []projections.Write{write("a", 6, "six")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"a": "six", "b": "one", "c": "two"}
+	for id, name := range want {
+		var doc bson.M
+		if err := p.DB.Collection(projections.UsersCollection).FindOne(ctx, bson.M{"_id": id}).Decode(&doc); err != nil {
+			t.Fatalf("%s: %v", id, err)
+		}
+		if doc["name"] != name {
+			t.Errorf("%s: %v, want %s", id, doc, name)
+		}
+	}
+}
+
+func envelope(t *testing.T, id, stream string, revision, position uint64, p events.Payload) events.Envelope {
+	t.Helper()
+	data, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return events.Envelope{ID: id, Stream: stream, Type: p.EventType(), Revision: revision, Position: position, Data: data,
+		Metadata: json.RawMessage(`{"schema_version":1,"time":"2026-11-23T10:00:00Z"}`)}
+}
+
+func TestReduceParksWhatItCannotRead(t *testing.T) {
+	name := "G"
+	x := &Executor{Projector: projections.UsersProjector()}
+	good := envelope(t, "6ba7b810-9dad-11d1-80b4-00c04fd430c1", "user-7", 3, 20, events.UserRenamedV1{NewUsername: "grace"})
+	broken := events.Envelope{ID: "6ba7b810-9dad-11d1-80b4-00c04fd430c2", Stream: "user-7", Type: events.UserRenamed, Revision: 4, Position: 21, Data: json.RawMessage(`7`)}
+	unknown := events.Envelope{ID: "6ba7b810-9dad-11d1-80b4-00c04fd430c3", Stream: "user-7", Type: "user.from_the_future", Revision: 5, Position: 22, Data: json.RawMessage(`{}`)}
+	later := envelope(t, "6ba7b810-9dad-11d1-80b4-00c04fd430c4", "user-7", 6, 23, events.UserProfileUpdatedV1{Profile: events.Profile{FullName: &name}})
+	writes, parked, last := x.Reduce([]events.Envelope{good, broken, unknown, later})
+	if len(writes) != 1 || writes[0].Version != 7 || writes[0].Set["username"] != "grace" || writes[0].Set["full_name"] != "G" {
+		t.Fatalf("writes %+v", writes)
+	}
+	if len(parked) != 2 || parked[0].Envelope.ID != broken.ID || parked[1].Envelope.ID != unknown.ID {
+		t.Fatalf("parked %+v", parked)
+	}
+	for _, p := range parked {
+		if !strings.Contains(p.Err.Error(), p.Envelope.Type) {
+			t.Errorf("park reason %q does not name the type", p.Err)
+		}
+	}
+	if last != 23 {
+		t.Fatalf("last position %d", last)
+	}
+}

@@ -1,0 +1,102 @@
+package projector
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/accountd/accountd/events"
+	"github.com/accountd/accountd/projections"
+)
+
+// Tracker is read-your-writes: it is told of every event this process's
+// commands append (commands.Observer), remembers per actor the position of
+// their latest event each projector will apply, and lets a query wait until
+// those projectors have applied them. Neither the transport nor a use case
+// decides which read models a write affects: the projectors' categories do.
+type Tracker struct {
+	progress   *Progress
+	byCategory map[string][]string // stream category -> projector names
+	now        func() time.Time
+
+	mu     sync.Mutex
+	actors map[string]seen
+}
+
+type seen struct {
+	positions map[string]uint64 // projector -> position
+	at        time.Time
+}
+
+// keepSeen: past this, the read models have long caught up.
+const keepSeen = time.Minute
+
+// NewTracker tracks the given projectors' progress.
+func NewTracker(progress *Progress, projectors []projections.Projector, now func() time.Time) *Tracker {
+	if now == nil {
+		now = time.Now
+	}
+	t := &Tracker{progress: progress, byCategory: map[string][]string{}, now: now, actors: map[string]seen{}}
+	for _, p := range projectors {
+		for _, c := range p.Categories {
+			t.byCategory[c] = append(t.byCategory[c], p.Name)
+		}
+	}
+	return t
+}
+
+// Observe implements commands.Observer.
+func (t *Tracker) Observe(recs []events.Recorded) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, r := range recs {
+		actor := r.Metadata.Actor
+		if actor == "" || actor == events.ActorAnonymous || actor == events.ActorSystem {
+			continue
+		}
+		s, ok := t.actors[actor]
+		if !ok {
+			s.positions = map[string]uint64{}
+		}
+		for _, p := range t.byCategory[events.Category(r.Stream)] {
+			s.positions[p] = max(s.positions[p], r.Position)
+		}
+		s.at = t.now()
+		t.actors[actor] = s
+	}
+}
+
+// WaitForCaller blocks until the named projectors have applied everything
+// userID wrote through this process, or ctx ends.
+func (t *Tracker) WaitForCaller(ctx context.Context, userID string, projectors ...string) {
+	if userID == "" {
+		return
+	}
+	t.mu.Lock()
+	s := t.actors[userID]
+	want := make([]uint64, len(projectors))
+	for i, p := range projectors {
+		want[i] = s.positions[p]
+	}
+	t.mu.Unlock()
+	for i, p := range projectors {
+		if want[i] > 0 && t.progress.Wait(ctx, p, want[i]) != nil {
+			return
+		}
+	}
+}
+
+// Changed returns a channel closed the next time any projector advances.
+func (t *Tracker) Changed() <-chan struct{} { return t.progress.Changed() }
+
+// Prune forgets actors whose writes the read models have long applied.
+func (t *Tracker) Prune() {
+	cutoff := t.now().Add(-keepSeen)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for id, s := range t.actors {
+		if s.at.Before(cutoff) {
+			delete(t.actors, id)
+		}
+	}
+}
