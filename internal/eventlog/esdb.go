@@ -59,11 +59,21 @@ func (l *ESDB) ReadStream(ctx context.Context, stream string, after commands.Ver
 
 // Decode reads a client event through the events registry.
 func Decode(e *esdb.RecordedEvent) (events.Recorded, error) {
-	rec := events.Recorded{ID: e.EventID, Stream: e.StreamID, Type: e.EventType, Revision: e.EventNumber, Position: e.Position.Commit}
-	var err error
+	rec, err := DecodePayload(e)
+	if err != nil {
+		return rec, err
+	}
 	if rec.Metadata, err = events.DecodeMetadata(e.UserMetadata); err != nil {
 		return rec, &events.UndecodableError{Type: e.EventType, Err: err}
 	}
+	return rec, nil
+}
+
+// DecodePayload reads a client event but not its metadata, for readers
+// that do not use it.
+func DecodePayload(e *esdb.RecordedEvent) (events.Recorded, error) {
+	rec := events.Recorded{ID: e.EventID, Stream: e.StreamID, Type: e.EventType, Revision: e.EventNumber, Position: e.Position.Commit}
+	var err error
 	rec.Payload, err = events.Decode(e.EventType, e.Data)
 	return rec, err
 }

@@ -12,9 +12,10 @@ import (
 
 // Follower receives what Follow reads, in log order.
 type Follower interface {
-	// Event is one decoded event, or the error that kept it from decoding
-	// (errors.Is events.ErrUndecodable).
-	Event(rec events.Recorded, err error)
+	// Event is one event at its place in the log; decode reads its
+	// payload (not its metadata; an error is events.ErrUndecodable). A
+	// follower that already has the event need not pay for decoding it.
+	Event(stream string, revision uint64, decode func() (events.Recorded, error))
 	// Checkpoint: everything up to position has been delivered.
 	Checkpoint(position uint64, at time.Time)
 	// CaughtUp: the follower has seen the whole log as it stood.
@@ -55,8 +56,7 @@ func Follow(ctx context.Context, client *esdb.Client, from uint64, typePrefixes 
 			f.CaughtUp()
 		case ev.EventAppeared != nil:
 			e := ev.EventAppeared.Event
-			rec, err := Decode(e)
-			f.Event(rec, err)
+			f.Event(e.StreamID, e.EventNumber, func() (events.Recorded, error) { return DecodePayload(e) })
 			f.Checkpoint(e.Position.Commit, e.CreatedDate)
 		}
 	}

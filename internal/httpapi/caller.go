@@ -40,9 +40,9 @@ func requestOf(ctx context.Context) *request {
 var safeID = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
 
 // resolveCaller assigns a request id, adopts a caller's correlation id,
-// checks the bearer credential (in memory) and picks the language: the
-// signed-in user's preference, else Accept-Language. Nothing later in the
-// request authenticates or loads the account again, errors included.
+// and checks the bearer credential (in memory), which also gives the
+// signed-in user's language. Nothing later in the request authenticates or
+// loads the account again, errors included.
 func (a *API) resolveCaller(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req := requestOf(r.Context())
@@ -55,9 +55,18 @@ func (a *API) resolveCaller(next http.Handler) http.Handler {
 		if token, ok := bearer(r); ok {
 			req.principal, req.signedIn = a.principals.Authenticate(token)
 		}
-		req.lang = negotiate(req.principal.Language, r)
 		next.ServeHTTP(w, r)
 	})
+}
+
+// responseLanguage is the response language: the signed-in user's preference,
+// else Accept-Language; negotiated once, when a response first needs it.
+func responseLanguage(r *http.Request) string {
+	req := requestOf(r.Context())
+	if req.lang == "" {
+		req.lang = negotiate(req.principal.Language, r)
+	}
+	return req.lang
 }
 
 func bearer(r *http.Request) (string, bool) {

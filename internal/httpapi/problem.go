@@ -47,10 +47,7 @@ func (e *requestError) Error() string { return e.kind }
 
 // writeError is the one place errors become HTTP responses.
 func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	lang := requestOf(r.Context()).lang
-	if lang == "" {
-		lang = negotiate("", r)
-	}
+	lang := responseLanguage(r)
 	status, kind := http.StatusInternalServerError, "internal"
 	var violations []validate.Violation
 	var ve *commands.ValidationError

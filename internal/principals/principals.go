@@ -201,12 +201,34 @@ func (x *Index) Position() (uint64, time.Time) {
 // follower is the index as the log's reader sees it.
 type follower Index
 
-func (f *follower) Event(rec events.Recorded, err error) {
-	if err == nil {
-		(*Index)(f).apply(rec, false)
+func (f *follower) Event(stream string, revision uint64, decode func() (events.Recorded, error)) {
+	if (*Index)(f).has(stream, revision) {
+		return // told directly by this process's commands already
 	}
 	// An undecodable event has nothing the index could use; the
 	// projectors park it for someone to look at.
+	if rec, err := decode(); err == nil {
+		(*Index)(f).apply(rec, false)
+	}
+}
+
+// has reports whether the index already holds the event at stream@revision.
+func (x *Index) has(stream string, revision uint64) bool {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	switch events.Category(stream) {
+	case events.UserCategory:
+		a, ok := x.accounts[events.StreamID(stream)]
+		return ok && revision <= a.revision
+	case events.SessionCategory:
+		id := events.StreamID(stream)
+		if _, ended := x.ended[id]; ended {
+			return true
+		}
+		_, live := x.live[id]
+		return live && revision == 0
+	}
+	return false
 }
 
 func (f *follower) Checkpoint(position uint64, at time.Time) {
