@@ -580,39 +580,79 @@ func TestSignInAndOut(t *testing.T) {
 	}
 }
 
-// Sign-in throttling is the use case's: per address, per account, and one
-// attempt at a time per account.
+// Sign-in throttling is the use case's: failures per account and
+// address, failures per account from every address, attempts per address.
 func TestSignInIsThrottled(t *testing.T) {
 	hs := newHarnessOn(t, eventlog.NewMemory(), commands.Config{SignIn: commands.SignInLimits{
-		AccountAttempts: 3, AccountAttemptEvery: time.Hour, AddressAttempts: 5, AddressAttemptEvery: time.Hour,
+		PerAccountAddress: commands.Rate{Burst: 3, Every: time.Hour},
+		PerAccount:        commands.Rate{Burst: 5, Every: time.Hour},
+		PerAddress:        commands.Rate{Burst: 8, Every: time.Hour},
 	}})
 	hs.givenUser("linus")
-	hs.givenUser("torvalds")
-	attempt := func(user, ip string) error {
+	attempt := func(ip, pw string) string {
 		m := meta()
 		m.ClientIP = ip
-		_, err := hs.h.SignIn(hs.ctx, commands.SignIn{Username: user, Password: "wrong7horse"}, m)
-		return err
+		_, err := hs.h.SignIn(hs.ctx, commands.SignIn{Username: "linus", Password: pw}, m)
+		var te *commands.ThrottledError
+		switch {
+		case err == nil:
+			return "in"
+		case errors.As(err, &te):
+			if te.RetryAfter <= 0 {
+				t.Fatalf("no retry-after: %+v", te)
+			}
+			return te.Scope
+		case errors.Is(err, commands.ErrInvalidCredentials):
+			return "wrong"
+		}
+		t.Fatal(err)
+		return ""
 	}
 	var got []string
 	for range 4 {
+		got = append(got, attempt("192.0.2.1", "wrong7horse"))
+	}
+	got = append(got, attempt("192.0.2.1", "correct7horse")) // even the owner, from there
+	got = append(got, attempt("192.0.2.2", "correct7horse")) // the owner elsewhere
+	got = append(got, attempt("192.0.2.2", "wrong7horse"), attempt("192.0.2.3", "wrong7horse"))
+	got = append(got, attempt("192.0.2.4", "correct7horse")) // five failures: the account's ceiling
+	want := []string{"wrong", "wrong", "wrong", commands.ScopeAccountAddress, commands.ScopeAccountAddress, "in", "wrong", "wrong", commands.ScopeAccount}
+	if !slices.Equal(got, want) {
+		t.Fatalf("got  %v\nwant %v", got, want)
+	}
+	// An address making attempts on many accounts runs out on its own.
+	for i := range 3 {
+		attempt("192.0.2.1", fmt.Sprint("x", i))
+	}
+	if s := attempt("192.0.2.1", "x"); s != commands.ScopeAddress {
+		t.Fatalf("busy address: %s", s)
+	}
+}
+
+func TestRegistrationIsLimitedPerAddress(t *testing.T) {
+	hs := newHarnessOn(t, eventlog.NewMemory(), commands.Config{RegistrationLimit: commands.Rate{Burst: 2, Every: time.Hour}})
+	for i, want := range []bool{true, true, false} {
+		_, err := hs.h.RegisterUser(hs.ctx, commands.RegisterUser{Username: fmt.Sprint("user", i), Password: "correct7horse"}, meta())
 		var te *commands.ThrottledError
-		if err := attempt("linus", "192.0.2.1"); errors.As(err, &te) {
-			got = append(got, te.Scope)
-		} else {
-			got = append(got, "tried")
+		if ok := err == nil; ok != want || (!want && (!errors.As(err, &te) || te.Scope != commands.ScopeRegistration)) {
+			t.Fatalf("registration %d: %v", i, err)
 		}
 	}
-	if !slices.Equal(got, []string{"tried", "tried", "tried", "account"}) {
-		t.Fatalf("per account: %v", got)
+	if got := types(hs.then(events.UsernameStream("user2"), commands.NoStream)); len(got) != 0 {
+		t.Fatalf("a refused registration claimed its name: %v", got)
 	}
-	// The same address, another account: two more, then the address is spent.
-	if err := attempt("torvalds", "192.0.2.1"); !errors.Is(err, commands.ErrInvalidCredentials) {
-		t.Fatalf("other account: %v", err)
+}
+
+func TestParseRate(t *testing.T) {
+	for in, want := range map[string]commands.Rate{"20/10m": {Burst: 20, Every: 30 * time.Second}, "1000/1m": {Burst: 1000, Every: 60 * time.Millisecond}} {
+		if got, err := commands.ParseRate(in); err != nil || got != want {
+			t.Errorf("%s: %+v %v", in, got, err)
+		}
 	}
-	var te *commands.ThrottledError
-	if err := attempt("torvalds", "192.0.2.1"); !errors.As(err, &te) || te.Scope != "address" || te.RetryAfter <= 0 {
-		t.Fatalf("spent address: %v", err)
+	for _, bad := range []string{"", "20", "0/1m", "-1/1m", "x/1m", "5/", "5/0s", "5/-1m"} {
+		if _, err := commands.ParseRate(bad); err == nil {
+			t.Errorf("%q parsed", bad)
+		}
 	}
 }
 

@@ -7,6 +7,9 @@ package commands
 import (
 	"errors"
 	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/accountd/accountd/events"
@@ -80,12 +83,48 @@ type Config struct {
 	Now            func() time.Time
 	CacheSize      int // streams cached per aggregate
 	SignIn         SignInLimits
+	// RegistrationLimit bounds registrations per client address: each
+	// costs an argon2id hash.
+	RegistrationLimit Rate
+	// Logger receives security events (failed and throttled sign-ins).
+	Logger *slog.Logger
 }
 
-// SignInLimits throttle sign-in attempts per account and per address.
+// Rate is Burst attempts at once, then one more every Every.
+type Rate struct {
+	Burst int
+	Every time.Duration
+}
+
+// ParseRate reads "N/DURATION": N attempts per DURATION ("20/10m").
+func ParseRate(s string) (Rate, error) {
+	n, d, ok := strings.Cut(s, "/")
+	burst, err := strconv.Atoi(n)
+	if !ok || err != nil || burst < 1 {
+		return Rate{}, fmt.Errorf("rate %q: want N/DURATION with N >= 1, like 20/10m", s)
+	}
+	per, err := time.ParseDuration(d)
+	if err != nil || per <= 0 {
+		return Rate{}, fmt.Errorf("rate %q: want N/DURATION with a positive duration, like 20/10m", s)
+	}
+	return Rate{Burst: burst, Every: per / time.Duration(burst)}, nil
+}
+
+func (r Rate) String() string { return fmt.Sprintf("%d/%s", r.Burst, r.Every*time.Duration(r.Burst)) }
+
+func (r Rate) valid() bool { return r.Burst >= 1 && r.Every > 0 }
+
+// SignInLimits throttle failed password checks (sign-in and, later,
+// password change) so that an attacker cannot turn them against the owner:
+// failures on one account from one address are limited tightly, failures
+// on one account from all addresses together only by a much higher
+// ceiling (distributed guessing), and attempts from one address over all
+// accounts separately. A storm from one address leaves the owner, on
+// another address, able to sign in.
 type SignInLimits struct {
-	AccountAttempts, AddressAttempts         int
-	AccountAttemptEvery, AddressAttemptEvery time.Duration
+	PerAccountAddress Rate // failures on one account from one address
+	PerAccount        Rate // failures on one account from every address
+	PerAddress        Rate // attempts from one address, on any account
 }
 
 func (c *Config) setDefaults() {
@@ -104,11 +143,20 @@ func (c *Config) setDefaults() {
 	if c.Metrics == nil {
 		c.Metrics = noMetrics{}
 	}
-	if c.SignIn.AccountAttempts == 0 {
-		c.SignIn.AccountAttempts, c.SignIn.AccountAttemptEvery = 5, 20*time.Second
+	if c.SignIn.PerAccountAddress == (Rate{}) {
+		c.SignIn.PerAccountAddress = Rate{Burst: 5, Every: 20 * time.Second}
 	}
-	if c.SignIn.AddressAttempts == 0 {
-		c.SignIn.AddressAttempts, c.SignIn.AddressAttemptEvery = 30, 2*time.Second
+	if c.SignIn.PerAccount == (Rate{}) {
+		c.SignIn.PerAccount = Rate{Burst: 100, Every: 30 * time.Second}
+	}
+	if c.SignIn.PerAddress == (Rate{}) {
+		c.SignIn.PerAddress = Rate{Burst: 30, Every: 2 * time.Second}
+	}
+	if c.RegistrationLimit == (Rate{}) {
+		c.RegistrationLimit = Rate{Burst: 20, Every: 30 * time.Second} // 20 per 10 minutes
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
 	}
 }
 
@@ -124,8 +172,11 @@ func (c Config) Validate() error {
 	if c.CacheSize < 1 {
 		errs = append(errs, fmt.Errorf("commands: cache size %d must be positive", c.CacheSize))
 	}
-	if c.SignIn.AccountAttempts < 1 || c.SignIn.AddressAttempts < 1 || c.SignIn.AccountAttemptEvery <= 0 || c.SignIn.AddressAttemptEvery <= 0 {
-		errs = append(errs, fmt.Errorf("commands: sign-in limits %+v must be positive", c.SignIn))
+	for name, r := range map[string]Rate{"per account and address": c.SignIn.PerAccountAddress, "per account": c.SignIn.PerAccount,
+		"per address": c.SignIn.PerAddress, "registration": c.RegistrationLimit} {
+		if !r.valid() {
+			errs = append(errs, fmt.Errorf("commands: %s limit %+v must be positive", name, r))
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -142,6 +193,8 @@ type Handlers struct {
 	sessionTTL   time.Duration
 	now          func() time.Time
 	signIn       signInThrottle
+	registration *ratelimit.Limiter
+	security     *slog.Logger
 	// dummyHash is verified against when a sign-in names no account, so
 	// that the answer takes as long as for a wrong password.
 	dummyHash string
@@ -168,18 +221,27 @@ func New(cfg Config) (*Handlers, error) {
 		sessionTTL:   cfg.SessionTTL,
 		now:          cfg.Now,
 		signIn: signInThrottle{
-			account: ratelimit.New(cfg.SignIn.AccountAttempts, cfg.SignIn.AccountAttemptEvery, cfg.Now),
-			address: ratelimit.New(cfg.SignIn.AddressAttempts, cfg.SignIn.AddressAttemptEvery, cfg.Now),
-			locks:   ratelimit.NewLocks(),
+			accountAddress: limiter(cfg.SignIn.PerAccountAddress, cfg.Now),
+			account:        limiter(cfg.SignIn.PerAccount, cfg.Now),
+			address:        limiter(cfg.SignIn.PerAddress, cfg.Now),
+			locks:          ratelimit.NewLocks(),
 		},
-		dummyHash: dummy,
+		registration: limiter(cfg.RegistrationLimit, cfg.Now),
+		security:     cfg.Logger,
+		dummyHash:    dummy,
 	}, nil
+}
+
+func limiter(r Rate, now func() time.Time) *ratelimit.Limiter {
+	return ratelimit.New(r.Burst, r.Every, now)
 }
 
 // Prune forgets idle throttling state; call it now and then.
 func (h *Handlers) Prune() {
+	h.signIn.accountAddress.Prune()
 	h.signIn.account.Prune()
 	h.signIn.address.Prune()
+	h.registration.Prune()
 }
 
 // Result of a command: the stream revision (the new ETag) and the $all

@@ -33,6 +33,9 @@ func (h *Handlers) RegisterUser(ctx context.Context, cmd RegisterUser, meta even
 	if err := invalid(append(vs, pvs...)); err != nil {
 		return UserResult{}, err
 	}
+	if ok, wait := h.registration.Allow(meta.ClientIP); !ok {
+		return UserResult{}, h.throttled(ScopeRegistration, wait, validate.CanonicalUsername(cmd.Username), meta.ClientIP)
+	}
 	hash, err := password.Hash(cmd.Password, h.params)
 	if err != nil {
 		return UserResult{}, err

@@ -27,13 +27,55 @@ type SignedIn struct {
 	Result
 }
 
-// signInThrottle limits attempts per client address and per account, and
-// runs attempts on one account one at a time, so parallel guesses cannot
-// get around the limit. It is security policy, so it lives here: every
-// transport gets it.
+// signInThrottle is the policy of SignInLimits. Attempts on one account
+// run one at a time, so parallel guesses cannot get around it. It is
+// security policy, so it lives here: every transport gets it.
 type signInThrottle struct {
-	account, address *ratelimit.Limiter
-	locks            *ratelimit.Locks
+	accountAddress, account, address *ratelimit.Limiter
+	locks                            *ratelimit.Locks
+}
+
+// Throttle scopes.
+const (
+	ScopeAccountAddress = "account_address"
+	ScopeAccount        = "account"
+	ScopeAddress        = "address"
+	ScopeRegistration   = "registration"
+)
+
+// checkPassword verifies the given password against hash for account (a canonical
+// username) as asked from address, under the throttling policy. A wrong
+// password is ErrInvalidCredentials and counts against the account.
+func (h *Handlers) checkPassword(account, address, given, hash string) error {
+	if ok, wait := h.signIn.address.Allow(address); !ok {
+		return h.throttled(ScopeAddress, wait, account, address)
+	}
+	unlock := h.signIn.locks.Lock(account)
+	defer unlock()
+	pair := account + "\x00" + address
+	if ok, wait := h.signIn.accountAddress.Check(pair); !ok {
+		return h.throttled(ScopeAccountAddress, wait, account, address)
+	}
+	if ok, wait := h.signIn.account.Check(account); !ok {
+		return h.throttled(ScopeAccount, wait, account, address)
+	}
+	ok, err := password.Verify(given, hash)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		h.signIn.accountAddress.Take(pair)
+		h.signIn.account.Take(account)
+		h.security.Warn("security event", "event", "password_check_failed", "account", account, "address", address)
+		return ErrInvalidCredentials
+	}
+	return nil
+}
+
+func (h *Handlers) throttled(scope string, wait time.Duration, account, address string) error {
+	h.metrics.Throttled(scope)
+	h.security.Warn("security event", "event", "throttled", "scope", scope, "account", account, "address", address, "retry_after", wait.Round(time.Second).String())
+	return &ThrottledError{RetryAfter: wait, Scope: scope}
 }
 
 // SignIn checks the password and starts a session. Whether the name exists
@@ -50,18 +92,6 @@ func (h *Handlers) SignIn(ctx context.Context, cmd SignIn, meta events.Metadata)
 	if err := invalid(vs); err != nil {
 		return SignedIn{}, err
 	}
-	if ok, wait := h.signIn.address.Allow(meta.ClientIP); !ok {
-		h.metrics.Throttled("address")
-		return SignedIn{}, &ThrottledError{RetryAfter: wait, Scope: "address"}
-	}
-	account := validate.CanonicalUsername(cmd.Username)
-	unlock := h.signIn.locks.Lock(account)
-	defer unlock()
-	if ok, wait := h.signIn.account.Allow(account); !ok {
-		h.metrics.Throttled("account")
-		return SignedIn{}, &ThrottledError{RetryAfter: wait, Scope: "account"}
-	}
-
 	userID, err := h.holderOf(ctx, cmd.Username)
 	if err != nil {
 		return SignedIn{}, err
@@ -74,12 +104,11 @@ func (h *Handlers) SignIn(ctx context.Context, cmd SignIn, meta events.Metadata)
 		}
 		hash = user.PasswordHash
 	}
-	ok, err := password.Verify(cmd.Password, hash)
-	if err != nil {
+	if err := h.checkPassword(validate.CanonicalUsername(cmd.Username), meta.ClientIP, cmd.Password, hash); err != nil {
 		return SignedIn{}, err
 	}
-	if !ok || userID == "" || !user.Exists() {
-		return SignedIn{}, ErrInvalidCredentials
+	if userID == "" || !user.Exists() {
+		return SignedIn{}, ErrInvalidCredentials // the dummy hash matched: no such account
 	}
 	minted, err := tokens.NewSession()
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/accountd/accountd/commands"
 	"github.com/accountd/accountd/internal/app"
 	"github.com/accountd/accountd/internal/benchkit"
 	"github.com/accountd/accountd/internal/password"
@@ -66,13 +67,12 @@ func startService(ctx context.Context, cfg config, root string) (*service, error
 			DataDir:          dir,
 			EventStoreListen: "127.0.0.1:0",
 			NATSListen:       "127.0.0.1:0",
-			MongoListen:      "127.0.0.1:0",
 		},
 		HTTPListen:     "127.0.0.1:0",
 		PasswordParams: hashing,
-		// Every user signs in from 127.0.0.1 at once.
-		AddressAttempts:     cfg.clients + 100,
-		AddressAttemptEvery: time.Millisecond,
+		// Every user registers and signs in from 127.0.0.1 at once.
+		SignInLimits:      commands.SignInLimits{PerAddress: commands.Rate{Burst: cfg.clients + 100, Every: time.Millisecond}},
+		RegistrationLimit: commands.Rate{Burst: cfg.clients + 100, Every: time.Millisecond},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start service: %w", err)

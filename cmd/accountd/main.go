@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/accountd/accountd/commands"
 	"github.com/accountd/accountd/internal/app"
 	"github.com/accountd/accountd/internal/platform"
 )
@@ -30,12 +31,12 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	httpAddr := flags.String("http", "127.0.0.1:8080", "HTTP listen address")
 	esListen := flags.String("eventstore-listen", "127.0.0.1:2113", "embedded event store listen address")
 	natsListen := flags.String("nats-listen", "127.0.0.1:4222", "embedded NATS listen address")
-	mongoListen := flags.String("mongo-listen", "127.0.0.1:27017", "embedded FerretDB (MongoDB protocol) listen address")
 	esURL := flags.String("eventstore-url", getenv("EVENTSTORE_URL"), "external EventStoreDB, e.g. esdb://host:2113?tls=false (env EVENTSTORE_URL); empty: embedded")
 	natsURL := flags.String("nats-url", getenv("NATS_URL"), "external NATS with JetStream, e.g. nats://host:4222 (env NATS_URL); empty: embedded")
 	mongoURI := flags.String("mongo-uri", getenv("MONGO_URI"), "external MongoDB, e.g. mongodb://host:27017/ (env MONGO_URI); empty: embedded FerretDB")
 	database := flags.String("database", "accounts", "MongoDB database for read models")
 	verbose := flags.Bool("verbose", false, "log debug messages")
+	registrationLimit := flags.String("registration-limit", "20/10m", "registrations allowed per client address, as N/DURATION (e.g. 1000/1m for load tests)")
 	readyLagEvents := flags.Uint64("ready-max-lag-events", 1000, "/readyz is 503 while a component is more than this many events behind the log")
 	readyLag := flags.Duration("ready-max-lag", 10*time.Second, "/readyz is 503 while a component is further behind the log than this")
 	flags.Usage = func() {
@@ -50,6 +51,11 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	}
 	if flags.NArg() > 0 {
 		fmt.Fprintf(stderr, "accountd: unexpected argument %q\n", flags.Arg(0))
+		return 2
+	}
+	regLimit, err := commands.ParseRate(*registrationLimit)
+	if err != nil {
+		fmt.Fprintf(stderr, "accountd: --registration-limit: %v\n", err)
 		return 2
 	}
 	level := slog.LevelInfo
@@ -68,11 +74,11 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 			MongoURI:         *mongoURI,
 			EventStoreListen: *esListen,
 			NATSListen:       *natsListen,
-			MongoListen:      *mongoListen,
 			Database:         *database,
 		},
 		HTTPListen:        *httpAddr,
 		Logger:            logger,
+		RegistrationLimit: regLimit,
 		ReadyMaxLagEvents: *readyLagEvents,
 		ReadyMaxLag:       *readyLag,
 	})

@@ -26,7 +26,7 @@ func TestMain(m *testing.M) {
 func TestStartsServesAndStopsOnSignal(t *testing.T) {
 	dir := t.TempDir()
 	cmd := exec.Command(os.Args[0], "--data", dir, "--http", "127.0.0.1:0",
-		"--eventstore-listen", "127.0.0.1:0", "--nats-listen", "127.0.0.1:0", "--mongo-listen", "127.0.0.1:0")
+		"--eventstore-listen", "127.0.0.1:0", "--nats-listen", "127.0.0.1:0")
 	cmd.Env = append(os.Environ(), childEnv+"=1", "EVENTSTORE_URL=", "NATS_URL=", "MONGO_URI=")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -92,7 +92,9 @@ func TestFlags(t *testing.T) {
 		{"help lists every address", []string{"--help"}, 0, "-eventstore-url"},
 		{"unknown flag", []string{"--nope"}, 2, "flag provided but not defined"},
 		{"stray argument", []string{"serve"}, 2, "unexpected argument"},
-		{"busy HTTP address", []string{"--http", "256.0.0.1:1", "--data", "DATA", "--eventstore-listen", "127.0.0.1:0", "--nats-listen", "127.0.0.1:0", "--mongo-listen", "127.0.0.1:0"}, 1, "cannot start"},
+		{"bad registration limit", []string{"--registration-limit", "lots"}, 2, "--registration-limit"},
+		{"every bad address at once", []string{"--data", "DATA", "--eventstore-listen", "nowhere", "--nats-listen", "elsewhere"}, 1, "event store listen address|NATS listen address"},
+		{"busy HTTP address", []string{"--http", "256.0.0.1:1", "--data", "DATA", "--eventstore-listen", "127.0.0.1:0", "--nats-listen", "127.0.0.1:0"}, 1, "cannot start"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -103,8 +105,10 @@ func TestFlags(t *testing.T) {
 			}
 			var out bytes.Buffer
 			code := run(tt.args, func(string) string { return "" }, &out, &out)
-			if code != tt.code || !strings.Contains(out.String(), tt.out) {
-				t.Fatalf("exit %d, output %q", code, out.String())
+			for _, want := range strings.Split(tt.out, "|") {
+				if code != tt.code || !strings.Contains(out.String(), want) {
+					t.Fatalf("exit %d, output %q, want %q", code, out.String(), want)
+				}
 			}
 		})
 	}

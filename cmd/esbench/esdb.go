@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,18 +17,39 @@ import (
 	"github.com/accountd/accountd/internal/benchkit"
 	"github.com/accountd/accountd/internal/eventstore"
 	"github.com/accountd/accountd/internal/eventstore/storage"
+	"github.com/accountd/accountd/internal/keyring"
 )
 
 const benchEventType = "bench-event"
 
-// startESDB runs the embedded event store on a free loopback port.
-func startESDB(dir string) (*eventstore.Server, error) {
-	return eventstore.Start(eventstore.Config{Listen: "127.0.0.1:0", DataDir: dir})
+// benchStore is the embedded event store and how to sign in to it.
+type benchStore struct {
+	*eventstore.Server
+	url string
+}
+
+// startESDB runs the embedded event store on a free loopback port as the
+// service runs it: TLS with a generated certificate, and credentials.
+func startESDB(dir string) (*benchStore, error) {
+	files, err := keyring.EnsureTLS(filepath.Join(dir, "tls"), nil)
+	if err != nil {
+		return nil, err
+	}
+	password, err := keyring.Random(24)
+	if err != nil {
+		return nil, err
+	}
+	srv, err := eventstore.Start(eventstore.Config{Listen: "127.0.0.1:0", DataDir: filepath.Join(dir, "log"),
+		Users: map[string]string{"bench": password}, TLSCertFile: files.Cert, TLSKeyFile: files.Key, CAFile: files.CA})
+	if err != nil {
+		return nil, err
+	}
+	return &benchStore{Server: srv, url: srv.URLFor("bench", password)}, nil
 }
 
 // newESDBClient connects the official client the way the service does.
-func newESDBClient(srv *eventstore.Server) (*esdb.Client, error) {
-	cfg, err := esdb.ParseConnectionString(srv.URL())
+func newESDBClient(srv *benchStore) (*esdb.Client, error) {
+	cfg, err := esdb.ParseConnectionString(srv.url)
 	if err != nil {
 		return nil, err
 	}

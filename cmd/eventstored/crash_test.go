@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -30,7 +31,7 @@ const childEnv = "EVENTSTORED_TEST_CHILD"
 
 func TestMain(m *testing.M) {
 	if os.Getenv(childEnv) == "1" {
-		os.Exit(run(os.Args[1:]))
+		os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 	}
 	os.Exit(m.Run())
 }
@@ -44,7 +45,7 @@ type child struct {
 
 func startChild(t *testing.T, dataDir string) *child {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "--listen", "127.0.0.1:0", "--data", dataDir)
+	cmd := exec.Command(os.Args[0], "--insecure-no-auth", "--listen", "127.0.0.1:0", "--data", dataDir)
 	cmd.Env = append(os.Environ(), childEnv+"=1")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -321,16 +322,26 @@ func TestBadFlags(t *testing.T) {
 		want int
 	}{
 		{"unknown flag", []string{"--nope"}, 2},
-		{"stray argument", []string{"extra"}, 2},
+		{"stray argument", []string{"--insecure-no-auth", "extra"}, 2},
 		{"help", []string{"--help"}, 0},
-		{"unusable listen address", []string{"--listen", "not-an-address", "--data", "DATA"}, 1},
+		{"neither users nor insecure: never open by default", []string{"--data", "DATA"}, 2},
+		{"both users and insecure", []string{"--insecure-no-auth", "--users", "USERS", "--data", "DATA"}, 2},
+		{"missing users file", []string{"--users", "/nonexistent/users", "--data", "DATA"}, 2},
+		{"certificate without key", []string{"--users", "USERS", "--tls-cert", "x.pem", "--data", "DATA"}, 2},
+		{"unusable listen address", []string{"--insecure-no-auth", "--listen", "not-an-address", "--data", "DATA"}, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			args := tt.args
 			for i, a := range args {
-				if a == "DATA" {
+				switch a {
+				case "DATA":
 					args[i] = t.TempDir()
+				case "USERS":
+					args[i] = filepath.Join(t.TempDir(), "users")
+					if err := os.WriteFile(args[i], []byte("ops:s3cret\n"), 0o600); err != nil {
+						t.Fatal(err)
+					}
 				}
 			}
 			cmd := exec.Command(os.Args[0], args...)

@@ -1,29 +1,46 @@
 // Command eventstored serves an EventStoreDB-compatible event store over
-// insecure gRPC, for development, tests and the embedded account service.
+// gRPC. Clients sign in with the users of --users, over TLS (the official
+// client sends credentials only over TLS); --insecure-no-auth serves
+// anyone, in plain text, for tests only.
 package main
 
 import (
+	"bufio"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"strings"
 	"syscall"
 
 	"github.com/accountd/accountd/internal/eventstore"
+	"github.com/accountd/accountd/internal/keyring"
 )
 
 func main() {
-	os.Exit(run(os.Args[1:]))
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-func run(args []string) int {
+func run(args []string, stdout, stderr io.Writer) int {
 	flags := flag.NewFlagSet("eventstored", flag.ContinueOnError)
+	flags.SetOutput(stderr)
 	listen := flags.String("listen", "127.0.0.1:2113", "address to serve gRPC on (port 0 picks a free port)")
 	dataDir := flags.String("data", "./data/eventstore", "directory that holds the event log")
+	usersFile := flags.String("users", "", "file of users who may connect, one name:password per line (# comments)")
+	certFile := flags.String("tls-cert", "", "TLS certificate (PEM); default: a certificate generated under DATA/tls")
+	keyFile := flags.String("tls-key", "", "TLS private key (PEM), with --tls-cert")
+	insecure := flags.Bool("insecure-no-auth", false, "serve anyone, without TLS: any local process can then write any event (tests only)")
 	flags.Usage = func() {
-		fmt.Fprintf(flags.Output(), "Usage: eventstored [--listen ADDR] [--data DIR]\n\nAn EventStoreDB-compatible event store (insecure gRPC, single node).\nConnect with esdb://ADDR?tls=false.\n\n")
+		fmt.Fprintf(flags.Output(), "Usage: eventstored --users FILE [--tls-cert F --tls-key F] [--listen ADDR] [--data DIR]\n"+
+			"       eventstored --insecure-no-auth [--listen ADDR] [--data DIR]\n\n"+
+			"An EventStoreDB-compatible event store (gRPC, single node). Connect with\n"+
+			"esdb://USER:PASSWORD@ADDR?tls=true&tlsCAFile=CA (printed at start).\n\n")
 		flags.PrintDefaults()
 	}
 	if err := flags.Parse(args); err != nil {
@@ -33,21 +50,50 @@ func run(args []string) int {
 		return 2
 	}
 	if flags.NArg() > 0 {
-		fmt.Fprintf(os.Stderr, "eventstored: unexpected argument %q\n", flags.Arg(0))
+		fmt.Fprintf(stderr, "eventstored: unexpected argument %q\n", flags.Arg(0))
 		return 2
 	}
-	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	if err := os.MkdirAll(*dataDir, 0o755); err != nil {
+	if *insecure == (*usersFile != "") {
+		fmt.Fprintln(stderr, "eventstored: give --users FILE, or --insecure-no-auth to serve anyone")
+		return 2
+	}
+	if (*certFile == "") != (*keyFile == "") {
+		fmt.Fprintln(stderr, "eventstored: --tls-cert and --tls-key go together")
+		return 2
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	cfg := eventstore.Config{Listen: *listen, DataDir: *dataDir, Logger: logger, Insecure: *insecure}
+	if *insecure {
+		logger.Warn("INSECURE: --insecure-no-auth: no authentication and no TLS; any process that reaches " + *listen + " can read and write every stream")
+	} else {
+		users, err := readUsers(*usersFile)
+		if err != nil {
+			fmt.Fprintf(stderr, "eventstored: %v\n", err)
+			return 2
+		}
+		cfg.Users, cfg.TLSCertFile, cfg.TLSKeyFile = users, *certFile, *keyFile
+		if *certFile == "" {
+			host, _, _ := net.SplitHostPort(*listen)
+			files, err := keyring.EnsureTLS(filepath.Join(filepath.Dir(filepath.Clean(*dataDir)), "tls"), []string{host})
+			if err != nil {
+				logger.Error("cannot make a TLS certificate", "err", err)
+				return 1
+			}
+			cfg.TLSCertFile, cfg.TLSKeyFile, cfg.CAFile = files.Cert, files.Key, files.CA
+		}
+	}
+	if err := keyring.PrivateDir(*dataDir); err != nil {
 		logger.Error("cannot create data directory", "dir", *dataDir, "err", err)
 		return 1
 	}
-	srv, err := eventstore.Start(eventstore.Config{Listen: *listen, DataDir: *dataDir, Logger: logger})
+	srv, err := eventstore.Start(cfg)
 	if err != nil {
 		logger.Error("cannot start", "err", err)
 		return 1
 	}
 	// Tools and tests read the chosen address from this line.
-	fmt.Printf("eventstored listening on %s\n", srv.Addr())
+	fmt.Fprintf(stdout, "eventstored listening on %s\n", srv.Addr())
+	fmt.Fprintf(stdout, "connect with %s (plus USER:PASSWORD@ unless insecure)\n", srv.URL())
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	if err := srv.Wait(ctx); err != nil {
@@ -56,4 +102,33 @@ func run(args []string) int {
 	}
 	logger.Info("stopped cleanly")
 	return 0
+}
+
+// readUsers reads name:password lines.
+func readUsers(path string) (map[string]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("users: %w", err)
+	}
+	defer f.Close()
+	users := map[string]string{}
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		name, password, ok := strings.Cut(line, ":")
+		if !ok || name == "" || password == "" {
+			return nil, fmt.Errorf("users: %s line %d: want name:password", path, n)
+		}
+		users[name] = password
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("users: %w", err)
+	}
+	if len(users) == 0 {
+		return nil, errors.New("users: " + path + " names no user")
+	}
+	return users, nil
 }

@@ -37,9 +37,10 @@ type Config struct {
 	PasswordParams password.Params
 	SessionTTL     time.Duration
 	Logger         *slog.Logger
-	// Sign-in throttling (zero: the defaults of commands).
-	AccountAttempts, AddressAttempts         int
-	AccountAttemptEvery, AddressAttemptEvery time.Duration
+	// Sign-in throttling and the registration limit (zero: the defaults of
+	// commands).
+	SignInLimits      commands.SignInLimits
+	RegistrationLimit commands.Rate
 	// ReadYourWritesTimeout bounds how long a query waits for the read
 	// models to include the caller's own latest write.
 	ReadYourWritesTimeout time.Duration
@@ -106,9 +107,6 @@ func (c Config) Validate() error {
 	}
 	if c.MinRestartBackoff < 0 || c.MaxRestartBackoff < c.MinRestartBackoff {
 		errs = append(errs, fmt.Errorf("restart backoff %s..%s is not a range", c.MinRestartBackoff, c.MaxRestartBackoff))
-	}
-	if c.AccountAttempts < 0 || c.AddressAttempts < 0 || c.AccountAttemptEvery < 0 || c.AddressAttemptEvery < 0 {
-		errs = append(errs, errors.New("sign-in limits must not be negative"))
 	}
 	if err := c.Platform.Validate(); err != nil {
 		errs = append(errs, err)

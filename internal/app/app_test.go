@@ -159,7 +159,7 @@ func TestReadyzFollowsProjectorLag(t *testing.T) {
 // /metrics is Prometheus text with every documented metric.
 func TestMetricsAreExposed(t *testing.T) {
 	t.Parallel()
-	a, srv := testenv.App(t, app.Config{AccountAttempts: 1, AccountAttemptEvery: time.Hour}, "")
+	a, srv := testenv.App(t, app.Config{SignInLimits: commands.SignInLimits{PerAccountAddress: commands.Rate{Burst: 1, Every: time.Hour}}}, "")
 	register(t, a, "linus")
 	for range 3 {
 		res, err := http.Post(srv.URL+"/v1/sessions", "application/json", strings.NewReader(`{"username":"linus","password":"wrong7horse"}`))

@@ -69,15 +69,14 @@ func (a *App) buildCommands(context.Context) error {
 	a.tracker = projector.NewTracker(a.Progress, projections.Projectors(), nil)
 	var err error
 	a.Commands, err = commands.New(commands.Config{
-		Log:            eventlog.New(a.Platform.ESDB),
-		PasswordParams: a.cfg.PasswordParams,
-		SessionTTL:     a.cfg.SessionTTL,
-		Observers:      []commands.Observer{a.Principals, a.tracker},
-		Metrics:        a.Metrics,
-		SignIn: commands.SignInLimits{
-			AccountAttempts: a.cfg.AccountAttempts, AccountAttemptEvery: a.cfg.AccountAttemptEvery,
-			AddressAttempts: a.cfg.AddressAttempts, AddressAttemptEvery: a.cfg.AddressAttemptEvery,
-		},
+		Log:               eventlog.New(a.Platform.ESDB),
+		PasswordParams:    a.cfg.PasswordParams,
+		SessionTTL:        a.cfg.SessionTTL,
+		Observers:         []commands.Observer{a.Principals, a.tracker},
+		Metrics:           a.Metrics,
+		SignIn:            a.cfg.SignInLimits,
+		RegistrationLimit: a.cfg.RegistrationLimit,
+		Logger:            a.log.With("component", "security"),
 	})
 	return err
 }

@@ -14,7 +14,7 @@ import (
 // startServer runs an embedded event store on a free port for one test.
 func startServer(t testing.TB) *eventstore.Server {
 	t.Helper()
-	srv, err := eventstore.Start(eventstore.Config{Listen: "127.0.0.1:0", DataDir: t.TempDir()})
+	srv, err := eventstore.Start(eventstore.Config{Listen: "127.0.0.1:0", DataDir: t.TempDir(), Insecure: true})
 	if err != nil {
 		t.Fatalf("start event store: %v", err)
 	}

@@ -5,16 +5,20 @@ package eventstore
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/protos/serverfeatures"
 	"github.com/EventStore/EventStore-Client-Go/v4/protos/streams"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/keepalive"
 
 	"github.com/accountd/accountd/internal/eventstore/storage"
@@ -30,10 +34,44 @@ type Config struct {
 	Logger *slog.Logger
 	// Now stamps events; nil means time.Now.
 	Now func() time.Time
+	// Users may connect (name -> password), over TLS: the official client
+	// sends credentials only on TLS connections. Without users, Start
+	// refuses unless Insecure is set.
+	Users map[string]string
+	// TLSCertFile and TLSKeyFile serve TLS (PEM); CAFile is the authority
+	// that signed the certificate, named in URL for clients.
+	TLSCertFile, TLSKeyFile, CAFile string
+	// Insecure serves without authentication: any local process could
+	// then append any event. Tests and explicit opt-in only.
+	Insecure bool
+}
+
+// Validate reports every problem of the configuration at once.
+func (c Config) Validate() error {
+	var errs []error
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("eventstore: a data directory is required"))
+	}
+	if !c.Insecure && len(c.Users) == 0 {
+		errs = append(errs, errors.New("eventstore: no users: give users (with TLS) or choose insecure mode explicitly"))
+	}
+	if len(c.Users) > 0 && (c.TLSCertFile == "" || c.TLSKeyFile == "") {
+		errs = append(errs, errors.New("eventstore: users need TLS (a certificate and key): the client sends credentials only over TLS"))
+	}
+	if c.Insecure && len(c.Users) > 0 {
+		errs = append(errs, errors.New("eventstore: insecure mode and users exclude each other"))
+	}
+	for u, p := range c.Users {
+		if u == "" || strings.Contains(u, ":") || p == "" {
+			errs = append(errs, fmt.Errorf("eventstore: user %q needs a name without ':' and a password", u))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Server is a running event store.
 type Server struct {
+	cfg      Config
 	store    *storage.Store
 	streams  *streamsService
 	grpc     *grpc.Server
@@ -46,8 +84,20 @@ type Server struct {
 
 // Start opens the store and serves it until Close.
 func Start(cfg Config) (*Server, error) {
-	if cfg.DataDir == "" {
-		return nil, errors.New("eventstore: a data directory is required")
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	opts := []grpc.ServerOption{}
+	if !cfg.Insecure {
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCertFile, cfg.TLSKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("eventstore: TLS: %w", err)
+		}
+		auth := newAuthenticator(cfg.Users)
+		opts = append(opts,
+			grpc.Creds(credentials.NewTLS(&tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})),
+			grpc.ChainUnaryInterceptor(auth.unary),
+			grpc.ChainStreamInterceptor(auth.stream))
 	}
 	logger := cfg.Logger
 	if logger == nil {
@@ -63,12 +113,13 @@ func Start(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("eventstore: listen on %s: %w", cfg.Listen, err)
 	}
 	srv := &Server{
+		cfg:      cfg,
 		store:    store,
 		listener: ln,
 		served:   make(chan error, 1),
 		stop:     make(chan struct{}),
 	}
-	srv.grpc = grpc.NewServer(
+	srv.grpc = grpc.NewServer(append(opts,
 		// The official client pings every 10 s even when idle; the default
 		// policy would answer with GOAWAY and drop idle subscriptions.
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
@@ -78,7 +129,7 @@ func Start(cfg Config) (*Server, error) {
 		grpc.WaitForHandlers(true),
 		grpc.MaxRecvMsgSize(storage.MaxAppendSize+(64<<10)),
 		grpc.ForceServerCodecV2(newRawCodec()), // passes pre-encoded events through
-	)
+	)...)
 	srv.streams = &streamsService{store: store, stop: srv.stop, log: logger}
 	streams.RegisterStreamsServer(srv.grpc, srv.streams)
 	serverfeatures.RegisterServerFeaturesServer(srv.grpc, featuresService{})
@@ -90,8 +141,23 @@ func Start(cfg Config) (*Server, error) {
 // Addr is the address the server listens on.
 func (s *Server) Addr() string { return s.listener.Addr().String() }
 
-// URL is a connection string for the official client.
-func (s *Server) URL() string { return "esdb://" + s.Addr() + "?tls=false" }
+// URL is a connection string for the official client, without
+// credentials (see URLFor).
+func (s *Server) URL() string {
+	if s.cfg.Insecure {
+		return "esdb://" + s.Addr() + "?tls=false"
+	}
+	u := "esdb://" + s.Addr() + "?tls=true"
+	if s.cfg.CAFile != "" {
+		u += "&tlsCAFile=" + url.QueryEscape(s.cfg.CAFile)
+	}
+	return u
+}
+
+// URLFor is a connection string that signs in as user.
+func (s *Server) URLFor(user, password string) string {
+	return strings.Replace(s.URL(), "esdb://", "esdb://"+url.UserPassword(user, password).String()+"@", 1)
+}
 
 // StreamReads counts the reads of single streams served so far.
 func (s *Server) StreamReads() uint64 { return s.streams.streamReads.Load() }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -26,6 +27,17 @@ type client struct {
 	base  string
 	token string
 	lang  string
+	from  string // local address to connect from ("": any)
+}
+
+// httpClient connects from the given loopback address, so tests can be
+// several clients on one machine.
+func httpClient(from string) *http.Client {
+	if from == "" {
+		return http.DefaultClient
+	}
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}}
+	return &http.Client{Transport: &http.Transport{DialContext: d.DialContext}}
 }
 
 type response struct {
@@ -100,7 +112,7 @@ func (c *client) do(method, path string, body any, headers ...string) response {
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
-	res, err := http.DefaultClient.Do(req)
+	res, err := httpClient(c.from).Do(req)
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -281,11 +293,10 @@ func TestErrorsSpeakTheCallersLanguage(t *testing.T) {
 
 func TestSignInIsThrottled(t *testing.T) {
 	t.Parallel()
-	_, srv := testenv.App(t, app.Config{AccountAttempts: 3, AccountAttemptEvery: time.Hour, AddressAttempts: 1000, AddressAttemptEvery: time.Millisecond}, "")
+	_, srv := testenv.App(t, app.Config{SignInLimits: commands.SignInLimits{PerAccountAddress: commands.Rate{Burst: 3, Every: time.Hour}}}, "")
 	signUp(t, srv, "linus", nil)
-	anon := &client{t: t, base: srv.URL}
-	// Parallel guesses cannot get past the per-account limit: one at a
-	// time, two more attempts (one was used by signUp), then 429.
+	// Parallel guesses from one address cannot get past the limit: they run
+	// one at a time, three fail, the rest are refused.
 	const guesses = 20
 	statuses := make([]int, guesses)
 	var wg sync.WaitGroup
@@ -302,24 +313,50 @@ func TestSignInIsThrottled(t *testing.T) {
 	for _, s := range statuses {
 		counts[s]++
 	}
-	if counts[401] != 2 || counts[429] != guesses-2 {
+	if counts[401] != 3 || counts[429] != guesses-3 {
 		t.Fatalf("statuses %v", counts)
 	}
+	anon := &client{t: t, base: srv.URL}
 	r := anon.do("POST", "/v1/sessions", map[string]any{"username": "linus", "password": "correct7horse"})
 	if r.status != 429 {
-		t.Fatalf("right password while throttled: %d", r.status)
+		t.Fatalf("right password from the hammering address: %d", r.status)
 	}
 	if secs, err := strconv.Atoi(r.header.Get("Retry-After")); err != nil || secs <= 0 || secs > 3600 {
 		t.Fatalf("Retry-After %q", r.header.Get("Retry-After"))
 	}
 	r.problem(t)
+	// The owner, from another address, signs in while the storm goes on.
+	owner := &client{t: t, base: srv.URL, from: "127.0.0.2"}
+	owner.expect(http.StatusCreated, owner.do("POST", "/v1/sessions", map[string]any{"username": "linus", "password": "correct7horse"}))
 	// Another account is not affected.
 	signUp(t, srv, "torvalds", nil)
 }
 
+// Registrations per address are limited: each is an argon2id hash.
+func TestRegistrationIsLimitedPerAddress(t *testing.T) {
+	t.Parallel()
+	_, srv := testenv.App(t, app.Config{RegistrationLimit: commands.Rate{Burst: 3, Every: time.Hour}}, "")
+	anon := &client{t: t, base: srv.URL}
+	for i := range 3 {
+		anon.expect(http.StatusCreated, anon.do("POST", "/v1/users", map[string]any{"username": fmt.Sprintf("user%d", i), "password": "correct7horse"}))
+	}
+	r := anon.do("POST", "/v1/users", map[string]any{"username": "user3", "password": "correct7horse"})
+	if r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") == "" {
+		t.Fatalf("fourth registration: %d %v", r.status, r.header)
+	}
+	if kind, _ := r.problem(t); kind != "/problems/rate_limited" {
+		t.Fatalf("problem %s", kind)
+	}
+	// Invalid input is refused before the limit is spent, and another
+	// address still registers.
+	anon.expect(http.StatusUnprocessableEntity, anon.do("POST", "/v1/users", map[string]any{"username": "x", "password": "y"}))
+	other := &client{t: t, base: srv.URL, from: "127.0.0.2"}
+	other.expect(http.StatusCreated, other.do("POST", "/v1/users", map[string]any{"username": "user3", "password": "correct7horse"}))
+}
+
 func TestFiftyRenamesToOneNameHaveOneWinner(t *testing.T) {
 	t.Parallel()
-	a, srv := testenv.App(t, app.Config{AddressAttempts: 1000, AddressAttemptEvery: time.Millisecond}, "")
+	a, srv := testenv.App(t, app.Config{}, "")
 	const n = 50
 	clients := make([]*client, n)
 	for i := range clients {

@@ -1,6 +1,11 @@
 // Package platform connects the account service to its three servers: the
 // event store, NATS JetStream and MongoDB. For each one not given by URL it
-// starts the embedded stand-in, with its data under one directory.
+// starts the embedded stand-in, with its data under one directory, and none
+// of them listens without authentication: the event store and NATS take the
+// credentials generated into the data directory (the event store over TLS,
+// with a generated certificate authority), and FerretDB, which cannot
+// authenticate on its SQLite backend, listens only on a Unix socket inside
+// the 0700 data directory.
 package platform
 
 import (
@@ -10,6 +15,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -26,20 +32,22 @@ import (
 	_ "modernc.org/sqlite" // FerretDB's own SQLite driver, for IndexIDs
 
 	"github.com/accountd/accountd/internal/eventstore"
+	"github.com/accountd/accountd/internal/keyring"
 )
 
 // Config selects external servers (by URL) or embedded ones.
 type Config struct {
 	DataDir string
 
-	EventStoreURL string // esdb://host:port?tls=false; empty: embedded
-	NATSURL       string // nats://host:port; empty: embedded
-	MongoURI      string // mongodb://host:port/; empty: embedded FerretDB
+	EventStoreURL string // esdb://user:pass@host:port?tls=true; empty: embedded
+	NATSURL       string // nats://user:pass@host:port; empty: embedded
+	MongoURI      string // mongodb://user:pass@host:port/; empty: embedded FerretDB
 
-	// Addresses of the embedded servers (port 0 picks a free one).
+	// Addresses of the embedded event store and NATS (port 0 picks a free
+	// one). The embedded FerretDB has no TCP address: its Unix socket is
+	// in the data directory.
 	EventStoreListen string
 	NATSListen       string
-	MongoListen      string
 
 	Database string // MongoDB database name
 	Logger   *slog.Logger
@@ -73,7 +81,6 @@ func (c Config) Validate() error {
 	}
 	check("event store", c.EventStoreURL, c.EventStoreListen)
 	check("NATS", c.NATSURL, c.NATSListen)
-	check("MongoDB", c.MongoURI, c.MongoListen)
 	if c.EventStoreURL != "" {
 		if _, err := esdb.ParseConnectionString(c.EventStoreURL); err != nil {
 			errs = append(errs, fmt.Errorf("event store URL: %w", err))
@@ -96,6 +103,7 @@ type Platform struct {
 
 	// sqliteFile is the embedded FerretDB's database file ("" when external).
 	sqliteFile string
+	creds      keyring.Credentials
 	closers    []func() // run in reverse order
 }
 
@@ -112,8 +120,12 @@ func Start(ctx context.Context, cfg Config) (_ *Platform, err error) {
 			p.Close()
 		}
 	}()
-	if cfg.DataDir != "" {
-		if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+	if cfg.EventStoreURL == "" || cfg.NATSURL == "" {
+		if p.creds, err = keyring.Ensure(cfg.DataDir); err != nil {
+			return nil, fmt.Errorf("credentials: %w", err)
+		}
+	} else if cfg.MongoURI == "" {
+		if err := keyring.PrivateDir(cfg.DataDir); err != nil {
 			return nil, fmt.Errorf("data directory: %w", err)
 		}
 	}
@@ -132,21 +144,29 @@ func Start(ctx context.Context, cfg Config) (_ *Platform, err error) {
 func (p *Platform) startEventStore(cfg Config) error {
 	url := cfg.EventStoreURL
 	if url == "" {
+		host, _, _ := net.SplitHostPort(cfg.EventStoreListen)
+		files, err := keyring.EnsureTLS(filepath.Join(cfg.DataDir, "tls"), []string{host})
+		if err != nil {
+			return fmt.Errorf("event store TLS: %w", err)
+		}
+		login := p.creds.EventStore
 		srv, err := eventstore.Start(eventstore.Config{
-			Listen:  cfg.EventStoreListen,
-			DataDir: filepath.Join(cfg.DataDir, "eventstore"),
-			Logger:  cfg.Logger.With("component", "eventstore"),
+			Listen:      cfg.EventStoreListen,
+			DataDir:     filepath.Join(cfg.DataDir, "eventstore"),
+			Logger:      cfg.Logger.With("component", "eventstore"),
+			Users:       map[string]string{login.Username: login.Password},
+			TLSCertFile: files.Cert, TLSKeyFile: files.Key, CAFile: files.CA,
 		})
 		if err != nil {
 			return err
 		}
 		p.closers = append(p.closers, func() { _ = srv.Close() })
 		p.EventStore = srv
-		url = srv.URL()
+		url = srv.URLFor(login.Username, login.Password)
 	}
 	esCfg, err := esdb.ParseConnectionString(url)
 	if err != nil {
-		return fmt.Errorf("event store URL %q: %w", url, err)
+		return fmt.Errorf("event store URL: %w", err)
 	}
 	esCfg.Logger = esdbLogger(cfg.Logger)
 	client, err := esdb.NewClient(esCfg)
@@ -154,8 +174,20 @@ func (p *Platform) startEventStore(cfg Config) error {
 		return fmt.Errorf("event store client: %w", err)
 	}
 	p.closers = append(p.closers, func() { _ = client.Close() })
-	p.ESDB, p.EventStoreURL = client, url
+	p.ESDB, p.EventStoreURL = client, redact(url)
 	return nil
+}
+
+// redact hides a URL's password, for logs and banners.
+func redact(raw string) string {
+	u, err := neturl.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	if _, set := u.User.Password(); set {
+		u.User = neturl.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
 }
 
 func esdbLogger(l *slog.Logger) esdb.LoggingFunc {
@@ -168,11 +200,13 @@ func esdbLogger(l *slog.Logger) esdb.LoggingFunc {
 
 func (p *Platform) startNATS(cfg Config) error {
 	url := cfg.NATSURL
+	opts := []nats.Option{nats.Name("accountd"), nats.MaxReconnects(-1)}
 	if url == "" {
 		host, port, err := splitHostPort(cfg.NATSListen)
 		if err != nil {
 			return fmt.Errorf("NATS listen address: %w", err)
 		}
+		login := p.creds.NATS
 		srv, err := natsserver.NewServer(&natsserver.Options{
 			Host:      host,
 			Port:      port,
@@ -180,6 +214,8 @@ func (p *Platform) startNATS(cfg Config) error {
 			StoreDir:  filepath.Join(cfg.DataDir, "nats"),
 			NoSigs:    true,
 			NoLog:     true,
+			Username:  login.Username,
+			Password:  login.Password,
 		})
 		if err != nil {
 			return fmt.Errorf("NATS: %w", err)
@@ -190,30 +226,36 @@ func (p *Platform) startNATS(cfg Config) error {
 			return errors.New("NATS did not become ready (is the port in use?)")
 		}
 		url = srv.ClientURL()
+		opts = append(opts, nats.UserInfo(login.Username, login.Password))
 	}
-	nc, err := nats.Connect(url, nats.Name("accountd"), nats.MaxReconnects(-1))
+	nc, err := nats.Connect(url, opts...)
 	if err != nil {
-		return fmt.Errorf("connect to NATS at %s: %w", url, err)
+		return fmt.Errorf("connect to NATS at %s: %w", redact(url), err)
 	}
 	p.closers = append(p.closers, func() { nc.Close() })
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return err
 	}
-	p.NATS, p.JetStream, p.NATSURL = nc, js, url
+	p.NATS, p.JetStream, p.NATSURL = nc, js, redact(url)
 	return nil
 }
 
 func (p *Platform) startMongo(ctx context.Context, cfg Config) error {
 	uri := cfg.MongoURI
+	var sock string
 	if uri == "" {
 		dir := filepath.Join(cfg.DataDir, "ferretdb")
-		if err := os.MkdirAll(dir, 0o750); err != nil {
+		if err := keyring.PrivateDir(dir); err != nil {
+			return err
+		}
+		var err error
+		if sock, err = socketPath(dir, cfg.Logger); err != nil {
 			return err
 		}
 		ferretNew.Lock()
 		f, err := ferretdb.New(&ferretdb.Config{
-			Listener:  ferretdb.ListenerConfig{TCP: cfg.MongoListen},
+			Listener:  ferretdb.ListenerConfig{Unix: sock},
 			Handler:   "sqlite",
 			SQLiteURL: "file:" + dir + "/",
 			Logger:    slog.New(slog.DiscardHandler),
@@ -226,14 +268,20 @@ func (p *Platform) startMongo(ctx context.Context, cfg Config) error {
 		done := make(chan struct{})
 		go func() { defer close(done); _ = f.Run(runCtx) }()
 		p.closers = append(p.closers, func() { cancel(); <-done })
-		uri = f.MongoDBURI()
 		p.sqliteFile = filepath.Join(dir, cfg.Database+".sqlite")
 		stopCheckpoints := truncateWALEvery(time.Second, p.sqliteFile, cfg.Logger)
 		p.closers = append(p.closers, stopCheckpoints)
 	}
-	client, err := mongo.Connect(ctx, options.Client().ApplyURI(uri).SetMaxPoolSize(64))
+	opts := options.Client().SetMaxPoolSize(64)
+	if uri == "" {
+		opts = SocketClientOptions(sock)
+		uri = "unix:" + sock
+	} else {
+		opts.ApplyURI(uri)
+	}
+	client, err := mongo.Connect(ctx, opts)
 	if err != nil {
-		return fmt.Errorf("connect to MongoDB at %s: %w", uri, err)
+		return fmt.Errorf("connect to MongoDB at %s: %w", redact(uri), err)
 	}
 	p.closers = append(p.closers, func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -243,10 +291,63 @@ func (p *Platform) startMongo(ctx context.Context, cfg Config) error {
 	pingCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	if err := client.Ping(pingCtx, nil); err != nil {
-		return fmt.Errorf("MongoDB at %s: %w", uri, err)
+		return fmt.Errorf("MongoDB at %s: %w", redact(uri), err)
 	}
-	p.Mongo, p.DB, p.MongoURI = client, client.Database(cfg.Database), uri
+	p.Mongo, p.DB, p.MongoURI = client, client.Database(cfg.Database), redact(uri)
 	return nil
+}
+
+// socketPath is where the embedded FerretDB listens: mongo.sock in its
+// 0700 directory. A Unix socket path must fit in 107 bytes; a deeper data
+// directory gets its socket in a private temporary directory instead, with a
+// link from the usual place for tools to find it.
+func socketPath(dir string, log *slog.Logger) (string, error) {
+	sock := filepath.Join(dir, "mongo.sock") // the driver knows a socket by the "sock" ending
+	if abs, err := filepath.Abs(sock); err == nil {
+		sock = abs
+	}
+	_ = os.Remove(sock) // a socket left by a crash would block the listener
+	if len(sock) <= 100 {
+		return sock, nil
+	}
+	short, err := os.MkdirTemp("", "accountd-")
+	if err != nil {
+		return "", err
+	}
+	target := filepath.Join(short, "mongo.sock")
+	if err := os.Symlink(target, sock); err != nil {
+		return "", err
+	}
+	log.Debug("data directory path too long for a Unix socket; FerretDB listens in a private temporary directory", "socket", target)
+	return target, nil
+}
+
+// SocketClientOptions are MongoDB client options that reach a server on a
+// Unix socket. The driver's own socket URIs lower-case the path, so the
+// connection is dialled here instead, whatever address the driver names.
+func SocketClientOptions(sock string) *options.ClientOptions {
+	return options.Client().ApplyURI("mongodb://localhost/?directConnection=true").SetMaxPoolSize(64).
+		SetDialer(socketDialer(sock))
+}
+
+type socketDialer string
+
+func (d socketDialer) DialContext(ctx context.Context, _, _ string) (net.Conn, error) {
+	var nd net.Dialer
+	return nd.DialContext(ctx, "unix", string(d))
+}
+
+// MongoSocket returns the Unix socket of the embedded FerretDB under
+// dataDir, for tools that reach a running service's read models.
+func MongoSocket(dataDir string) (string, error) {
+	sock := filepath.Join(dataDir, "ferretdb", "mongo.sock")
+	if target, err := os.Readlink(sock); err == nil {
+		return target, nil
+	}
+	if _, err := os.Stat(sock); err != nil {
+		return "", err
+	}
+	return filepath.Abs(sock)
 }
 
 // IndexIDs makes lookups by _id use an index on the embedded FerretDB.
@@ -291,7 +392,7 @@ func truncateWALEvery(interval time.Duration, file string, log *slog.Logger) (st
 	done, finished := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(finished)
-		db, err := sql.Open("sqlite", "file:"+file+"?_pragma=busy_timeout(20)")
+		db, err := sql.Open("sqlite", "file:"+file+"?mode=rw&_pragma=busy_timeout(20)") // never create it: FerretDB would take an empty file for its own
 		if err != nil {
 			log.Warn("WAL checkpoints disabled", "err", err)
 			return

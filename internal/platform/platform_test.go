@@ -121,7 +121,7 @@ func TestWALIsTruncated(t *testing.T) {
 // startPlatform starts the embedded servers in dir on free ports.
 func startPlatform(t *testing.T, ctx context.Context, dir string) *platform.Platform {
 	t.Helper()
-	p, err := platform.Start(ctx, platform.Config{DataDir: dir, EventStoreListen: "127.0.0.1:0", NATSListen: "127.0.0.1:0", MongoListen: "127.0.0.1:0"})
+	p, err := platform.Start(ctx, platform.Config{DataDir: dir, EventStoreListen: "127.0.0.1:0", NATSListen: "127.0.0.1:0"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -51,6 +51,39 @@ func (l *Limiter) Allow(key string) (bool, time.Duration) {
 	return false, wait
 }
 
+// Check says whether key has a token left, without taking it, and if not
+// how long until it has.
+func (l *Limiter) Check(key string) (bool, time.Duration) {
+	now := l.now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b, ok := l.buckets[key]
+	if !ok {
+		return true, 0
+	}
+	tokens := math.Min(l.burst, b.tokens+float64(now.Sub(b.at))/float64(l.every))
+	if tokens >= 1 {
+		return true, 0
+	}
+	return false, time.Duration((1 - tokens) * float64(l.every))
+}
+
+// Take takes a token for key even when none is left (the bucket goes
+// negative, so repeated failures push the next allowed attempt out).
+func (l *Limiter) Take(key string) {
+	now := l.now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b, ok := l.buckets[key]
+	if !ok {
+		b = &bucket{tokens: l.burst, at: now}
+		l.buckets[key] = b
+	}
+	b.tokens = math.Min(l.burst, b.tokens+float64(now.Sub(b.at))/float64(l.every)) - 1
+	b.tokens = math.Max(b.tokens, -l.burst) // bounded: a storm cannot lock a key for ever
+	b.at = now
+}
+
 // Prune forgets buckets that have refilled, bounding memory.
 func (l *Limiter) Prune() {
 	now := l.now()

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/accountd/accountd/commands"
 	"github.com/accountd/accountd/internal/app"
 	"github.com/accountd/accountd/internal/password"
 	"github.com/accountd/accountd/internal/platform"
@@ -23,9 +24,17 @@ func App(t testing.TB, cfg app.Config, dir string) (*app.App, *httptest.Server) 
 		dir = t.TempDir()
 	}
 	cfg.Platform = platform.Config{
-		DataDir: dir, EventStoreListen: "127.0.0.1:0", NATSListen: "127.0.0.1:0", MongoListen: "127.0.0.1:0",
+		DataDir: dir, EventStoreListen: "127.0.0.1:0", NATSListen: "127.0.0.1:0",
 	}
 	cfg.HTTPListen = "127.0.0.1:0"
+	// Every test client comes from 127.0.0.1: only throttling tests set
+	// per-address limits.
+	if cfg.SignInLimits.PerAddress == (commands.Rate{}) {
+		cfg.SignInLimits.PerAddress = commands.Rate{Burst: 100_000, Every: time.Millisecond}
+	}
+	if cfg.RegistrationLimit == (commands.Rate{}) {
+		cfg.RegistrationLimit = commands.Rate{Burst: 100_000, Every: time.Millisecond}
+	}
 	if cfg.PasswordParams == (password.Params{}) {
 		cfg.PasswordParams = CheapHashing
 	}
