@@ -36,6 +36,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	mongoURI := flags.String("mongo-uri", getenv("MONGO_URI"), "external MongoDB, e.g. mongodb://host:27017/ (env MONGO_URI); empty: embedded FerretDB")
 	database := flags.String("database", "accounts", "MongoDB database for read models")
 	verbose := flags.Bool("verbose", false, "log debug messages")
+	logFormat := flags.String("log-format", "json", "log format: json or text (the access log and every other line)")
 	registrationLimit := flags.String("registration-limit", "20/10m", "registrations allowed per client address, as N/DURATION (e.g. 1000/1m for load tests)")
 	readyLagEvents := flags.Uint64("ready-max-lag-events", 1000, "/readyz is 503 while a component is more than this many events behind the log")
 	readyLag := flags.Duration("ready-max-lag", 10*time.Second, "/readyz is 503 while a component is further behind the log than this")
@@ -62,7 +63,17 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	if *verbose {
 		level = slog.LevelDebug
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	var handler slog.Handler
+	switch *logFormat {
+	case "json":
+		handler = slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level})
+	case "text":
+		handler = slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})
+	default:
+		fmt.Fprintf(stderr, "accountd: --log-format %q: want json or text\n", *logFormat)
+		return 2
+	}
+	logger := slog.New(handler)
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -78,6 +89,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		},
 		HTTPListen:        *httpAddr,
 		Logger:            logger,
+		AccessLog:         logger.With("log", "access"),
 		RegistrationLimit: regLimit,
 		ReadyMaxLagEvents: *readyLagEvents,
 		ReadyMaxLag:       *readyLag,

@@ -37,6 +37,8 @@ type Config struct {
 	PasswordParams password.Params
 	SessionTTL     time.Duration
 	Logger         *slog.Logger
+	// AccessLog gets one line per HTTP request (nil: none).
+	AccessLog *slog.Logger
 	// Sign-in throttling and the registration limit (zero: the defaults of
 	// commands).
 	SignInLimits      commands.SignInLimits

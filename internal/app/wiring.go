@@ -105,7 +105,8 @@ func (a *App) buildAPI(context.Context) error {
 	var err error
 	a.API, err = httpapi.New(httpapi.Config{
 		Commands: a.Commands, Queries: a.Queries, Principals: a.Principals, Logger: a.log,
-		Metrics: a.Metrics, MetricsHandler: a.Metrics.Handler(),
+		AccessLog: a.cfg.AccessLog,
+		Metrics:   a.Metrics, MetricsHandler: a.Metrics.Handler(),
 		Ready: func(ctx context.Context) (bool, any) {
 			r := a.readiness.check(ctx)
 			return r.Ready, r

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -42,7 +43,11 @@ type Config struct {
 	Queries    *queries.Reader
 	Principals Authenticator
 	Logger     *slog.Logger
-	Metrics    Metrics
+	// AccessLog gets one line per request: request id, method, route
+	// template, status, duration, bytes, client address and user id; never
+	// a header value, a body or a query string. Nil: no access log.
+	AccessLog *slog.Logger
+	Metrics   Metrics
 	// Ready reports readiness: whether the service can serve, and a body
 	// describing each component. Nil means always ready.
 	Ready func(context.Context) (bool, any)
@@ -56,6 +61,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.Metrics == nil {
 		c.Metrics = noMetrics{}
+	}
+	if c.AccessLog == nil {
+		c.AccessLog = slog.New(slog.DiscardHandler)
 	}
 }
 
@@ -80,6 +88,7 @@ type API struct {
 	queries    *queries.Reader
 	principals Authenticator
 	log        *slog.Logger
+	access     *slog.Logger
 	metrics    Metrics
 	ready      func(context.Context) (bool, any)
 	catalogs   catalogs
@@ -104,13 +113,14 @@ func New(cfg Config) (*API, error) {
 		queries:    cfg.Queries,
 		principals: cfg.Principals,
 		log:        cfg.Logger,
+		access:     cfg.AccessLog,
 		metrics:    cfg.Metrics,
 		ready:      cfg.Ready,
 		catalogs:   cats,
 	}
 	r := mux.NewRouter()
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) { a.writeError(w, req, errNotFound) })
-	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) { a.writeError(w, req, errMethod) })
+	r.MethodNotAllowedHandler = http.HandlerFunc(a.methodNotAllowed)
 	r.Use(routeName)
 	r.HandleFunc("/healthz", getHealth).Methods(http.MethodGet)
 	r.HandleFunc("/readyz", a.getReady).Methods(http.MethodGet)
@@ -118,6 +128,7 @@ func New(cfg Config) (*API, error) {
 		r.Handle("/metrics", cfg.MetricsHandler).Methods(http.MethodGet)
 	}
 	r.HandleFunc("/v1/openapi.json", getOpenAPI).Methods(http.MethodGet)
+	r.HandleFunc("/problems/{kind}", a.getProblemType).Methods(http.MethodGet)
 	r.HandleFunc("/v1/users", a.postUser).Methods(http.MethodPost)
 	r.HandleFunc("/v1/sessions", a.postSession).Methods(http.MethodPost)
 	r.HandleFunc("/v1/sessions/current", a.signedIn(a.deleteCurrentSession)).Methods(http.MethodDelete)
@@ -128,6 +139,24 @@ func New(cfg Config) (*API, error) {
 	a.router = r
 	a.handler = a.observe(a.resolveCaller(r))
 	return a, nil
+}
+
+// methodNotAllowed answers 405 with the methods the path does allow.
+func (a *API) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	var allowed []string
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if m == http.MethodHead {
+			probe.Method = http.MethodGet // HEAD goes wherever GET does
+		}
+		var match mux.RouteMatch
+		if a.router.Match(probe, &match) && match.MatchErr == nil {
+			allowed = append(allowed, m)
+		}
+	}
+	w.Header().Set("Allow", strings.Join(allowed, ", "))
+	a.writeError(w, r, errMethod)
 }
 
 // ServeHTTP implements http.Handler.

@@ -469,3 +469,112 @@ func TestErrorsMakeNoEventStoreRead(t *testing.T) {
 		t.Fatalf("error responses made %d event-store reads", after-before)
 	}
 }
+
+// Input is read strictly: exact keys, no key twice, field errors named by
+// their JSON field, no invisible or bidirectional control characters, only
+// languages with messages and only time zones of places.
+func TestStrictInput(t *testing.T) {
+	t.Parallel()
+	_, srv := testenv.App(t, app.Config{}, "")
+	anon := &client{t: t, base: srv.URL}
+	me := signUp(t, srv, "grace", nil)
+	before := me.do("GET", "/v1/me", nil)
+	tests := []struct {
+		name   string
+		c      *client
+		method string
+		path   string
+		body   any
+		status int
+		codes  []string
+	}{
+		{"key in another case", anon, "POST", "/v1/users", `{"USERNAME":"ada","password":"correct7horse"}`, 400, []string{"USERNAME:request.unknown_field"}},
+		{"key given twice", anon, "POST", "/v1/users", `{"username":"admin","username":"ada","password":"correct7horse"}`, 400, []string{"username:request.duplicate_field"}},
+		{"wrong type names the JSON field", anon, "POST", "/v1/users", `{"username":"ada","password":"correct7horse","full_name":123}`, 400, []string{"full_name:request.wrong_type"}},
+		{"every field error at once", anon, "POST", "/v1/users", `{"username":1,"Password":"x","email":true}`, 400,
+			[]string{"username:request.wrong_type", "Password:request.unknown_field", "email:request.wrong_type"}},
+		{"invalid UTF-8", me, "PATCH", "/v1/me", "{\"full_name\":\"Gr\xe4ce\"}", 400, []string{"full_name:request.invalid_utf8"}},
+		{"not an object", anon, "POST", "/v1/users", `["username"]`, 400, []string{"body:request.not_an_object"}},
+		{"right-to-left override", me, "PATCH", "/v1/me", map[string]any{"full_name": "Grace \u202egnp.exe"}, 422, []string{"full_name:full_name.invalid_characters"}},
+		{"isolate", me, "PATCH", "/v1/me", map[string]any{"description": "a \u2066b\u2069"}, 422, []string{"description:description.invalid_characters"}},
+		{"zero-width space", me, "PATCH", "/v1/me", map[string]any{"full_name": "Gr\u200bace"}, 422, []string{"full_name:full_name.invalid_characters"}},
+		{"undetermined language", me, "PATCH", "/v1/me", map[string]any{"preferred_language": "und"}, 422, []string{"preferred_language:preferred_language.unsupported"}},
+		{"language without a catalog", me, "PATCH", "/v1/me", map[string]any{"preferred_language": "de-DE"}, 422, []string{"preferred_language:preferred_language.unsupported"}},
+		{"Factory zone", me, "PATCH", "/v1/me", map[string]any{"preferred_timezone": "Factory"}, 422, []string{"preferred_timezone:preferred_timezone.unknown"}},
+		{"posixrules", me, "PATCH", "/v1/me", map[string]any{"preferred_timezone": "posixrules"}, 422, []string{"preferred_timezone:preferred_timezone.unknown"}},
+		{"Etc zone", me, "PATCH", "/v1/me", map[string]any{"preferred_timezone": "Etc/GMT+3"}, 422, []string{"preferred_timezone:preferred_timezone.unknown"}},
+		{"rule zone", me, "PATCH", "/v1/me", map[string]any{"preferred_timezone": "EST5EDT"}, 422, []string{"preferred_timezone:preferred_timezone.unknown"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.c.t = t
+			r := tt.c.do(tt.method, tt.path, tt.body)
+			if r.status != tt.status {
+				t.Fatalf("status %d, want %d: %s", r.status, tt.status, r.body)
+			}
+			if _, codes := r.problem(t); !slices.Equal(codes, tt.codes) {
+				t.Fatalf("codes %v, want %v", codes, tt.codes)
+			}
+		})
+	}
+	me.t, anon.t = t, t
+	if after := me.do("GET", "/v1/me", nil); !bytes.Equal(after.body, before.body) {
+		t.Fatalf("refused input changed the account: %s", after.body)
+	}
+	anon.expect(http.StatusNotFound, anon.do("GET", "/v1/profiles/ada", nil))
+	anon.expect(http.StatusNotFound, anon.do("GET", "/v1/profiles/admin", nil))
+	// What is allowed stays allowed.
+	ok := me.expect(http.StatusOK, me.do("PATCH", "/v1/me", map[string]any{
+		"full_name": "👩\u200d💻 Grace", "preferred_timezone": "America/Argentina/Buenos_Aires", "preferred_language": "tr-CY",
+	})).json(t)
+	if ok["full_name"] != "👩\u200d💻 Grace" || ok["preferred_language"] != "tr-CY" {
+		t.Fatalf("patched %v", ok)
+	}
+	me.expect(http.StatusOK, me.do("PATCH", "/v1/me", map[string]any{"preferred_timezone": "UTC"}))
+}
+
+// Parallel PATCHes of one account without If-Match all succeed, and the
+// account ends with every field of every write.
+func TestParallelPatchesWithoutIfMatchAllSucceed(t *testing.T) {
+	t.Parallel()
+	_, srv := testenv.App(t, app.Config{}, "")
+	me := signUp(t, srv, "hopper", nil)
+	const n = 30
+	fields := []string{"full_name", "description", "email", "preferred_timezone", "preferred_language"}
+	values := map[string]func(int) string{
+		"full_name":   func(i int) string { return fmt.Sprint("Name ", i) },
+		"description": func(i int) string { return fmt.Sprint("Description ", i) },
+		"email":       func(i int) string { return fmt.Sprintf("g%d@example.com", i) },
+		"preferred_timezone": func(i int) string {
+			return []string{"Asia/Tokyo", "Europe/Paris", "America/Lima", "Africa/Cairo", "Europe/Oslo", "Asia/Seoul"}[i/5]
+		},
+		"preferred_language": func(i int) string { return []string{"tr", "en", "tr-TR", "en-GB", "tr-CY", "en-US"}[i/5] },
+	}
+	statuses := make([]int, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := &client{t: t, base: srv.URL, token: me.token}
+			f := fields[i%len(fields)]
+			statuses[i] = c.do("PATCH", "/v1/me", map[string]any{f: values[f](i)}).status
+		}()
+	}
+	wg.Wait()
+	for i, s := range statuses {
+		if s != http.StatusOK {
+			t.Fatalf("PATCH %d: %d (%v)", i, s, statuses)
+		}
+	}
+	got := me.expect(http.StatusOK, me.do("GET", "/v1/me", nil))
+	m := got.json(t)
+	for _, f := range fields {
+		if m[f] == "" {
+			t.Errorf("%s lost: %v", f, m)
+		}
+	}
+	if got.header.Get("ETag") != fmt.Sprintf(`"%d"`, n) {
+		t.Fatalf("ETag %s after %d writes", got.header.Get("ETag"), n)
+	}
+}

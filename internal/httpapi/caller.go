@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"log/slog"
 	"net"
 	"net/http"
 	"regexp"
@@ -46,7 +47,9 @@ var safeID = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
 func (a *API) resolveCaller(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req := requestOf(r.Context())
-		req.id = uuid.NewString()
+		if req.id = r.Header.Get("X-Request-ID"); !safeID.MatchString(req.id) {
+			req.id = uuid.NewString()
+		}
 		req.correlationID = r.Header.Get("X-Correlation-ID")
 		if !safeID.MatchString(req.correlationID) {
 			req.correlationID = req.id
@@ -77,15 +80,32 @@ func bearer(r *http.Request) (string, bool) {
 	return strings.TrimSpace(token), true
 }
 
-// observe is the outermost middleware: it gives the request its record and
-// measures the response.
+// observe is the outermost middleware: it gives the request its record,
+// serves HEAD as GET without the body, measures the response and writes
+// the access log line.
 func (a *API) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		req := &request{route: "unmatched"}
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), keyRequest, req)))
-		a.metrics.Request(req.route, r.Method, sw.status, time.Since(start))
+		inner := r.WithContext(context.WithValue(r.Context(), keyRequest, req))
+		if r.Method == http.MethodHead {
+			// Routed as GET; net/http drops the body of a HEAD response.
+			inner.Method = http.MethodGet
+		}
+		next.ServeHTTP(sw, inner)
+		elapsed := time.Since(start)
+		a.metrics.Request(req.route, r.Method, sw.status, elapsed)
+		a.access.LogAttrs(r.Context(), slog.LevelInfo, "request",
+			slog.String("request_id", req.id),
+			slog.String("method", r.Method),
+			slog.String("route", req.route),
+			slog.Int("status", sw.status),
+			slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
+			slog.Int64("bytes", sw.bytes),
+			slog.String("client", clientIP(r)),
+			slog.String("user_id", req.principal.UserID),
+		)
 	})
 }
 

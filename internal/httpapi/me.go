@@ -47,6 +47,9 @@ func accountOfDoc(d projections.UserDoc) account {
 func (a *API) writeAccount(w http.ResponseWriter, status int, acc account) {
 	zone := events.Value(acc.profile.PreferredTimezone)
 	w.Header().Set("ETag", etag(acc.revision))
+	if w.Header().Get("Cache-Control") == "" {
+		w.Header().Set("Cache-Control", "no-store") // a write's answer: personal data, never kept
+	}
 	writeJSON(w, status, meResponse{
 		ID: acc.id, Username: acc.username,
 		Email:             events.Value(acc.profile.Email),

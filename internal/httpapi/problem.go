@@ -3,9 +3,14 @@ package httpapi
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
+	"html"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
+
+	"github.com/gorilla/mux"
 
 	"github.com/accountd/accountd/commands"
 	"github.com/accountd/accountd/internal/validate"
@@ -96,8 +101,33 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Content-Language", lang)
+	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(p)
+}
+
+// problemKinds are the problem types the API uses; each has a page at
+// /problems/<kind> (the type URI) with its title in both languages.
+func problemKinds() []string {
+	return []string{"validation", "malformed_request", "unsupported_media_type", "payload_too_large", "username_taken",
+		"conflict", "precondition_failed", "bad_precondition", "unauthorized", "invalid_credentials", "not_found",
+		"method_not_allowed", "rate_limited", "internal", "unavailable"}
+}
+
+// getProblemType is the page a problem's type URI resolves to.
+func (a *API) getProblemType(w http.ResponseWriter, r *http.Request) {
+	kind := mux.Vars(r)["kind"]
+	if !slices.Contains(problemKinds(), kind) {
+		a.writeError(w, r, errNotFound)
+		return
+	}
+	lang := responseLanguage(r)
+	title := html.EscapeString(a.catalogs.message(lang, "problem."+kind+".title", nil))
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Language", lang)
+	w.Header().Set("Cache-Control", "public, max-age=86400")
+	_, _ = fmt.Fprintf(w, "<!doctype html>\n<html lang=%q><meta charset=utf-8><title>%s</title>\n<h1>%s</h1>\n<p><code>/problems/%s</code>: %s</p>\n</html>\n",
+		lang, title, title, kind, html.EscapeString(a.catalogs.message(lang, "problem.page", nil)))
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -183,17 +183,23 @@ func validDomain(domain string) bool {
 	return true
 }
 
-// Text checks a free-text field's length and rejects control characters.
+// Text checks a free-text field's length and characters: no control
+// characters but line breaks and tabs, and no invisible format characters
+// (bidirectional overrides and isolates, zero-width spaces, byte order
+// marks...) with which a name could pass for another. Joiners stay
+// allowed: scripts and emoji need them.
 func Text(field, value string, maxLength int) []Violation {
 	var out []Violation
 	if !utf8.ValidString(value) {
-		return []Violation{{Field: field, Code: field + ".invalid_characters"}}
+		return []Violation{{Field: field, Code: field + ".invalid_utf8"}}
 	}
 	if utf8.RuneCountInString(value) > maxLength {
 		out = append(out, Violation{Field: field, Code: field + ".too_long", Params: map[string]int{"max": maxLength}})
 	}
 	for _, r := range value {
-		if unicode.IsControl(r) && r != '\n' && r != '\r' && r != '\t' {
+		control := unicode.IsControl(r) && r != '\n' && r != '\r' && r != '\t'
+		invisible := unicode.Is(unicode.Cf, r) && r != '\u200c' && r != '\u200d'
+		if control || invisible {
 			out = append(out, Violation{Field: field, Code: field + ".invalid_characters"})
 			break
 		}
@@ -204,28 +210,43 @@ func Text(field, value string, maxLength int) []Violation {
 // SupportedLanguages are the languages the service has messages in.
 var SupportedLanguages = []language.Tag{language.English, language.Turkish}
 
-// Language checks a BCP 47 tag and returns its canonical form.
+// Language checks a BCP 47 tag and returns its canonical form. Only tags
+// whose language is one the service has messages in are accepted: "und"
+// (undetermined) and "mul" are not languages one can be answered in.
 func Language(field, tag string) (string, []Violation) {
 	t, err := language.Parse(tag)
 	if err != nil || tag == "" {
 		return "", []Violation{{Field: field, Code: "preferred_language.invalid"}}
 	}
-	base, _ := t.Base()
-	for _, s := range SupportedLanguages {
-		if sb, _ := s.Base(); sb == base {
-			return t.String(), nil
+	base, confidence := t.Base()
+	if confidence == language.Exact {
+		for _, s := range SupportedLanguages {
+			if sb, _ := s.Base(); sb == base {
+				return t.String(), nil
+			}
 		}
 	}
 	return "", []Violation{{Field: field, Code: "preferred_language.unsupported"}}
 }
 
-// Timezone checks an IANA time zone name such as "Europe/Istanbul".
+// Timezone checks an IANA time zone name of a place, such as
+// "Europe/Istanbul", or "UTC". The tz database's other entries (Factory,
+// posixrules, Etc/GMT+3, EST5EDT, the legacy US/... aliases) are not
+// places one lives in.
 func Timezone(field, name string) []Violation {
-	if name == "" || name == "Local" || strings.HasPrefix(name, "/") || strings.Contains(name, "..") {
-		return []Violation{{Field: field, Code: "preferred_timezone.unknown"}}
+	bad := []Violation{{Field: field, Code: "preferred_timezone.unknown"}}
+	if name == "UTC" {
+		return nil
+	}
+	area, _, ok := strings.Cut(name, "/")
+	if !ok || !locationAreas[area] || strings.Contains(name, "..") {
+		return bad
 	}
 	if _, err := time.LoadLocation(name); err != nil {
-		return []Violation{{Field: field, Code: "preferred_timezone.unknown"}}
+		return bad
 	}
 	return nil
 }
+
+// locationAreas are the tz database's areas of places.
+var locationAreas = wordSet("Africa America Antarctica Arctic Asia Atlantic Australia Europe Indian Pacific")

@@ -118,7 +118,8 @@ func TestLanguageAndTimezone(t *testing.T) {
 			t.Errorf("%q rejected: %v", tag, v)
 		}
 	}
-	for tag, code := range map[string]string{"": "preferred_language.invalid", "xx-!!": "preferred_language.invalid", "de": "preferred_language.unsupported"} {
+	for tag, code := range map[string]string{"": "preferred_language.invalid", "xx-!!": "preferred_language.invalid", "de": "preferred_language.unsupported",
+		"und": "preferred_language.unsupported", "mul": "preferred_language.unsupported", "zxx": "preferred_language.unsupported"} {
 		if _, v := Language("preferred_language", tag); len(v) != 1 || v[0].Code != code {
 			t.Errorf("%q: got %v, want %s", tag, v, code)
 		}
@@ -128,7 +129,8 @@ func TestLanguageAndTimezone(t *testing.T) {
 			t.Errorf("%q rejected", tz)
 		}
 	}
-	for _, tz := range []string{"", "Local", "Mars/Olympus", "../etc/passwd", "/etc/localtime"} {
+	for _, tz := range []string{"", "Local", "Mars/Olympus", "../etc/passwd", "/etc/localtime", "Factory", "posixrules",
+		"Etc/UTC", "Etc/GMT+3", "EST5EDT", "EST", "US/Eastern", "Europe/../Asia/Tokyo"} {
 		if v := Timezone("preferred_timezone", tz); v == nil {
 			t.Errorf("%q accepted", tz)
 		}
@@ -142,8 +144,22 @@ func TestText(t *testing.T) {
 	if got := codes(Text("description", strings.Repeat("é", 1001), DescriptionMaxLength)); !slices.Equal(got, []string{"description.too_long"}) {
 		t.Fatalf("got %v", got)
 	}
-	if got := codes(Text("full_name", "Ada\x00", FullNameMaxLength)); !slices.Equal(got, []string{"full_name.invalid_characters"}) {
-		t.Fatalf("got %v", got)
+	for name, bad := range map[string]string{
+		"nul": "Ada\x00", "right-to-left override": "Ada\u202e", "left-to-right embedding": "\u202aAda",
+		"first-strong isolate": "Ada\u2068", "pop isolate": "Ada\u2069", "zero-width space": "A\u200bda",
+		"byte order mark": "\ufeffAda", "left-to-right mark": "Ada\u200e", "soft hyphen": "A\u00adda",
+	} {
+		if got := codes(Text("full_name", bad, FullNameMaxLength)); !slices.Equal(got, []string{"full_name.invalid_characters"}) {
+			t.Errorf("%s: got %v", name, got)
+		}
+	}
+	if got := codes(Text("full_name", "Ada\xff", FullNameMaxLength)); !slices.Equal(got, []string{"full_name.invalid_utf8"}) {
+		t.Errorf("invalid UTF-8: got %v", got)
+	}
+	for _, good := range []string{"Çağrı Öztürk", "👩\u200d💻", "क्\u200dष", "line\nbreak\ttab", "שלום"} {
+		if v := Text("full_name", good, FullNameMaxLength); v != nil {
+			t.Errorf("%q rejected: %v", good, v)
+		}
 	}
 }
 
