@@ -145,7 +145,11 @@ func (p *Platform) startEventStore(cfg Config) error {
 	url := cfg.EventStoreURL
 	if url == "" {
 		host, _, _ := net.SplitHostPort(cfg.EventStoreListen)
-		files, err := keyring.EnsureTLS(filepath.Join(cfg.DataDir, "tls"), []string{host})
+		dir, err := filepath.Abs(filepath.Join(cfg.DataDir, "tls"))
+		if err != nil {
+			return err
+		}
+		files, err := keyring.EnsureTLS(dir, []string{host})
 		if err != nil {
 			return fmt.Errorf("event store TLS: %w", err)
 		}
