@@ -15,6 +15,7 @@ import (
 	"github.com/accountd/accountd/events"
 	"github.com/accountd/accountd/internal/password"
 	"github.com/accountd/accountd/internal/ratelimit"
+	"github.com/accountd/accountd/internal/scopes"
 	"github.com/accountd/accountd/internal/validate"
 )
 
@@ -25,6 +26,9 @@ var (
 	ErrPreconditionFailed = errors.New("the resource changed since the version given")
 	ErrInvalidCredentials = errors.New("invalid username or password")
 	ErrSessionNotFound    = errors.New("session not found")
+	// ErrWrongPassword: the current password given to confirm a change is
+	// wrong (a sign-in's wrong password is ErrInvalidCredentials).
+	ErrWrongPassword = errors.New("the current password is wrong")
 )
 
 // ValidationError lists every broken input rule.
@@ -88,6 +92,23 @@ type Config struct {
 	RegistrationLimit Rate
 	// Logger receives security events (failed and throttled sign-ins).
 	Logger *slog.Logger
+	// Scopes tokens may be granted; nil: the built-in ones.
+	Scopes *scopes.Registry
+	// MaxTokenLifetime bounds how far ahead a token may expire.
+	MaxTokenLifetime time.Duration
+	// MaxLiveTokens bounds a user's tokens that are neither expired nor
+	// revoked.
+	MaxLiveTokens int
+	// Directory finds credentials across streams; nil: none are found.
+	Directory Directory
+}
+
+// Directory is what commands need to know of credentials across streams:
+// which user and token a token secret belongs to (current or rotated away),
+// and a user's live sessions. The credential index answers, from the log.
+type Directory interface {
+	TokenByDigest(digest string) (userID, tokenID string, ok bool)
+	SessionsOf(userID string) []string
 }
 
 // Rate is Burst attempts at once, then one more every Every.
@@ -158,6 +179,18 @@ func (c *Config) setDefaults() {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
+	if c.Scopes == nil {
+		c.Scopes, _ = scopes.New(nil)
+	}
+	if c.MaxTokenLifetime == 0 {
+		c.MaxTokenLifetime = 366 * 24 * time.Hour
+	}
+	if c.MaxLiveTokens == 0 {
+		c.MaxLiveTokens = 100
+	}
+	if c.Directory == nil {
+		c.Directory = noDirectory{}
+	}
 }
 
 // Validate reports every problem of the configuration at once.
@@ -178,6 +211,12 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("commands: %s limit %+v must be positive", name, r))
 		}
 	}
+	if c.MaxTokenLifetime < time.Hour {
+		errs = append(errs, fmt.Errorf("commands: token lifetime %s is shorter than an hour", c.MaxTokenLifetime))
+	}
+	if c.MaxLiveTokens < 1 {
+		errs = append(errs, fmt.Errorf("commands: %d live tokens per user must be positive", c.MaxLiveTokens))
+	}
 	return errors.Join(errs...)
 }
 
@@ -187,6 +226,10 @@ type Handlers struct {
 	users        *repository[User]
 	reservations *repository[Reservation]
 	sessions     *repository[Session]
+	tokens       *repository[Tokens]
+	tokenPolicy  tokenPolicy
+	directory    Directory
+	uses         *useNotes
 	observers    []Observer
 	metrics      Metrics
 	params       password.Params
@@ -215,6 +258,10 @@ func New(cfg Config) (*Handlers, error) {
 		users:        newRepository(cfg.Log, foldUser, cfg.CacheSize),
 		reservations: newRepository(cfg.Log, foldReservation, cfg.CacheSize),
 		sessions:     newRepository(cfg.Log, foldSession, cfg.CacheSize),
+		tokens:       newRepository(cfg.Log, foldTokens, cfg.CacheSize),
+		tokenPolicy:  tokenPolicy{scopes: cfg.Scopes, maxLifetime: cfg.MaxTokenLifetime, maxLive: cfg.MaxLiveTokens},
+		directory:    cfg.Directory,
+		uses:         newUseNotes(),
 		observers:    cfg.Observers,
 		metrics:      cfg.Metrics,
 		params:       cfg.PasswordParams,
@@ -242,7 +289,14 @@ func (h *Handlers) Prune() {
 	h.signIn.account.Prune()
 	h.signIn.address.Prune()
 	h.registration.Prune()
+	h.uses.prune(h.now())
 }
+
+// Scopes is the set of scopes tokens may be granted.
+func (h *Handlers) Scopes() *scopes.Registry { return h.tokenPolicy.scopes }
+
+// MaxTokenLifetime is how far ahead a token may expire.
+func (h *Handlers) MaxTokenLifetime() time.Duration { return h.tokenPolicy.maxLifetime }
 
 // Result of a command: the stream revision (the new ETag) and the $all
 // position of the last event written, the consistency token a caller's
@@ -275,13 +329,18 @@ func outcomeOf(err error) string {
 		return "throttled"
 	case errors.Is(err, ErrUsernameTaken), errors.Is(err, ErrPreconditionFailed), errors.Is(err, ErrWrongExpectedVersion):
 		return "conflict"
-	case errors.Is(err, ErrUserNotFound), errors.Is(err, ErrSessionNotFound):
+	case errors.Is(err, ErrUserNotFound), errors.Is(err, ErrSessionNotFound), errors.Is(err, ErrTokenNotFound):
 		return "not_found"
-	case errors.Is(err, ErrInvalidCredentials):
+	case errors.Is(err, ErrInvalidCredentials), errors.Is(err, ErrWrongPassword):
 		return "denied"
 	}
 	return "error"
 }
+
+type noDirectory struct{}
+
+func (noDirectory) TokenByDigest(string) (string, string, bool) { return "", "", false }
+func (noDirectory) SessionsOf(string) []string                  { return nil }
 
 type noMetrics struct{}
 

@@ -15,8 +15,5 @@ type SignOut struct {
 // SignOut ends the session; ending an ended session changes nothing.
 func (h *Handlers) SignOut(ctx context.Context, cmd SignOut, meta events.Metadata) (res Result, err error) {
 	defer func() { h.done("sign_out", err) }()
-	out, err := update(ctx, h, h.sessions, events.SessionStream(cmd.SessionID), nil, h.stamp(meta), func(s Session) ([]events.Payload, error) {
-		return s.end(cmd.UserID, events.SessionSignedOut)
-	})
-	return Result{Revision: out.Revision, Position: out.Position}, err
+	return h.endSession(ctx, cmd.UserID, cmd.SessionID, events.SessionSignedOut, h.stamp(meta))
 }

@@ -81,6 +81,27 @@ func update[S any](ctx context.Context, h *Handlers, r *repository[S], stream st
 	return outcome[S]{}, ErrWrongExpectedVersion
 }
 
+// record appends observations that need no decision on the stream's state
+// (a use of a credential the caller has just checked): no load, no
+// expected revision, so recording a use never reads the log. The stream's
+// cached state is dropped; its next load reads the new events.
+func record[S any](ctx context.Context, h *Handlers, r *repository[S], stream string, meta events.Metadata, payloads ...events.Payload) error {
+	res, err := h.log.Append(ctx, stream, AnyVersion, meta, payloads...)
+	r.forget(stream)
+	if err != nil {
+		return err
+	}
+	recs := make([]events.Recorded, len(payloads))
+	first := res.Revision + 1 - uint64(len(payloads))
+	for i, p := range payloads {
+		recs[i] = events.Recorded{Stream: stream, Revision: first + uint64(i), Position: res.Position, Type: p.EventType(), Payload: p, Metadata: meta}
+	}
+	for _, o := range h.observers {
+		o.Observe(recs)
+	}
+	return nil
+}
+
 // pause spreads out retries of writers racing from several processes.
 func pause(ctx context.Context, attempt int) {
 	d := time.Duration(1+rand.IntN(1<<min(attempt, 5))) * time.Millisecond

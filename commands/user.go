@@ -30,6 +30,9 @@ func foldUser(u User, e events.Recorded) User {
 		u.Username = p.NewUsername
 	case events.UserProfileUpdatedV1:
 		u.Profile = u.Profile.Merge(p.Profile)
+	case events.UserPasswordChangedV1:
+		u.PasswordHash = p.PasswordHash
+		return u // not a profile change
 	default:
 		return u
 	}

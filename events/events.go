@@ -33,6 +33,7 @@ const (
 	UserCategory     = "user"
 	UsernameCategory = "username"
 	SessionCategory  = "session"
+	TokensCategory   = "tokens"
 )
 
 // UserStream is the stream of one account.
@@ -44,6 +45,9 @@ func UsernameStream(canonicalName string) string { return UsernameCategory + "-"
 
 // SessionStream is the stream of one sign-in session.
 func SessionStream(sessionID string) string { return SessionCategory + "-" + sessionID }
+
+// TokensStream is the stream of one user's personal access tokens.
+func TokensStream(userID string) string { return TokensCategory + "-" + userID }
 
 // Category is the part of a stream name before the first "-".
 func Category(stream string) string {

@@ -8,21 +8,31 @@ import (
 
 // Event types. These strings are stored forever: never rename one.
 const (
-	UserRegistered     = "user.registered"
-	UserRenamed        = "user.renamed"
-	UserProfileUpdated = "user.profile_updated"
-	UsernameClaimed    = "username.claimed"
-	UsernameReleased   = "username.released"
-	SessionStarted     = "session.started"
-	SessionEnded       = "session.ended"
+	UserRegistered      = "user.registered"
+	UserRenamed         = "user.renamed"
+	UserProfileUpdated  = "user.profile_updated"
+	UserPasswordChanged = "user.password_changed"
+	UsernameClaimed     = "username.claimed"
+	UsernameReleased    = "username.released"
+	SessionStarted      = "session.started"
+	SessionEnded        = "session.ended"
+	SessionSeen         = "session.seen"
+	TokenCreated        = "token.created"
+	TokenUpdated        = "token.updated"
+	TokenRotated        = "token.rotated"
+	TokenRevoked        = "token.revoked"
+	TokenDeleted        = "token.deleted"
+	TokenReuseDetected  = "token.reuse_detected"
+	TokenUsed           = "token.used"
 )
 
 // Types lists every event type the service knows, in a stable order.
 func Types() []string {
 	return []string{
-		UserRegistered, UserRenamed, UserProfileUpdated,
+		UserRegistered, UserRenamed, UserProfileUpdated, UserPasswordChanged,
 		UsernameClaimed, UsernameReleased,
-		SessionStarted, SessionEnded,
+		SessionStarted, SessionEnded, SessionSeen,
+		TokenCreated, TokenUpdated, TokenRotated, TokenRevoked, TokenDeleted, TokenReuseDetected, TokenUsed,
 	}
 }
 
@@ -36,6 +46,8 @@ func Decode(eventType string, data []byte) (Payload, error) {
 		return decodeAs[UserRenamedV1](eventType, data)
 	case UserProfileUpdated:
 		return decodeAs[UserProfileUpdatedV1](eventType, data)
+	case UserPasswordChanged:
+		return decodeAs[UserPasswordChangedV1](eventType, data)
 	case UsernameClaimed:
 		return decodeAs[UsernameClaimedV1](eventType, data)
 	case UsernameReleased:
@@ -44,6 +56,22 @@ func Decode(eventType string, data []byte) (Payload, error) {
 		return decodeAs[SessionStartedV1](eventType, data)
 	case SessionEnded:
 		return decodeAs[SessionEndedV1](eventType, data)
+	case SessionSeen:
+		return decodeAs[SessionSeenV1](eventType, data)
+	case TokenCreated:
+		return decodeAs[TokenCreatedV1](eventType, data)
+	case TokenUpdated:
+		return decodeAs[TokenUpdatedV1](eventType, data)
+	case TokenRotated:
+		return decodeAs[TokenRotatedV1](eventType, data)
+	case TokenRevoked:
+		return decodeAs[TokenRevokedV1](eventType, data)
+	case TokenDeleted:
+		return decodeAs[TokenDeletedV1](eventType, data)
+	case TokenReuseDetected:
+		return decodeAs[TokenReuseDetectedV1](eventType, data)
+	case TokenUsed:
+		return decodeAs[TokenUsedV1](eventType, data)
 	}
 	return nil, &UndecodableError{Type: eventType, Err: errUnknownType}
 }

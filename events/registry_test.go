@@ -13,13 +13,23 @@ func s(v string) *string { return &v }
 // and encoding then decoding gives the payload back.
 func TestRegistryRoundTrips(t *testing.T) {
 	samples := map[string]Payload{
-		UserRegistered:     UserRegisteredV1{UserID: "u", Username: "ada", PasswordHash: "$argon2id$h", Profile: Profile{Email: s("a@b.co"), Description: s("")}},
-		UserRenamed:        UserRenamedV1{UserID: "u", OldUsername: "ada", NewUsername: "grace"},
-		UserProfileUpdated: UserProfileUpdatedV1{UserID: "u", Profile: Profile{FullName: s("G")}},
-		UsernameClaimed:    UsernameClaimedV1{Username: "Ada", UserID: "u"},
-		UsernameReleased:   UsernameReleasedV1{Username: "Ada", UserID: "u", Reason: ReleaseRenamed},
-		SessionStarted:     SessionStartedV1{SessionID: "s", UserID: "u", TokenDigest: "d", ExpiresAt: time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC)},
-		SessionEnded:       SessionEndedV1{SessionID: "s", UserID: "u", Reason: SessionSignedOut},
+		UserRegistered:      UserRegisteredV1{UserID: "u", Username: "ada", PasswordHash: "$argon2id$h", Profile: Profile{Email: s("a@b.co"), Description: s("")}},
+		UserRenamed:         UserRenamedV1{UserID: "u", OldUsername: "ada", NewUsername: "grace"},
+		UserProfileUpdated:  UserProfileUpdatedV1{UserID: "u", Profile: Profile{FullName: s("G")}},
+		UsernameClaimed:     UsernameClaimedV1{Username: "Ada", UserID: "u"},
+		UsernameReleased:    UsernameReleasedV1{Username: "Ada", UserID: "u", Reason: ReleaseRenamed},
+		SessionStarted:      SessionStartedV1{SessionID: "s", UserID: "u", TokenDigest: "d", ExpiresAt: time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC)},
+		SessionEnded:        SessionEndedV1{SessionID: "s", UserID: "u", Reason: SessionSignedOut},
+		UserPasswordChanged: UserPasswordChangedV1{UserID: "u", PasswordHash: "$argon2id$x", KeptSessionID: "s"},
+		SessionSeen:         SessionSeenV1{SessionID: "s", UserID: "u", At: time.Date(2026, 11, 24, 0, 1, 0, 0, time.UTC)},
+		TokenCreated: TokenCreatedV1{TokenID: "t", UserID: "u", Title: "CI", Scopes: []string{"profile:read"}, ExpiresAt: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC),
+			Enabled: true, AllowedIPs: []string{"192.0.2.0/24"}, TokenDigest: "d", TokenPrefix: "acp_12345678", IssuedAt: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)},
+		TokenUpdated:       TokenUpdatedV1{TokenID: "t", UserID: "u", Title: s("new"), Enabled: new(bool), AllowedIPs: &[]string{}},
+		TokenRotated:       TokenRotatedV1{TokenID: "t", UserID: "u", OldDigest: "d", TokenDigest: "e", TokenPrefix: "acp_87654321", ExpiresAt: time.Date(2027, 2, 1, 0, 0, 0, 0, time.UTC)},
+		TokenRevoked:       TokenRevokedV1{TokenID: "t", UserID: "u", Reason: RevokedReported},
+		TokenDeleted:       TokenDeletedV1{TokenID: "t", UserID: "u"},
+		TokenReuseDetected: TokenReuseDetectedV1{TokenID: "t", UserID: "u", OldDigest: "d", ClientIP: "192.0.2.9"},
+		TokenUsed:          TokenUsedV1{TokenID: "t", UserID: "u", At: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC), ClientIP: "192.0.2.9"},
 	}
 	for _, typ := range Types() {
 		t.Run(typ, func(t *testing.T) {

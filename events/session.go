@@ -18,11 +18,21 @@ type SessionEndedV1 struct {
 	Reason    string `json:"reason"` // signed_out, revoked
 }
 
+// SessionSeenV1 records that a session was used, at most once a minute.
+type SessionSeenV1 struct {
+	SessionID string    `json:"session_id"`
+	UserID    string    `json:"user_id"`
+	At        time.Time `json:"at"`
+}
+
 // Session end reasons.
 const (
-	SessionSignedOut = "signed_out"
-	SessionRevoked   = "revoked"
+	SessionSignedOut       = "signed_out"
+	SessionRevoked         = "revoked"
+	SessionPasswordChanged = "password_changed"
 )
+
+func (SessionSeenV1) EventType() string { return SessionSeen }
 
 func (SessionStartedV1) EventType() string { return SessionStarted }
 func (SessionEndedV1) EventType() string   { return SessionEnded }

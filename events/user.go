@@ -74,6 +74,16 @@ type UserProfileUpdatedV1 struct {
 	Profile
 }
 
+// UserPasswordChangedV1 carries only the new argon2id PHC string. Every
+// session but the one the change was made from ends with it.
+type UserPasswordChangedV1 struct {
+	UserID        string `json:"user_id"`
+	PasswordHash  string `json:"password_hash"`
+	KeptSessionID string `json:"kept_session_id,omitempty"`
+}
+
+func (UserPasswordChangedV1) EventType() string { return UserPasswordChanged }
+
 func (UserRegisteredV1) EventType() string     { return UserRegistered }
 func (UserRenamedV1) EventType() string        { return UserRenamed }
 func (UserProfileUpdatedV1) EventType() string { return UserProfileUpdated }

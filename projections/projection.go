@@ -8,6 +8,8 @@ package projections
 import (
 	"fmt"
 	"maps"
+	"strings"
+	"time"
 
 	"go.mongodb.org/mongo-driver/bson"
 
@@ -18,6 +20,8 @@ import (
 const (
 	UsersCollection     = "users"
 	UsernamesCollection = "usernames"
+	SessionsCollection  = "user_sessions"
+	TokensCollection    = "user_tokens"
 	ParkedCollection    = "parked"
 )
 
@@ -26,12 +30,17 @@ const (
 const VersionField = "_v"
 
 // Write sets fields of one document, if its version is below Version.
+// Keys may be dotted paths into sub-documents; a Removal value removes the
+// field (or sub-document) instead.
 type Write struct {
 	Collection string
 	ID         string
 	Version    uint64
 	Set        map[string]any
 }
+
+// Removal, as a value of Write.Set, removes the field.
+type Removal struct{}
 
 // Projector is one read model's reduce step.
 type Projector struct {
@@ -49,7 +58,7 @@ type Projector struct {
 
 // Projectors returns the service's read models.
 func Projectors() []Projector {
-	return []Projector{UsersProjector(), UsernamesProjector()}
+	return []Projector{UsersProjector(), UsernamesProjector(), SessionsProjector(), TokensProjector()}
 }
 
 // Coalesce merges writes to the same document, in order, so a burst of
@@ -69,10 +78,37 @@ func Coalesce(writes []Write) []Write {
 		if w.Version < out[i].Version {
 			continue // an older event redelivered within the batch
 		}
-		maps.Copy(out[i].Set, w.Set)
+		for k, v := range w.Set {
+			// A path replaces what it overlaps: a removed sub-document's
+			// fields, or the removal of a parent it sets again.
+			for existing := range out[i].Set {
+				if overlaps(existing, k) {
+					delete(out[i].Set, existing)
+				}
+			}
+			out[i].Set[k] = v
+		}
 		out[i].Version = w.Version
 	}
 	return out
+}
+
+// overlaps: one dotted path is the other or lies inside it.
+func overlaps(a, b string) bool {
+	return a == b || strings.HasPrefix(a, b+".") || strings.HasPrefix(b, a+".")
+}
+
+// under prefixes every key of a partial sub-document's fields with path.
+func under(path string, partial any) (map[string]any, error) {
+	set, err := fields(partial)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]any, len(set))
+	for k, v := range set {
+		out[path+"."+k] = v
+	}
+	return out, nil
 }
 
 // fields is a partial document's set fields, by their bson names: the
@@ -95,4 +131,18 @@ func write(collection, id string, version uint64, partial any) ([]Write, error) 
 		return nil, fmt.Errorf("%s/%s: %w", collection, id, err)
 	}
 	return []Write{{Collection: collection, ID: id, Version: version, Set: set}}, nil
+}
+
+// stamp is how read models store times: RFC 3339 in UTC.
+func stamp(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+// Time reads a stored time ("" is the zero time).
+func Time(s string) time.Time {
+	t, _ := time.Parse(time.RFC3339Nano, s)
+	return t
 }

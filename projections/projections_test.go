@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"go.mongodb.org/mongo-driver/bson"
+
 	"github.com/accountd/accountd/events"
 )
 
@@ -37,7 +39,9 @@ func TestReduce(t *testing.T) {
 			recorded(u, 0, 10, events.UserRegisteredV1{UserID: "7", Username: "ada", PasswordHash: "$argon2id$secret"}),
 			[]Write{{UsersCollection, "7", 1, map[string]any{"username": "ada",
 				"registered_at": "2026-11-23T10:00:00Z", "updated_at": "2026-11-23T10:00:00Z"}}}},
-		{"users: another category's event gives nothing", UsersProjector(), recorded(u, 1, 2, events.SessionEndedV1{}), nil},
+		{"users: a password change moves only the version", UsersProjector(),
+			recorded(u, 6, 40, events.UserPasswordChangedV1{UserID: "7", PasswordHash: "$argon2id$secret"}),
+			[]Write{{UsersCollection, "7", 7, map[string]any{}}}},
 		{"usernames: claimed", UsernamesProjector(),
 			recorded("username-ada", 0, 9, events.UsernameClaimedV1{Username: "Ada", UserID: "7"}),
 			[]Write{{UsernamesCollection, "ada", 9, map[string]any{"username": "Ada", "user_id": "7", "held": true}}}},
@@ -103,5 +107,65 @@ func TestCoalesce(t *testing.T) {
 	Coalesce(in)
 	if in[0].Set["a"] != 1 {
 		t.Fatal("Coalesce mutated its input")
+	}
+}
+
+func TestReduceCredentials(t *testing.T) {
+	yes, no := true, false
+	meta := events.Metadata{Time: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC), ClientIP: "192.0.2.1", UserAgent: "curl/8"}
+	at := func(stream string, position uint64, p events.Payload) events.Recorded {
+		return events.Recorded{Stream: stream, Position: position, Type: p.EventType(), Payload: p, Metadata: meta}
+	}
+	exp := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name  string
+		p     Projector
+		event events.Recorded
+		want  []Write
+	}{
+		{"session started: the sign-in's address and agent", SessionsProjector(),
+			at("session-s1", 5, events.SessionStartedV1{SessionID: "s1", UserID: "u", TokenDigest: "secret-digest", ExpiresAt: exp}),
+			[]Write{{SessionsCollection, "u", 5, map[string]any{"sessions.s1.created_at": "2026-11-23T10:00:00Z", "sessions.s1.expires_at": "2026-11-24T10:00:00Z",
+				"sessions.s1.last_seen_at": "2026-11-23T10:00:00Z", "sessions.s1.client_ip": "192.0.2.1", "sessions.s1.user_agent": "curl/8"}}}},
+		{"session seen", SessionsProjector(), at("session-s1", 6, events.SessionSeenV1{SessionID: "s1", UserID: "u", At: exp}),
+			[]Write{{SessionsCollection, "u", 6, map[string]any{"sessions.s1.last_seen_at": "2026-11-24T10:00:00Z"}}}},
+		{"session ended: removed", SessionsProjector(), at("session-s1", 7, events.SessionEndedV1{SessionID: "s1", UserID: "u"}),
+			[]Write{{SessionsCollection, "u", 7, map[string]any{"sessions.s1": Removal{}}}}},
+		{"token created: never the digest", TokensProjector(),
+			at("tokens-u", 8, events.TokenCreatedV1{TokenID: "t1", UserID: "u", Title: "ci", Scopes: []string{"profile:read"}, ExpiresAt: exp, Enabled: true,
+				TokenDigest: "secret-digest", TokenPrefix: "acp_12345678", IssuedAt: meta.Time}),
+			[]Write{{TokensCollection, "u", 8, map[string]any{"tokens.t1.title": "ci", "tokens.t1.scopes": bson.A{"profile:read"}, "tokens.t1.expires_at": "2026-11-24T10:00:00Z",
+				"tokens.t1.enabled": true, "tokens.t1.allowed_ips": bson.A{}, "tokens.t1.token_prefix": "acp_12345678", "tokens.t1.created_at": "2026-11-23T10:00:00Z",
+				"tokens.t1.revoked": false}}}},
+		{"token disabled", TokensProjector(), at("tokens-u", 9, events.TokenUpdatedV1{TokenID: "t1", UserID: "u", Enabled: &no}),
+			[]Write{{TokensCollection, "u", 9, map[string]any{"tokens.t1.enabled": false}}}},
+		{"token revoked", TokensProjector(), at("tokens-u", 10, events.TokenRevokedV1{TokenID: "t1", UserID: "u", Reason: "reported"}),
+			[]Write{{TokensCollection, "u", 10, map[string]any{"tokens.t1.revoked": yes}}}},
+		{"token used", TokensProjector(), at("tokens-u", 11, events.TokenUsedV1{TokenID: "t1", UserID: "u", At: exp, ClientIP: "198.51.100.1"}),
+			[]Write{{TokensCollection, "u", 11, map[string]any{"tokens.t1.last_used_at": "2026-11-24T10:00:00Z", "tokens.t1.last_used_ip": "198.51.100.1"}}}},
+		{"token deleted: removed", TokensProjector(), at("tokens-u", 12, events.TokenDeletedV1{TokenID: "t1", UserID: "u"}),
+			[]Write{{TokensCollection, "u", 12, map[string]any{"tokens.t1": Removal{}}}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := tt.p.Reduce(tt.event)
+			if err != nil || !reflect.DeepEqual(got, tt.want) {
+				t.Fatalf("got %#v %v\nwant %#v", got, err, tt.want)
+			}
+		})
+	}
+}
+
+// A removal in a batch drops the fields set under it before, and fields
+// set under a path drop an earlier removal of it.
+func TestCoalesceDottedPaths(t *testing.T) {
+	got := Coalesce([]Write{
+		{TokensCollection, "u", 1, map[string]any{"tokens.a.title": "x", "tokens.b.title": "y"}},
+		{TokensCollection, "u", 2, map[string]any{"tokens.a": Removal{}}},
+		{TokensCollection, "u", 3, map[string]any{"tokens.b.enabled": false}},
+	})
+	want := []Write{{TokensCollection, "u", 3, map[string]any{"tokens.a": Removal{}, "tokens.b.title": "y", "tokens.b.enabled": false}}}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %v", got)
 	}
 }

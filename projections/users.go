@@ -1,10 +1,6 @@
 package projections
 
-import (
-	"time"
-
-	"github.com/accountd/accountd/events"
-)
+import "github.com/accountd/accountd/events"
 
 // UserDoc is one account's document in the users collection, keyed by user
 // id and guarded by the user stream's revision + 1. It serves the owner's
@@ -51,9 +47,9 @@ func reduceUser(e events.Recorded) ([]Write, error) {
 	case events.UserProfileUpdatedV1:
 		doc.Profile = p.Profile
 	default:
-		return nil, nil
+		// Not a profile change (a password change): the document only
+		// moves to the stream's revision, which is its ETag.
+		return write(UsersCollection, events.StreamID(e.Stream), e.Revision+1, UserDoc{})
 	}
 	return write(UsersCollection, events.StreamID(e.Stream), e.Revision+1, doc)
 }
-
-func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }

@@ -12,13 +12,21 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/accountd/accountd/commands"
 	"github.com/accountd/accountd/internal/app"
 	"github.com/accountd/accountd/internal/platform"
+	"github.com/accountd/accountd/internal/scopes"
 )
+
+// listFlag collects a repeatable flag's values.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ", ") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
@@ -38,6 +46,11 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	verbose := flags.Bool("verbose", false, "log debug messages")
 	logFormat := flags.String("log-format", "json", "log format: json or text (the access log and every other line)")
 	registrationLimit := flags.String("registration-limit", "20/10m", "registrations allowed per client address, as N/DURATION (e.g. 1000/1m for load tests)")
+	var extraScopes, clients listFlag
+	flags.Var(&extraScopes, "scope", "an extra token scope for the platform's services, NAME=DESCRIPTION (repeatable), e.g. projects:read=Read your projects")
+	flags.Var(&clients, "introspection-client", "a service that may introspect tokens, ID:SECRET (repeatable; HTTP basic auth on POST /v1/tokens/introspect)")
+	tokenLifetime := flags.Duration("token-max-lifetime", 366*24*time.Hour, "how far ahead a personal access token may expire")
+	indexMaxLag := flags.Uint64("token-index-max-lag", 1000, "refuse credential checks (503) while the in-memory credential index is more than this many events behind the log")
 	readyLagEvents := flags.Uint64("ready-max-lag-events", 1000, "/readyz is 503 while a component is more than this many events behind the log")
 	readyLag := flags.Duration("ready-max-lag", 10*time.Second, "/readyz is 503 while a component is further behind the log than this")
 	flags.Usage = func() {
@@ -58,6 +71,24 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	if err != nil {
 		fmt.Fprintf(stderr, "accountd: --registration-limit: %v\n", err)
 		return 2
+	}
+	scopeMap := map[string]string{}
+	for _, s := range extraScopes {
+		name, desc, err := scopes.ParseFlag(s)
+		if err != nil {
+			fmt.Fprintf(stderr, "accountd: --scope: %v\n", err)
+			return 2
+		}
+		scopeMap[name] = desc
+	}
+	clientMap := map[string]string{}
+	for _, c := range clients {
+		id, secret, ok := strings.Cut(c, ":")
+		if !ok || id == "" || secret == "" {
+			fmt.Fprintf(stderr, "accountd: --introspection-client %q: want ID:SECRET\n", c)
+			return 2
+		}
+		clientMap[id] = secret
 	}
 	level := slog.LevelInfo
 	if *verbose {
@@ -87,12 +118,16 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 			NATSListen:       *natsListen,
 			Database:         *database,
 		},
-		HTTPListen:        *httpAddr,
-		Logger:            logger,
-		AccessLog:         logger.With("log", "access"),
-		RegistrationLimit: regLimit,
-		ReadyMaxLagEvents: *readyLagEvents,
-		ReadyMaxLag:       *readyLag,
+		HTTPListen:           *httpAddr,
+		Logger:               logger,
+		AccessLog:            logger.With("log", "access"),
+		RegistrationLimit:    regLimit,
+		Scopes:               scopeMap,
+		IntrospectionClients: clientMap,
+		MaxTokenLifetime:     *tokenLifetime,
+		TokenIndexMaxLag:     *indexMaxLag,
+		ReadyMaxLagEvents:    *readyLagEvents,
+		ReadyMaxLag:          *readyLag,
 	})
 	if err != nil {
 		logger.Error("cannot start", "err", err)

@@ -20,6 +20,7 @@ import (
 	"github.com/accountd/accountd/internal/principals"
 	"github.com/accountd/accountd/internal/projector"
 	"github.com/accountd/accountd/internal/relay"
+	"github.com/accountd/accountd/internal/scopes"
 	"github.com/accountd/accountd/internal/supervise"
 	"github.com/accountd/accountd/queries"
 )
@@ -56,6 +57,16 @@ type Config struct {
 	// CatchUpTimeout bounds the start: the credential index must have read
 	// the log by then.
 	CatchUpTimeout time.Duration
+	// Scopes are extra token scopes of the platform's services (name ->
+	// description).
+	Scopes map[string]string
+	// IntrospectionClients may introspect tokens (client id -> secret).
+	IntrospectionClients map[string]string
+	// MaxTokenLifetime bounds how far ahead a token may expire.
+	MaxTokenLifetime time.Duration
+	// TokenIndexMaxLag: a credential index further behind the log than
+	// this many events refuses every credential (503) until it catches up.
+	TokenIndexMaxLag uint64
 }
 
 func (c *Config) setDefaults() {
@@ -89,6 +100,12 @@ func (c *Config) setDefaults() {
 	if c.CatchUpTimeout == 0 {
 		c.CatchUpTimeout = 5 * time.Minute
 	}
+	if c.MaxTokenLifetime == 0 {
+		c.MaxTokenLifetime = 366 * 24 * time.Hour
+	}
+	if c.TokenIndexMaxLag == 0 {
+		c.TokenIndexMaxLag = 1000
+	}
 	c.Platform.Logger = c.Logger
 }
 
@@ -113,6 +130,17 @@ func (c Config) Validate() error {
 	if err := c.Platform.Validate(); err != nil {
 		errs = append(errs, err)
 	}
+	if _, err := scopes.New(c.Scopes); err != nil {
+		errs = append(errs, err)
+	}
+	for id, secret := range c.IntrospectionClients {
+		if id == "" || len(secret) < 16 {
+			errs = append(errs, fmt.Errorf("introspection client %q: needs an id and a secret of at least 16 characters", id))
+		}
+	}
+	if c.MaxTokenLifetime < time.Hour {
+		errs = append(errs, fmt.Errorf("token lifetime %s is shorter than an hour", c.MaxTokenLifetime))
+	}
 	return errors.Join(errs...)
 }
 
@@ -128,11 +156,15 @@ type App struct {
 	Supervisor *supervise.Supervisor
 
 	cfg       Config
+	scopes    *scopes.Registry
 	log       *slog.Logger
 	tracker   *projector.Tracker
 	relay     *relay.Relay
 	executors []*projector.Executor
 	readiness *readiness
+	// guardFailures counts failed freshness checks in a row (the guard's
+	// goroutine only).
+	guardFailures int
 
 	http     *http.Server
 	listener net.Listener
@@ -162,6 +194,9 @@ func Start(ctx context.Context, cfg Config) (_ *App, err error) {
 			a.Close()
 		}
 	}()
+	if a.scopes, err = scopes.New(cfg.Scopes); err != nil {
+		return nil, err
+	}
 	steps := []func(context.Context) error{
 		a.prepareFeedAndReadModels,
 		a.startPrincipals,

@@ -25,6 +25,7 @@ const (
 	componentPrincipals   = "principal-index"
 	componentHousekeeping = "housekeeping"
 	componentLagSampler   = "lag-sampler"
+	componentIndexGuard   = "index-guard"
 )
 
 func projectorComponent(name string) string { return "projector/" + name }
@@ -48,7 +49,7 @@ func (a *App) prepareFeedAndReadModels(ctx context.Context) error {
 // startPrincipals rebuilds the credential index from the log and keeps it
 // following; the service serves nothing until the index has caught up.
 func (a *App) startPrincipals(ctx context.Context) error {
-	a.Principals = principals.New(nil)
+	a.Principals = principals.New(nil, a.scopes)
 	a.Supervisor.Go(a.bg, componentPrincipals, func(ctx context.Context) error {
 		return a.Principals.Follow(ctx, a.Platform.ESDB)
 	})
@@ -73,6 +74,9 @@ func (a *App) buildCommands(context.Context) error {
 		PasswordParams:    a.cfg.PasswordParams,
 		SessionTTL:        a.cfg.SessionTTL,
 		Observers:         []commands.Observer{a.Principals, a.tracker},
+		Directory:         a.Principals,
+		Scopes:            a.scopes,
+		MaxTokenLifetime:  a.cfg.MaxTokenLifetime,
 		Metrics:           a.Metrics,
 		SignIn:            a.cfg.SignInLimits,
 		RegistrationLimit: a.cfg.RegistrationLimit,
@@ -105,8 +109,8 @@ func (a *App) buildAPI(context.Context) error {
 	var err error
 	a.API, err = httpapi.New(httpapi.Config{
 		Commands: a.Commands, Queries: a.Queries, Principals: a.Principals, Logger: a.log,
-		AccessLog: a.cfg.AccessLog,
-		Metrics:   a.Metrics, MetricsHandler: a.Metrics.Handler(),
+		AccessLog: a.cfg.AccessLog, IntrospectionClients: a.cfg.IntrospectionClients,
+		Metrics: a.Metrics, MetricsHandler: a.Metrics.Handler(),
 		Ready: func(ctx context.Context) (bool, any) {
 			r := a.readiness.check(ctx)
 			return r.Ready, r
@@ -125,6 +129,9 @@ func (a *App) startHousekeeping(context.Context) error {
 			a.Principals.Prune()
 		})
 	})
+	a.Supervisor.Go(a.bg, componentIndexGuard, func(ctx context.Context) error {
+		return every(ctx, time.Second, func() { a.guardIndex(ctx) })
+	})
 	a.Supervisor.Go(a.bg, componentLagSampler, func(ctx context.Context) error {
 		return every(ctx, 5*time.Second, func() {
 			checkCtx, cancel := context.WithTimeout(ctx, 3*time.Second)
@@ -133,6 +140,41 @@ func (a *App) startHousekeeping(context.Context) error {
 		})
 	})
 	return nil
+}
+
+// guardIndex makes the credential index fail closed while it is further
+// behind the log than allowed, or its follower is down: it would trust
+// credentials revoked elsewhere.
+func (a *App) guardIndex(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, 900*time.Millisecond)
+	defer cancel()
+	st, _ := a.Supervisor.Of(componentPrincipals)
+	behind, err := a.indexLag(ctx)
+	if err != nil {
+		a.guardFailures++
+	} else {
+		a.guardFailures = 0
+	}
+	// One slow check is not a stale index; three in a row may be.
+	stale := !st.Running || a.guardFailures >= 3 || behind > a.cfg.TokenIndexMaxLag
+	if stale != a.Principals.Stale() {
+		a.log.Warn("credential index freshness changed", "stale", stale, "lag_events", behind, "follower_running", st.Running, "err", err)
+	}
+	a.Principals.SetStale(stale)
+}
+
+// indexLag counts the events the credential index has not read, up to one
+// past the allowed lag.
+func (a *App) indexLag(ctx context.Context) (uint64, error) {
+	head, _, err := eventlog.Head(ctx, a.Platform.ESDB)
+	if err != nil {
+		return 0, err
+	}
+	pos, _ := a.Principals.Position()
+	if pos >= head {
+		return 0, nil
+	}
+	return eventlog.CountAfter(ctx, a.Platform.ESDB, pos, a.cfg.TokenIndexMaxLag+1)
 }
 
 func every(ctx context.Context, d time.Duration, f func()) error {

@@ -6,6 +6,7 @@ package httpapi
 
 import (
 	"context"
+	"crypto/sha256"
 	_ "embed"
 	"errors"
 	"log/slog"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/accountd/accountd/commands"
 	"github.com/accountd/accountd/internal/principals"
+	"github.com/accountd/accountd/internal/scopes"
 	"github.com/accountd/accountd/queries"
 )
 
@@ -29,7 +31,10 @@ var openAPIDocument []byte
 
 // Authenticator resolves a bearer credential.
 type Authenticator interface {
-	Authenticate(token string) (principals.Principal, bool)
+	Authenticate(token, clientIP string) (principals.Principal, error)
+	// Introspect reports a personal access token's state for the
+	// platform's other services.
+	Introspect(token string) (principals.Introspection, bool)
 }
 
 // Metrics observes requests; nil observes nothing.
@@ -53,6 +58,11 @@ type Config struct {
 	Ready func(context.Context) (bool, any)
 	// MetricsHandler serves GET /metrics; nil: no such route.
 	MetricsHandler http.Handler
+	// IntrospectionClients may call POST /v1/tokens/introspect, with HTTP
+	// basic authentication (client id -> secret).
+	IntrospectionClients map[string]string
+	// Now is the clock (tests move it); nil: time.Now.
+	Now func() time.Time
 }
 
 func (c *Config) setDefaults() {
@@ -64,6 +74,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.AccessLog == nil {
 		c.AccessLog = slog.New(slog.DiscardHandler)
+	}
+	if c.Now == nil {
+		c.Now = time.Now
 	}
 }
 
@@ -92,6 +105,8 @@ type API struct {
 	metrics    Metrics
 	ready      func(context.Context) (bool, any)
 	catalogs   catalogs
+	clients    map[string][32]byte // introspection client -> SHA-256 of its secret
+	now        func() time.Time
 
 	router  *mux.Router
 	handler http.Handler
@@ -117,6 +132,11 @@ func New(cfg Config) (*API, error) {
 		metrics:    cfg.Metrics,
 		ready:      cfg.Ready,
 		catalogs:   cats,
+		clients:    map[string][32]byte{},
+		now:        cfg.Now,
+	}
+	for id, secret := range cfg.IntrospectionClients {
+		a.clients[id] = sha256.Sum256([]byte(secret))
 	}
 	r := mux.NewRouter()
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) { a.writeError(w, req, errNotFound) })
@@ -131,10 +151,25 @@ func New(cfg Config) (*API, error) {
 	r.HandleFunc("/problems/{kind}", a.getProblemType).Methods(http.MethodGet)
 	r.HandleFunc("/v1/users", a.postUser).Methods(http.MethodPost)
 	r.HandleFunc("/v1/sessions", a.postSession).Methods(http.MethodPost)
-	r.HandleFunc("/v1/sessions/current", a.signedIn(a.deleteCurrentSession)).Methods(http.MethodDelete)
-	r.HandleFunc("/v1/me", a.signedIn(a.getMe)).Methods(http.MethodGet)
-	r.HandleFunc("/v1/me", a.signedIn(a.patchMe)).Methods(http.MethodPatch)
-	r.HandleFunc("/v1/me/username", a.signedIn(a.putUsername)).Methods(http.MethodPut)
+	r.HandleFunc("/v1/sessions/current", a.sessionOnly(a.deleteCurrentSession)).Methods(http.MethodDelete)
+	r.HandleFunc("/v1/auth/whoami", a.authorized("", a.getWhoami)).Methods(http.MethodGet)
+	r.HandleFunc("/v1/me", a.authorized(scopes.ProfileRead, a.getMe)).Methods(http.MethodGet)
+	r.HandleFunc("/v1/me", a.authorized(scopes.ProfileWrite, a.patchMe)).Methods(http.MethodPatch)
+	r.HandleFunc("/v1/me/username", a.authorized(scopes.ProfileWrite, a.putUsername)).Methods(http.MethodPut)
+	r.HandleFunc("/v1/me/password", a.sessionOnly(a.putPassword)).Methods(http.MethodPut)
+	r.HandleFunc("/v1/me/sessions", a.authorized(scopes.SessionsRead, a.getSessions)).Methods(http.MethodGet)
+	r.HandleFunc("/v1/me/sessions", a.sessionOnly(a.deleteOtherSessions)).Methods(http.MethodDelete)
+	r.HandleFunc("/v1/me/sessions/{id}", a.sessionOnly(a.deleteSession)).Methods(http.MethodDelete)
+	r.HandleFunc("/v1/me/tokens", a.authorized(scopes.TokensRead, a.getTokens)).Methods(http.MethodGet)
+	r.HandleFunc("/v1/me/tokens", a.authorized(scopes.TokensWrite, a.postToken)).Methods(http.MethodPost)
+	r.HandleFunc("/v1/me/tokens", a.authorized(scopes.TokensWrite, a.deleteTokens)).Methods(http.MethodDelete)
+	r.HandleFunc("/v1/me/tokens/self/rotate", a.authorized(scopes.TokensWrite, a.rotateSelf)).Methods(http.MethodPost)
+	r.HandleFunc("/v1/me/tokens/{id}", a.authorized(scopes.TokensRead, a.getToken)).Methods(http.MethodGet)
+	r.HandleFunc("/v1/me/tokens/{id}", a.authorized(scopes.TokensWrite, a.patchToken)).Methods(http.MethodPatch)
+	r.HandleFunc("/v1/me/tokens/{id}", a.authorized(scopes.TokensWrite, a.deleteToken)).Methods(http.MethodDelete)
+	r.HandleFunc("/v1/me/tokens/{id}/rotate", a.authorized(scopes.TokensWrite, a.rotateToken)).Methods(http.MethodPost)
+	r.HandleFunc("/v1/tokens/revoke", a.postRevokeTokens).Methods(http.MethodPost)
+	r.HandleFunc("/v1/tokens/introspect", a.postIntrospect).Methods(http.MethodPost)
 	r.HandleFunc("/v1/profiles/{username}", a.getProfile).Methods(http.MethodGet)
 	a.router = r
 	a.handler = a.observe(a.resolveCaller(r))

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/gorilla/mux"
 
+	"github.com/accountd/accountd/commands"
 	"github.com/accountd/accountd/events"
 	"github.com/accountd/accountd/internal/principals"
 )
@@ -27,6 +29,7 @@ type request struct {
 	id, correlationID string
 	principal         principals.Principal
 	signedIn          bool
+	authErr           error // why a presented credential was refused
 	lang              string
 	route             string
 }
@@ -56,7 +59,9 @@ func (a *API) resolveCaller(next http.Handler) http.Handler {
 		}
 		w.Header().Set("X-Request-ID", req.id)
 		if token, ok := bearer(r); ok {
-			req.principal, req.signedIn = a.principals.Authenticate(token)
+			req.principal, req.authErr = a.principals.Authenticate(token, clientIP(r))
+			req.signedIn = req.authErr == nil
+			a.afterAuthentication(w, r, req)
 		}
 		next.ServeHTTP(w, r)
 	})
@@ -145,15 +150,69 @@ func (s *statusWriter) Write(b []byte) (int, error) {
 
 func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
-// signedIn requires a valid bearer credential.
-func (a *API) signedIn(next http.HandlerFunc) http.HandlerFunc {
+// afterAuthentication does what a credential check calls for: a
+// rotated-away token revokes the token it was rotated into; a token's
+// responses say when it expires; uses are recorded (coarsely).
+func (a *API) afterAuthentication(w http.ResponseWriter, r *http.Request, req *request) {
+	ctx := context.WithoutCancel(r.Context())
+	var reuse *principals.ReuseError
+	if errors.As(req.authErr, &reuse) {
+		if err := a.cmd.ReportTokenReuse(ctx, commands.ReportTokenReuse{Digest: reuse.Digest, ClientIP: clientIP(r)}, metadata(r)); err != nil {
+			a.log.Error("token reuse not recorded", "err", err)
+		}
+		return
+	}
+	if !req.signedIn {
+		return
+	}
+	p := req.principal
+	var err error
+	switch p.Credential.Kind {
+	case principals.KindToken:
+		w.Header().Set("Accountd-Token-Expires", p.Credential.ExpiresAt.UTC().Format(time.RFC3339))
+		err = a.cmd.NoteTokenUse(ctx, commands.NoteTokenUse{UserID: p.UserID, TokenID: p.Credential.ID, ClientIP: clientIP(r)}, metadata(r))
+	case principals.KindSession:
+		err = a.cmd.NoteSessionSeen(ctx, commands.NoteSessionSeen{UserID: p.UserID, SessionID: p.Credential.ID}, metadata(r))
+	}
+	if err != nil {
+		a.log.Warn("credential use not recorded", "err", err)
+	}
+}
+
+// authorized requires a valid credential that holds scope ("" for any).
+func (a *API) authorized(scope string, next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if !requestOf(r.Context()).signedIn {
-			a.writeError(w, r, errUnauthorized)
+		req := requestOf(r.Context())
+		switch {
+		case !req.signedIn:
+			a.writeError(w, r, credentialError(req.authErr))
+		case scope != "" && !req.principal.Holds(scope):
+			a.writeError(w, r, &commands.ScopeError{Missing: []string{scope}})
+		default:
+			next(w, r)
+		}
+	}
+}
+
+// sessionOnly requires a sign-in session: some things a token can never do.
+func (a *API) sessionOnly(next http.HandlerFunc) http.HandlerFunc {
+	return a.authorized("", func(w http.ResponseWriter, r *http.Request) {
+		if caller(r).Credential.Kind != principals.KindSession {
+			a.writeError(w, r, errSessionRequired)
 			return
 		}
 		next(w, r)
+	})
+}
+
+func credentialError(err error) error {
+	switch {
+	case errors.Is(err, principals.ErrStale):
+		return errIndexStale
+	case errors.Is(err, principals.ErrAddressNotAllowed):
+		return errAddressNotAllowed
 	}
+	return errUnauthorized
 }
 
 // caller is the signed-in principal ("" user id when anonymous).

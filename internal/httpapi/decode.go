@@ -138,3 +138,29 @@ func (o optionalString) ptr() *string {
 	v := o.value
 	return &v
 }
+
+// optionalStrings is optionalString for lists: absent (no change), null or
+// [] (clear) and a list apart.
+type optionalStrings struct {
+	set   bool
+	value []string
+}
+
+func (o *optionalStrings) UnmarshalJSON(b []byte) error {
+	o.set, o.value = true, []string{}
+	if string(b) == "null" {
+		return nil
+	}
+	return json.Unmarshal(b, &o.value)
+}
+
+func (o optionalStrings) ptr() *[]string {
+	if !o.set {
+		return nil
+	}
+	v := o.value
+	if v == nil {
+		v = []string{}
+	}
+	return &v
+}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/gorilla/mux"
 
@@ -35,10 +36,14 @@ type fieldError struct {
 
 // Transport-level errors.
 var (
-	errUnauthorized    = errors.New("unauthorized")
-	errNotFound        = errors.New("not found")
-	errMethod          = errors.New("method not allowed")
-	errBadPrecondition = errors.New("malformed If-Match")
+	errUnauthorized      = errors.New("unauthorized")
+	errNotFound          = errors.New("not found")
+	errMethod            = errors.New("method not allowed")
+	errBadPrecondition   = errors.New("malformed If-Match")
+	errSessionRequired   = errors.New("only a sign-in session may do this")
+	errAddressNotAllowed = errors.New("the token may not be used from this address")
+	errIndexStale        = errors.New("credential checks are unavailable on this replica")
+	errBadClient         = errors.New("introspection client not authenticated")
 )
 
 // requestError is a body that could not be decoded into the request.
@@ -58,6 +63,8 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var ve *commands.ValidationError
 	var re *requestError
 	var rl *commands.ThrottledError
+	var se *commands.ScopeError
+	detail := ""
 	switch {
 	case errors.As(err, &ve):
 		status, kind, violations = http.StatusUnprocessableEntity, "validation", ve.Violations
@@ -74,10 +81,27 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		status, kind = http.StatusBadRequest, "bad_precondition"
 	case errors.Is(err, commands.ErrInvalidCredentials):
 		status, kind = http.StatusUnauthorized, "invalid_credentials"
+	case errors.Is(err, commands.ErrWrongPassword):
+		status, kind = http.StatusForbidden, "wrong_password"
+		violations = []validate.Violation{{Field: "current_password", Code: "password.wrong"}}
+	case errors.As(err, &se):
+		status, kind = http.StatusForbidden, "insufficient_scope"
+		detail = a.catalogs.message(lang, "problem.insufficient_scope.detail", nil) + " " + strings.Join(se.Missing, ", ")
+		w.Header().Set("WWW-Authenticate", `Bearer realm="accountd", error="insufficient_scope", scope="`+strings.Join(se.Missing, " ")+`"`)
+	case errors.Is(err, errSessionRequired):
+		status, kind = http.StatusForbidden, "session_required"
+	case errors.Is(err, errAddressNotAllowed):
+		status, kind = http.StatusForbidden, "address_not_allowed"
+	case errors.Is(err, errIndexStale):
+		status, kind = http.StatusServiceUnavailable, "unavailable"
+		w.Header().Set("Retry-After", "1")
+	case errors.Is(err, errBadClient):
+		status, kind = http.StatusUnauthorized, "unauthorized"
+		w.Header().Set("WWW-Authenticate", `Basic realm="accountd introspection"`)
 	case errors.Is(err, errUnauthorized):
 		status, kind = http.StatusUnauthorized, "unauthorized"
 		w.Header().Set("WWW-Authenticate", `Bearer realm="accountd"`)
-	case errors.Is(err, commands.ErrUserNotFound), errors.Is(err, commands.ErrSessionNotFound),
+	case errors.Is(err, commands.ErrUserNotFound), errors.Is(err, commands.ErrSessionNotFound), errors.Is(err, commands.ErrTokenNotFound),
 		errors.Is(err, queries.ErrNotFound), errors.Is(err, errNotFound):
 		status, kind = http.StatusNotFound, "not_found"
 	case errors.Is(err, errMethod):
@@ -94,6 +118,7 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		Type:     "/problems/" + kind,
 		Title:    a.catalogs.message(lang, "problem."+kind+".title", nil),
 		Status:   status,
+		Detail:   detail,
 		Instance: r.URL.Path,
 	}
 	for _, v := range violations {
@@ -111,7 +136,8 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 func problemKinds() []string {
 	return []string{"validation", "malformed_request", "unsupported_media_type", "payload_too_large", "username_taken",
 		"conflict", "precondition_failed", "bad_precondition", "unauthorized", "invalid_credentials", "not_found",
-		"method_not_allowed", "rate_limited", "internal", "unavailable"}
+		"method_not_allowed", "rate_limited", "internal", "unavailable", "wrong_password", "insufficient_scope",
+		"session_required", "address_not_allowed"}
 }
 
 // getProblemType is the page a problem's type URI resolves to.

@@ -29,7 +29,7 @@ func (a *API) postSession(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The index was told of the new session: it knows the user's zone.
-	p, _ := a.principals.Authenticate(in.Token)
+	p, _ := a.principals.Authenticate(in.Token, clientIP(r))
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusCreated, sessionResponse{Token: in.Token, ExpiresAt: a.renderTime(in.ExpiresAt, p.Timezone)})
 }

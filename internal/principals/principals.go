@@ -1,12 +1,16 @@
-// Package principals resolves a bearer credential to who presents it, in
-// memory, so that checking a token never touches a database. The index is
-// rebuilt from the event log at start and follows it live; this process's
-// commands also tell it directly (commands.Observer), so a new token works,
-// and an ended one stops working, on the very next request.
+// Package principals resolves a bearer credential (a session token or a
+// personal access token) to who presents it, in memory, so that checking a
+// credential never touches a database. The index is rebuilt from the event
+// log at start and follows it live; this process's commands also tell it
+// directly (commands.Observer), so a new token works, and a revoked one
+// stops working, on the very next request. A replica whose index falls too
+// far behind the log refuses every check (fail closed) until it catches up.
 package principals
 
 import (
 	"context"
+	"errors"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -15,18 +19,21 @@ import (
 
 	"github.com/accountd/accountd/events"
 	"github.com/accountd/accountd/internal/eventlog"
+	"github.com/accountd/accountd/internal/scopes"
 	"github.com/accountd/accountd/internal/tokens"
 )
 
 // Credential kinds.
 const (
 	KindSession = "session"
+	KindToken   = "token"
 )
 
 // Credential is what the caller presented.
 type Credential struct {
 	Kind      string
 	ID        string
+	Scopes    []string // nil for a session, which holds every scope
 	ExpiresAt time.Time
 }
 
@@ -41,6 +48,31 @@ type Principal struct {
 	Credential Credential
 }
 
+// Holds says whether the credential may do what scope allows.
+func (p Principal) Holds(scope string) bool {
+	return p.Credential.Kind == KindSession || scopes.Holds(p.Credential.Scopes, scope)
+}
+
+// Why a credential is refused.
+var (
+	// ErrUnauthenticated: unknown, malformed, expired, disabled, revoked
+	// or rotated away.
+	ErrUnauthenticated = errors.New("credential not valid")
+	// ErrAddressNotAllowed: a valid token used from outside its allowed
+	// addresses.
+	ErrAddressNotAllowed = errors.New("the token may not be used from this address")
+	// ErrStale: this replica's index is too far behind the log to be
+	// trusted; it refuses every credential until it catches up.
+	ErrStale = errors.New("the credential index is behind the event log")
+)
+
+// ReuseError: a rotated-away token secret was presented (refused as
+// ErrUnauthenticated); Digest identifies it for the reuse report.
+type ReuseError struct{ Digest string }
+
+func (e *ReuseError) Error() string        { return "a rotated-away token was presented" }
+func (e *ReuseError) Is(target error) bool { return target == ErrUnauthenticated }
+
 type account struct {
 	username, language, timezone string
 	revision                     uint64
@@ -52,27 +84,70 @@ type session struct {
 	expiresAt time.Time
 }
 
+// tokenEntry is one token secret, current or rotated away, kept small:
+// ids as bytes, scopes as a bit set, expiry in seconds.
+type tokenEntry struct {
+	user, token [16]byte
+	scopes      uint64
+	expires     int64 // unix seconds
+	issued      int64 // of the current secret
+	allowed     []netip.Prefix
+	flags       uint8
+}
+
+const (
+	tokenEnabled uint8 = 1 << iota
+	tokenRevoked
+	tokenRotatedAway
+)
+
+type tokenRef struct {
+	current [32]byte
+	old     [][32]byte
+}
+
 // Index is safe for concurrent use.
 type Index struct {
-	now func() time.Time
+	now    func() time.Time
+	scopes *scopes.Registry
+	bits   map[string]uint64 // scope -> bit
+	names  sync.Map          // uint64 bit set -> []string
 
-	mu       sync.RWMutex
-	accounts map[string]account
-	live     map[string]session
-	ended    map[string]time.Time // ended sessions, kept until they would have expired
+	mu           sync.RWMutex
+	accounts     map[string]account
+	streams      map[string]uint64 // token stream -> revision applied
+	live         map[string]session
+	userSessions map[string]map[string]struct{} // user -> live session ids
+	ended        map[string]time.Time           // ended sessions, kept until they would have expired
+	secrets      map[[32]byte]*tokenEntry       // token digest -> entry
+	byToken      map[[16]byte]tokenRef
 
 	position atomic.Uint64 // $all position the index has applied from the log
 	eventAt  atomic.Int64  // unix nanos of the event at position
+	stale    atomic.Bool
 	caughtUp chan struct{}
 	once     sync.Once
 }
 
-// New returns an empty index.
-func New(now func() time.Time) *Index {
+// New returns an empty index that knows the given scopes (nil: the
+// built-in ones).
+func New(now func() time.Time, reg *scopes.Registry) *Index {
 	if now == nil {
 		now = time.Now
 	}
-	return &Index{now: now, accounts: map[string]account{}, live: map[string]session{}, ended: map[string]time.Time{}, caughtUp: make(chan struct{})}
+	if reg == nil {
+		reg, _ = scopes.New(nil)
+	}
+	x := &Index{now: now, scopes: reg, bits: map[string]uint64{},
+		accounts: map[string]account{}, streams: map[string]uint64{}, live: map[string]session{},
+		userSessions: map[string]map[string]struct{}{}, ended: map[string]time.Time{},
+		secrets: map[[32]byte]*tokenEntry{}, byToken: map[[16]byte]tokenRef{}, caughtUp: make(chan struct{})}
+	for i, name := range reg.Names() {
+		if i < 64 {
+			x.bits[name] = 1 << i
+		}
+	}
+	return x
 }
 
 // Observe applies events this process just appended (commands.Observer).
@@ -104,24 +179,49 @@ func (x *Index) apply(r events.Recorded, direct bool) {
 				a.timezone = *p.PreferredTimezone
 			}
 		})
+	case events.UserPasswordChangedV1:
+		x.updateAccount(events.StreamID(r.Stream), r.Revision, direct, func(*account) {
+			// Every other session ends with a password change, even before
+			// (or without) their own session.ended events.
+			for id := range x.userSessions[p.UserID] {
+				if id != p.KeptSessionID {
+					x.endSession(id)
+				}
+			}
+		})
 	case events.SessionStartedV1:
 		if _, gone := x.ended[p.SessionID]; !gone {
 			x.live[p.SessionID] = session{userID: p.UserID, digest: p.TokenDigest, expiresAt: p.ExpiresAt}
+			if x.userSessions[p.UserID] == nil {
+				x.userSessions[p.UserID] = map[string]struct{}{}
+			}
+			x.userSessions[p.UserID][p.SessionID] = struct{}{}
 		}
 	case events.SessionEndedV1:
-		expires := x.now().Add(48 * time.Hour)
-		if s, ok := x.live[p.SessionID]; ok {
-			expires = s.expiresAt
+		x.endSession(p.SessionID)
+	default:
+		if events.Category(r.Stream) == events.TokensCategory && x.advance(r.Stream, r.Revision, direct) {
+			x.applyToken(r.Payload)
 		}
-		delete(x.live, p.SessionID)
-		x.ended[p.SessionID] = expires
 	}
 }
 
-// updateAccount applies change if the event is the account's next: user
-// events arrive both directly and from the log. The log delivers them in
-// order; a direct one that skips a revision written elsewhere waits for
-// the log, so no change is lost.
+// advance says whether an event of a stream with ordered state is the
+// stream's next one (and records it): events arrive both directly and from
+// the log; the log delivers them in order, and a direct one that skips a
+// revision written elsewhere waits for the log, so no change is lost.
+func (x *Index) advance(stream string, revision uint64, direct bool) bool {
+	applied, ok := x.streams[stream]
+	switch {
+	case ok && revision <= applied:
+		return false
+	case direct && (ok && revision != applied+1 || !ok && revision != 0):
+		return false
+	}
+	x.streams[stream] = revision
+	return true
+}
+
 func (x *Index) updateAccount(userID string, revision uint64, direct bool, change func(*account)) {
 	a, ok := x.accounts[userID]
 	switch {
@@ -135,23 +235,230 @@ func (x *Index) updateAccount(userID string, revision uint64, direct bool, chang
 	x.accounts[userID] = a
 }
 
-// Authenticate checks a bearer token.
-func (x *Index) Authenticate(token string) (Principal, bool) {
+func (x *Index) endSession(id string) {
+	expires := x.now().Add(48 * time.Hour)
+	if s, ok := x.live[id]; ok {
+		expires = s.expiresAt
+		delete(x.userSessions[s.userID], id)
+		if len(x.userSessions[s.userID]) == 0 {
+			delete(x.userSessions, s.userID)
+		}
+	}
+	delete(x.live, id)
+	x.ended[id] = expires
+}
+
+func (x *Index) applyToken(payload events.Payload) {
+	switch p := payload.(type) {
+	case events.TokenCreatedV1:
+		d, ok := digestBytes(p.TokenDigest)
+		tid, uid := idBytes(p.TokenID), idBytes(p.UserID)
+		if !ok {
+			return
+		}
+		e := &tokenEntry{user: uid, token: tid, scopes: x.mask(p.Scopes), expires: p.ExpiresAt.Unix(), issued: p.IssuedAt.Unix(), allowed: prefixes(p.AllowedIPs)}
+		if p.Enabled {
+			e.flags |= tokenEnabled
+		}
+		x.secrets[d] = e
+		x.byToken[tid] = tokenRef{current: d}
+	case events.TokenUpdatedV1:
+		if e := x.current(p.TokenID); e != nil {
+			c := *e // entries are replaced, never changed: readers hold them without the lock
+			if p.Enabled != nil {
+				c.flags &^= tokenEnabled
+				if *p.Enabled {
+					c.flags |= tokenEnabled
+				}
+			}
+			if p.AllowedIPs != nil {
+				c.allowed = prefixes(*p.AllowedIPs)
+			}
+			x.secrets[x.byToken[c.token].current] = &c
+		}
+	case events.TokenRotatedV1:
+		tid := idBytes(p.TokenID)
+		ref, ok := x.byToken[tid]
+		e := x.secrets[ref.current]
+		d, dok := digestBytes(p.TokenDigest)
+		if !ok || e == nil || !dok {
+			return
+		}
+		old := *e
+		old.flags |= tokenRotatedAway
+		x.secrets[ref.current] = &old
+		next := *e
+		next.expires, next.issued = p.ExpiresAt.Unix(), p.IssuedAt.Unix()
+		x.secrets[d] = &next
+		x.byToken[tid] = tokenRef{current: d, old: append(ref.old, ref.current)}
+	case events.TokenRevokedV1:
+		if e := x.current(p.TokenID); e != nil {
+			c := *e
+			c.flags |= tokenRevoked
+			x.secrets[x.byToken[c.token].current] = &c
+		}
+	case events.TokenDeletedV1:
+		tid := idBytes(p.TokenID)
+		ref := x.byToken[tid]
+		delete(x.secrets, ref.current)
+		for _, d := range ref.old {
+			delete(x.secrets, d)
+		}
+		delete(x.byToken, tid)
+	}
+}
+
+func (x *Index) current(tokenID string) *tokenEntry {
+	ref, ok := x.byToken[idBytes(tokenID)]
+	if !ok {
+		return nil
+	}
+	return x.secrets[ref.current]
+}
+
+// mask is the bit set of the scopes the registry knows.
+func (x *Index) mask(names []string) uint64 {
+	var m uint64
+	for _, n := range names {
+		m |= x.bits[n]
+	}
+	return m
+}
+
+// scopeNames turns a bit set back into names, shared per distinct set.
+func (x *Index) scopeNames(m uint64) []string {
+	if v, ok := x.names.Load(m); ok {
+		return v.([]string)
+	}
+	var out []string
+	for i, name := range x.scopes.Names() {
+		if i < 64 && m&(1<<i) != 0 {
+			out = append(out, name)
+		}
+	}
+	x.names.Store(m, out)
+	return out
+}
+
+// Authenticate checks a bearer credential presented from clientIP.
+func (x *Index) Authenticate(token, clientIP string) (Principal, error) {
+	if x.stale.Load() {
+		return Principal{}, ErrStale
+	}
+	if tokens.IsPAT(token) {
+		return x.authenticateToken(token, clientIP)
+	}
 	id, secret, ok := tokens.ParseSession(token)
 	if !ok {
-		return Principal{}, false
+		return Principal{}, ErrUnauthenticated
 	}
 	x.mu.RLock()
 	s, ok := x.live[id]
 	a := x.accounts[s.userID]
 	x.mu.RUnlock()
 	if !ok || !x.now().Before(s.expiresAt) || !tokens.Matches(secret, s.digest) {
-		return Principal{}, false
+		return Principal{}, ErrUnauthenticated
 	}
 	return Principal{
 		UserID: s.userID, Username: a.username, Language: a.language, Timezone: a.timezone, Revision: a.revision,
 		Credential: Credential{Kind: KindSession, ID: id, ExpiresAt: s.expiresAt},
-	}, true
+	}, nil
+}
+
+func (x *Index) authenticateToken(token, clientIP string) (Principal, error) {
+	if !tokens.ValidPAT(token) {
+		return Principal{}, ErrUnauthenticated // a typo: no lookup
+	}
+	d, _ := digestBytes(tokens.PATDigest(token))
+	x.mu.RLock()
+	e := x.secrets[d]
+	var a account
+	if e != nil {
+		a = x.accounts[uuidString(e.user)]
+	}
+	x.mu.RUnlock()
+	switch {
+	case e == nil:
+		return Principal{}, ErrUnauthenticated
+	case e.flags&tokenRotatedAway != 0:
+		return Principal{}, &ReuseError{Digest: tokens.PATDigest(token)}
+	case e.flags&tokenRevoked != 0, e.flags&tokenEnabled == 0, x.now().Unix() >= e.expires:
+		return Principal{}, ErrUnauthenticated
+	}
+	if len(e.allowed) > 0 {
+		ip, err := netip.ParseAddr(clientIP)
+		allowed := false
+		for _, p := range e.allowed {
+			if err == nil && p.Contains(ip.Unmap()) {
+				allowed = true
+				break
+			}
+		}
+		if !allowed {
+			return Principal{}, ErrAddressNotAllowed
+		}
+	}
+	userID := uuidString(e.user)
+	return Principal{
+		UserID: userID, Username: a.username, Language: a.language, Timezone: a.timezone, Revision: a.revision,
+		Credential: Credential{Kind: KindToken, ID: uuidString(e.token), Scopes: x.scopeNames(e.scopes), ExpiresAt: time.Unix(e.expires, 0).UTC()},
+	}, nil
+}
+
+// Introspection is what RFC 7662 token introspection tells about a token.
+type Introspection struct {
+	UserID, Username, TokenID string
+	Scopes                    []string
+	ExpiresAt, IssuedAt       time.Time
+}
+
+// Introspect reports a personal access token that is active now (current,
+// enabled, neither expired nor revoked). The address limits are the token
+// user's business, not the asking service's, and are not checked here.
+func (x *Index) Introspect(token string) (Introspection, bool) {
+	if x.stale.Load() || !tokens.ValidPAT(token) {
+		return Introspection{}, false
+	}
+	d, _ := digestBytes(tokens.PATDigest(token))
+	x.mu.RLock()
+	e := x.secrets[d]
+	var a account
+	if e != nil {
+		a = x.accounts[uuidString(e.user)]
+	}
+	x.mu.RUnlock()
+	if e == nil || e.flags&(tokenRotatedAway|tokenRevoked) != 0 || e.flags&tokenEnabled == 0 || x.now().Unix() >= e.expires {
+		return Introspection{}, false
+	}
+	return Introspection{UserID: uuidString(e.user), Username: a.username, TokenID: uuidString(e.token), Scopes: x.scopeNames(e.scopes),
+		ExpiresAt: time.Unix(e.expires, 0).UTC(), IssuedAt: time.Unix(e.issued, 0).UTC()}, true
+}
+
+// TokenByDigest finds the user and token a secret (current or rotated
+// away) belongs to (commands.Directory).
+func (x *Index) TokenByDigest(digest string) (string, string, bool) {
+	d, ok := digestBytes(digest)
+	if !ok {
+		return "", "", false
+	}
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	e := x.secrets[d]
+	if e == nil {
+		return "", "", false
+	}
+	return uuidString(e.user), uuidString(e.token), true
+}
+
+// SessionsOf lists a user's live sessions (commands.Directory).
+func (x *Index) SessionsOf(userID string) []string {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	out := make([]string, 0, len(x.userSessions[userID]))
+	for id := range x.userSessions[userID] {
+		out = append(out, id)
+	}
+	return out
 }
 
 // Sessions counts live sessions.
@@ -161,14 +468,29 @@ func (x *Index) Sessions() int {
 	return len(x.live)
 }
 
-// Prune drops expired sessions; run it now and then.
+// Tokens counts token secrets held (current and rotated away).
+func (x *Index) Tokens() int {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return len(x.secrets)
+}
+
+// SetStale makes the index refuse (or accept again) every credential; the
+// service's guard sets it from the index's lag behind the log.
+func (x *Index) SetStale(stale bool) { x.stale.Store(stale) }
+
+// Stale says whether the index refuses credentials.
+func (x *Index) Stale() bool { return x.stale.Load() }
+
+// Prune drops expired sessions and ended ones past their expiry; run it
+// now and then.
 func (x *Index) Prune() {
 	now := x.now()
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	for id, s := range x.live {
 		if !now.Before(s.expiresAt) {
-			delete(x.live, id)
+			x.endSession(id)
 		}
 	}
 	for id, until := range x.ended {
@@ -181,7 +503,8 @@ func (x *Index) Prune() {
 // Follow applies the log from where the index stands until ctx ends or the
 // subscription drops; run it under a supervisor, which resumes it.
 func (x *Index) Follow(ctx context.Context, client *esdb.Client) error {
-	return eventlog.Follow(ctx, client, x.position.Load(), []string{events.UserCategory + ".", events.SessionCategory + "."}, (*follower)(x))
+	return eventlog.Follow(ctx, client, x.position.Load(),
+		[]string{events.UserCategory + ".", events.SessionCategory + ".", "token."}, (*follower)(x))
 }
 
 // CaughtUp is closed once the index has applied the whole log as it stood
@@ -220,6 +543,9 @@ func (x *Index) has(stream string, revision uint64) bool {
 	case events.UserCategory:
 		a, ok := x.accounts[events.StreamID(stream)]
 		return ok && revision <= a.revision
+	case events.TokensCategory:
+		applied, ok := x.streams[stream]
+		return ok && revision <= applied
 	case events.SessionCategory:
 		id := events.StreamID(stream)
 		if _, ended := x.ended[id]; ended {

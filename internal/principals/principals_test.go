@@ -23,7 +23,7 @@ func s(v string) *string { return &v }
 
 func TestAuthenticate(t *testing.T) {
 	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
-	index := principals.New(func() time.Time { return now })
+	index := principals.New(func() time.Time { return now }, nil)
 	secret := "s3cret"
 	const sid = "6ba7b810-9dad-11d1-80b4-00c04fd430c8"
 	index.Observe([]events.Recorded{
@@ -43,13 +43,13 @@ func TestAuthenticate(t *testing.T) {
 		{"empty", "", false},
 	}
 	for _, tt := range tests {
-		p, ok := index.Authenticate(tt.token)
-		if ok != tt.ok || (ok && (p.UserID != "u1" || p.Username != "ada" || p.Language != "tr" || p.Credential.ID != sid)) {
-			t.Errorf("%s: %v %+v", tt.name, ok, p)
+		p, err := index.Authenticate(tt.token, "192.0.2.1")
+		if ok := err == nil; ok != tt.ok || (ok && (p.UserID != "u1" || p.Username != "ada" || p.Language != "tr" || p.Credential.ID != sid)) {
+			t.Errorf("%s: %v %+v", tt.name, err, p)
 		}
 	}
 	now = now.Add(time.Hour)
-	if _, ok := index.Authenticate(good); ok {
+	if _, err := index.Authenticate(good, ""); err == nil {
 		t.Fatal("expired session accepted")
 	}
 }
@@ -58,7 +58,7 @@ func TestAuthenticate(t *testing.T) {
 // twice; the account ends as the log says, and a direct event that skips
 // one written elsewhere does not hide it.
 func TestAccountsApplyEachRevisionOnce(t *testing.T) {
-	index := principals.New(nil)
+	index := principals.New(nil, nil)
 	const sid = "6ba7b810-9dad-11d1-80b4-00c04fd430c8"
 	stream := events.UserStream("u1")
 	registered := rec(stream, 0, events.UserRegisteredV1{UserID: "u1", Username: "ada"})
@@ -70,9 +70,9 @@ func TestAccountsApplyEachRevisionOnce(t *testing.T) {
 	for _, r := range []events.Recorded{registered, elsewhere, here, elsewhere} {
 		follow(r)
 	}
-	p, ok := index.Authenticate("acs_6ba7b8109dad11d180b400c04fd430c8_x")
-	if !ok || p.Language != "tr" || p.Timezone != "Asia/Tokyo" || p.Revision != 2 {
-		t.Fatalf("%v %+v", ok, p)
+	p, err := index.Authenticate("acs_6ba7b8109dad11d180b400c04fd430c8_x", "")
+	if err != nil || p.Language != "tr" || p.Timezone != "Asia/Tokyo" || p.Revision != 2 {
+		t.Fatalf("%v %+v", err, p)
 	}
 }
 
@@ -102,15 +102,15 @@ func TestFollowRebuildsFromTheLog(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	index := principals.New(nil)
+	index := principals.New(nil, nil)
 	followCtx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- index.Follow(followCtx, client) }()
 	<-index.CaughtUp()
-	if p, ok := index.Authenticate(kept.Token); !ok || p.UserID != kept.UserID || p.Timezone != "Europe/Istanbul" {
-		t.Fatalf("replayed session not accepted: %v %+v", ok, p)
+	if p, err := index.Authenticate(kept.Token, ""); err != nil || p.UserID != kept.UserID || p.Timezone != "Europe/Istanbul" {
+		t.Fatalf("replayed session not accepted: %v %+v", err, p)
 	}
-	if _, ok := index.Authenticate(ended.Token); ok {
+	if _, err := index.Authenticate(ended.Token, ""); err == nil {
 		t.Fatal("ended session accepted after replay")
 	}
 	if pos, _ := index.Position(); pos == 0 {
@@ -122,7 +122,7 @@ func TestFollowRebuildsFromTheLog(t *testing.T) {
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		if _, ok := index.Authenticate(other.Token); ok {
+		if _, err := index.Authenticate(other.Token, ""); err == nil {
 			break
 		}
 		if time.Now().After(deadline) {

@@ -264,11 +264,19 @@ func (x *Executor) apply(ctx context.Context, writes []projections.Write, parked
 			x.versions[key] = stored
 			continue // applied before: this is a redelivery
 		}
-		set := bson.M{projections.VersionField: int64(w.Version)}
+		set, unset := bson.M{projections.VersionField: int64(w.Version)}, bson.M{}
 		for k, v := range w.Set {
-			set[k] = v
+			if _, remove := v.(projections.Removal); remove {
+				unset[k] = ""
+			} else {
+				set[k] = v
+			}
 		}
-		if _, err := coll.UpdateOne(ctx, bson.M{"_id": w.ID}, bson.M{"$set": set}, options.Update().SetUpsert(true)); err != nil {
+		change := bson.M{"$set": set}
+		if len(unset) > 0 {
+			change["$unset"] = unset
+		}
+		if _, err := coll.UpdateOne(ctx, bson.M{"_id": w.ID}, change, options.Update().SetUpsert(true)); err != nil {
 			delete(x.versions, key) // the write may or may not have happened
 			return fmt.Errorf("write %s/%s: %w", w.Collection, w.ID, err)
 		}

@@ -46,7 +46,7 @@ func drained(t *testing.T, a *app.App, name string) {
 func snapshot(t *testing.T, a *app.App) map[string][]bson.M {
 	t.Helper()
 	out := map[string][]bson.M{}
-	for _, coll := range []string{projections.UsersCollection, projections.UsernamesCollection} {
+	for _, coll := range []string{projections.UsersCollection, projections.UsernamesCollection, projections.SessionsCollection, projections.TokensCollection} {
 		cur, err := a.Platform.DB.Collection(coll).Find(context.Background(), bson.M{}, options.Find().SetSort(bson.M{"_id": 1}))
 		if err != nil {
 			t.Fatal(err)
@@ -86,6 +86,38 @@ func TestRedeliveryChangesNothing(t *testing.T) {
 	if _, err := a.Commands.RenameUser(ctx, commands.RenameUser{UserID: ids[0], NewUsername: "renamed"}, meta); err != nil {
 		t.Fatal(err)
 	}
+	// Sessions and tokens: started and ended, created, changed, rotated,
+	// deleted.
+	for i := range 2 {
+		in, err := a.Commands.SignIn(ctx, commands.SignIn{Username: fmt.Sprintf("user%d", i+1), Password: "correct7horse"}, meta)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			if _, err := a.Commands.SignOut(ctx, commands.SignOut{UserID: in.UserID, SessionID: in.SessionID}, meta); err != nil {
+				t.Fatal(err)
+			}
+		}
+		spec := commands.TokenSpec{Title: "ci", Scopes: []string{"profile:read"}, ExpiresAt: time.Now().Add(time.Hour), Enabled: true}
+		kept, err := a.Commands.CreateToken(ctx, commands.CreateToken{UserID: in.UserID, Spec: spec}, meta)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gone, err := a.Commands.CreateToken(ctx, commands.CreateToken{UserID: in.UserID, Spec: spec}, meta)
+		if err != nil {
+			t.Fatal(err)
+		}
+		off := false
+		if _, err := a.Commands.UpdateToken(ctx, commands.UpdateToken{UserID: in.UserID, TokenID: kept.Token.ID, Change: commands.TokenChange{Enabled: &off}}, meta); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.Commands.RotateToken(ctx, commands.RotateToken{UserID: in.UserID, TokenID: kept.Token.ID}, meta); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.Commands.DeleteToken(ctx, commands.DeleteToken{UserID: in.UserID, TokenID: gone.Token.ID}, meta); err != nil {
+			t.Fatal(err)
+		}
+	}
 	// A corrupt event in a user stream, then a good one after it.
 	if _, err := a.Platform.ESDB.AppendToStream(ctx, events.UserStream("corrupt"), esdb.AppendToStreamOptions{}, esdb.EventData{
 		EventID: uuid.New(), EventType: events.UserRenamed, ContentType: esdb.ContentTypeJson, Data: []byte(`"not an object"`)}); err != nil {
@@ -98,8 +130,9 @@ func TestRedeliveryChangesNothing(t *testing.T) {
 		drained(t, a, p.Name)
 	}
 	before := snapshot(t, a)
-	if len(before[projections.UsersCollection]) != 5 || len(before[projections.UsernamesCollection]) != 6 {
-		t.Fatalf("read models incomplete: %d users, %d names", len(before[projections.UsersCollection]), len(before[projections.UsernamesCollection]))
+	if len(before[projections.UsersCollection]) != 5 || len(before[projections.UsernamesCollection]) != 6 ||
+		len(before[projections.SessionsCollection]) != 2 || len(before[projections.TokensCollection]) != 2 {
+		t.Fatalf("read models incomplete: %v", before)
 	}
 	var fixed bson.M
 	if err := a.Platform.DB.Collection(projections.UsersCollection).FindOne(ctx, bson.M{"_id": ids[1]}).Decode(&fixed); err != nil || fixed["full_name"] != "After the bad one" {

@@ -50,20 +50,31 @@ func (t *Tracker) Observe(recs []events.Recorded) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for _, r := range recs {
-		actor := r.Metadata.Actor
-		if actor == "" || actor == events.ActorAnonymous || actor == events.ActorSystem {
-			continue
+		category := events.Category(r.Stream)
+		t.saw(r.Metadata.Actor, category, r.Position)
+		// The owner of a per-user stream sees changes made to it by others
+		// (an admin, the system revoking a reused token) too.
+		if category == events.UserCategory || category == events.TokensCategory {
+			if owner := events.StreamID(r.Stream); owner != r.Metadata.Actor {
+				t.saw(owner, category, r.Position)
+			}
 		}
-		s, ok := t.actors[actor]
-		if !ok {
-			s.positions = map[string]uint64{}
-		}
-		for _, p := range t.byCategory[events.Category(r.Stream)] {
-			s.positions[p] = max(s.positions[p], r.Position)
-		}
-		s.at = t.now()
-		t.actors[actor] = s
 	}
+}
+
+func (t *Tracker) saw(user, category string, position uint64) {
+	if user == "" || user == events.ActorAnonymous || user == events.ActorSystem {
+		return
+	}
+	s, ok := t.actors[user]
+	if !ok {
+		s.positions = map[string]uint64{}
+	}
+	for _, p := range t.byCategory[category] {
+		s.positions[p] = max(s.positions[p], position)
+	}
+	s.at = t.now()
+	t.actors[user] = s
 }
 
 // WaitForCaller blocks until the named projectors have applied everything

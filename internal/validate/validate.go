@@ -138,8 +138,8 @@ func Password(field, password, username string) []Violation {
 	if !digit {
 		out = append(out, Violation{Field: field, Code: "password.needs_digit"})
 	}
-	if username != "" && strings.EqualFold(password, username) {
-		out = append(out, Violation{Field: field, Code: "password.same_as_username"})
+	if username != "" && strings.Contains(strings.ToLower(password), strings.ToLower(username)) {
+		out = append(out, Violation{Field: field, Code: "password.contains_username"})
 	}
 	if IsCommonPassword(password) {
 		out = append(out, Violation{Field: field, Code: "password.too_common"})

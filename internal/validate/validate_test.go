@@ -59,7 +59,8 @@ func TestPassword(t *testing.T) {
 		{"too long", strings.Repeat("a", 256) + "1", "ada", []string{"password.too_long"}},
 		{"no digit", "correcthorse", "ada", []string{"password.needs_digit"}},
 		{"no letter", "1234567890123", "ada", []string{"password.needs_letter"}},
-		{"username", "Lovelace1815", "lovelace1815", []string{"password.same_as_username"}},
+		{"username", "Lovelace1815", "lovelace1815", []string{"password.contains_username"}},
+		{"contains the username", "my-LOVELACE1815-pw", "Lovelace1815", []string{"password.contains_username"}},
 		{"common", "password1", "ada", []string{"password.too_common"}},
 		{"common any case", "PASSWORD1", "ada", []string{"password.too_common"}},
 	}

@@ -1,0 +1,57 @@
+package commands
+
+import (
+	"context"
+	"errors"
+
+	"github.com/accountd/accountd/events"
+)
+
+// EndSession ends one of the user's sessions.
+type EndSession struct {
+	UserID, SessionID string
+}
+
+// EndSession revokes the session; another user's session is not found.
+func (h *Handlers) EndSession(ctx context.Context, cmd EndSession, meta events.Metadata) (res Result, err error) {
+	defer func() { h.done("end_session", err) }()
+	return h.endSession(ctx, cmd.UserID, cmd.SessionID, events.SessionRevoked, h.stamp(meta))
+}
+
+func (h *Handlers) endSession(ctx context.Context, userID, sessionID, reason string, meta events.Metadata) (Result, error) {
+	out, err := update(ctx, h, h.sessions, events.SessionStream(sessionID), nil, meta, func(s Session) ([]events.Payload, error) {
+		return s.end(userID, reason)
+	})
+	return Result{Revision: out.Revision, Position: out.Position}, err
+}
+
+// EndOtherSessions ends every session of the user but the one kept.
+type EndOtherSessions struct {
+	UserID, KeepSessionID string
+}
+
+// EndOtherSessions ends them one by one; the first failure stops it (what
+// ended stays ended).
+func (h *Handlers) EndOtherSessions(ctx context.Context, cmd EndOtherSessions, meta events.Metadata) (res Result, err error) {
+	defer func() { h.done("end_other_sessions", err) }()
+	pos, err := h.endOtherSessions(ctx, cmd.UserID, cmd.KeepSessionID, events.SessionRevoked, h.stamp(meta))
+	return Result{Position: pos}, err
+}
+
+func (h *Handlers) endOtherSessions(ctx context.Context, userID, keep, reason string, meta events.Metadata) (uint64, error) {
+	var last uint64
+	for _, id := range h.directory.SessionsOf(userID) {
+		if id == keep {
+			continue
+		}
+		res, err := h.endSession(ctx, userID, id, reason, meta)
+		if errors.Is(err, ErrSessionNotFound) {
+			continue // the index knew of it before its stream could be read
+		}
+		if err != nil {
+			return last, err
+		}
+		last = max(last, res.Position)
+	}
+	return last, nil
+}

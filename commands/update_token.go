@@ -1,0 +1,42 @@
+package commands
+
+import (
+	"context"
+
+	"github.com/accountd/accountd/events"
+)
+
+// UpdateToken changes a token's title, enabled flag or allowed addresses.
+type UpdateToken struct {
+	UserID, TokenID string
+	Change          TokenChange
+}
+
+// TokenResult is a token as a command left it.
+type TokenResult struct {
+	Token Token
+	Result
+}
+
+// UpdateToken records the settings that change.
+func (h *Handlers) UpdateToken(ctx context.Context, cmd UpdateToken, meta events.Metadata) (res TokenResult, err error) {
+	defer func() { h.done("update_token", err) }()
+	c := cmd.Change
+	var vs = validTitleIfSet(c.Title)
+	if c.AllowedIPs != nil {
+		ips, ivs := validIPs("allowed_ips", *c.AllowedIPs)
+		vs = append(vs, ivs...)
+		c.AllowedIPs = &ips
+	}
+	if err := invalid(vs); err != nil {
+		return TokenResult{}, err
+	}
+	out, err := update(ctx, h, h.tokens, events.TokensStream(cmd.UserID), nil, h.stamp(meta), func(ts Tokens) ([]events.Payload, error) {
+		return ts.update(cmd.TokenID, c)
+	})
+	if err != nil {
+		return TokenResult{}, err
+	}
+	t, _ := out.State.Get(cmd.TokenID)
+	return TokenResult{Token: t, Result: Result{Revision: out.Revision, Position: out.Position}}, nil
+}
