@@ -71,7 +71,8 @@ func (u User) updateProfile(change events.Profile) ([]events.Payload, error) {
 	if !any {
 		return nil, nil
 	}
-	return []events.Payload{events.UserProfileUpdatedV1{UserID: u.ID, Profile: changed}}, nil
+	before := changed.Before(u.Profile)
+	return []events.Payload{events.UserProfileUpdatedV1{UserID: u.ID, Profile: changed, Previous: &before}}, nil
 }
 
 // mustExist is the decision of a command that only reads the account.

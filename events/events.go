@@ -87,4 +87,7 @@ type Metadata struct {
 	ClientIP      string    `json:"client_ip,omitempty"`
 	UserAgent     string    `json:"user_agent,omitempty"`
 	Time          time.Time `json:"time"`
+	// The credential the actor used: "session" or "token", and its id.
+	CredentialKind string `json:"credential_kind,omitempty"`
+	CredentialID   string `json:"credential_id,omitempty"`
 }

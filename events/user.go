@@ -11,10 +11,31 @@ type Profile struct {
 	PreferredTimezone *string `json:"preferred_timezone,omitempty" bson:"preferred_timezone,omitempty"`
 }
 
-// fields lists the profile's fields, so Merge and ChangesFrom cover every
-// field without repeating it.
+// fields lists the profile's fields with their JSON names, so that Merge,
+// ChangesFrom, Before and Named cover every field without repeating it.
 func (p *Profile) fields() []**string {
-	return []**string{&p.Email, &p.FullName, &p.Description, &p.PreferredLanguage, &p.PreferredTimezone}
+	out := []**string{}
+	for _, f := range p.named() {
+		out = append(out, f.ptr)
+	}
+	return out
+}
+
+type namedField struct {
+	name string
+	ptr  **string
+}
+
+func (p *Profile) named() []namedField {
+	return []namedField{{"email", &p.Email}, {"full_name", &p.FullName}, {"description", &p.Description},
+		{"preferred_language", &p.PreferredLanguage}, {"preferred_timezone", &p.PreferredTimezone}}
+}
+
+// Named calls f for each field, in a stable order, with its JSON name.
+func (p Profile) Named(f func(name string, value *string)) {
+	for _, n := range p.named() {
+		f(n.name, *n.ptr)
+	}
 }
 
 // Merge returns p with every field that change sets.
@@ -45,6 +66,20 @@ func (p Profile) ChangesFrom(current Profile) (Profile, bool) {
 	return out, changed
 }
 
+// Before is current's values ("" for unset) of the fields p sets: what a
+// change replaces.
+func (p Profile) Before(current Profile) Profile {
+	var out Profile
+	dst, set, cur := out.fields(), p.fields(), current.fields()
+	for i := range set {
+		if *set[i] != nil {
+			v := Value(*cur[i])
+			*dst[i] = &v
+		}
+	}
+	return out
+}
+
 // Value is a field's value, "" when unset.
 func Value(v *string) string {
 	if v == nil {
@@ -68,10 +103,13 @@ type UserRenamedV1 struct {
 	NewUsername string `json:"new_username"`
 }
 
-// UserProfileUpdatedV1 carries only the fields that changed.
+// UserProfileUpdatedV1 carries only the fields that changed, and what they
+// were before (for the audit log; absent in events written before it was
+// recorded).
 type UserProfileUpdatedV1 struct {
 	UserID string `json:"user_id"`
 	Profile
+	Previous *Profile `json:"previous,omitempty"`
 }
 
 // UserPasswordChangedV1 carries only the new argon2id PHC string. Every

@@ -37,6 +37,22 @@ type Write struct {
 	ID         string
 	Version    uint64
 	Set        map[string]any
+	// Append, instead of Set, adds an entry to the log whose index
+	// document this is (an append-only log kept in bounded buckets).
+	Append *Append
+}
+
+// Append adds Value as entries.<Key> of the log's newest bucket document
+// (collection Buckets, _id "<index id>:<sequence>"), starting a new bucket
+// once one holds PerBucket entries. The index document keeps the newest
+// bucket's sequence ("seq") and fill ("count"), and as its version the
+// newest entry's: an entry at or below it is a redelivery and skipped, and
+// a redelivered entry lands in the same bucket under the same key.
+type Append struct {
+	Buckets   string
+	Key       string
+	Value     map[string]any
+	PerBucket int
 }
 
 // Removal, as a value of Write.Set, removes the field.
@@ -47,6 +63,9 @@ type Projector struct {
 	// Name is also the durable consumer's name: renaming it replays the
 	// whole log into the read model.
 	Name string
+	// Version of the projection code; raising it makes the service rebuild
+	// the read model in the background at start (0 counts as 1).
+	Version int
 	// Categories are the stream categories it reads.
 	Categories []string
 	// Collections are the collections it writes.
@@ -58,7 +77,7 @@ type Projector struct {
 
 // Projectors returns the service's read models.
 func Projectors() []Projector {
-	return []Projector{UsersProjector(), UsernamesProjector(), SessionsProjector(), TokensProjector()}
+	return []Projector{UsersProjector(), UsernamesProjector(), SessionsProjector(), TokensProjector(), AuditProjector(), UsernameHistoryProjector()}
 }
 
 // Coalesce merges writes to the same document, in order, so a burst of
@@ -68,6 +87,10 @@ func Coalesce(writes []Write) []Write {
 	index := map[key]int{}
 	var out []Write
 	for _, w := range writes {
+		if w.Append != nil {
+			out = append(out, w) // appends keep their order; the executor groups them
+			continue
+		}
 		k := key{w.Collection, w.ID}
 		i, ok := index[k]
 		if !ok {

@@ -28,26 +28,26 @@ func TestReduce(t *testing.T) {
 		{"users: registered", UsersProjector(),
 			recorded(u, 0, 10, events.UserRegisteredV1{UserID: "7", Username: "ada", PasswordHash: "h", Profile: events.Profile{Email: s("a@b.co")}}),
 			[]Write{{UsersCollection, "7", 1, map[string]any{"username": "ada", "email": "a@b.co",
-				"registered_at": "2026-11-23T10:00:00Z", "updated_at": "2026-11-23T10:00:00Z"}}}},
+				"registered_at": "2026-11-23T10:00:00Z", "updated_at": "2026-11-23T10:00:00Z"}, nil}}},
 		{"users: renamed", UsersProjector(),
 			recorded(u, 3, 20, events.UserRenamedV1{UserID: "7", OldUsername: "ada", NewUsername: "grace"}),
-			[]Write{{UsersCollection, "7", 4, map[string]any{"username": "grace", "updated_at": "2026-11-23T10:00:00Z"}}}},
+			[]Write{{UsersCollection, "7", 4, map[string]any{"username": "grace", "updated_at": "2026-11-23T10:00:00Z"}, nil}}},
 		{"users: profile cleared field", UsersProjector(),
 			recorded(u, 5, 30, events.UserProfileUpdatedV1{UserID: "7", Profile: events.Profile{Description: s("")}}),
-			[]Write{{UsersCollection, "7", 6, map[string]any{"description": "", "updated_at": "2026-11-23T10:00:00Z"}}}},
+			[]Write{{UsersCollection, "7", 6, map[string]any{"description": "", "updated_at": "2026-11-23T10:00:00Z"}, nil}}},
 		{"users: the password hash never reaches the read model", UsersProjector(),
 			recorded(u, 0, 10, events.UserRegisteredV1{UserID: "7", Username: "ada", PasswordHash: "$argon2id$secret"}),
 			[]Write{{UsersCollection, "7", 1, map[string]any{"username": "ada",
-				"registered_at": "2026-11-23T10:00:00Z", "updated_at": "2026-11-23T10:00:00Z"}}}},
+				"registered_at": "2026-11-23T10:00:00Z", "updated_at": "2026-11-23T10:00:00Z"}, nil}}},
 		{"users: a password change moves only the version", UsersProjector(),
 			recorded(u, 6, 40, events.UserPasswordChangedV1{UserID: "7", PasswordHash: "$argon2id$secret"}),
-			[]Write{{UsersCollection, "7", 7, map[string]any{}}}},
+			[]Write{{UsersCollection, "7", 7, map[string]any{}, nil}}},
 		{"usernames: claimed", UsernamesProjector(),
 			recorded("username-ada", 0, 9, events.UsernameClaimedV1{Username: "Ada", UserID: "7"}),
-			[]Write{{UsernamesCollection, "ada", 9, map[string]any{"username": "Ada", "user_id": "7", "held": true}}}},
+			[]Write{{UsernamesCollection, "ada", 9, map[string]any{"username": "Ada", "user_id": "7", "held": true}, nil}}},
 		{"usernames: released keeps a tombstone", UsernamesProjector(),
 			recorded("username-ada", 1, 25, events.UsernameReleasedV1{Username: "Ada", UserID: "7", Reason: "renamed"}),
-			[]Write{{UsernamesCollection, "ada", 25, map[string]any{"user_id": "", "held": false}}}},
+			[]Write{{UsernamesCollection, "ada", 25, map[string]any{"user_id": "", "held": false}, nil}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -70,29 +70,29 @@ func TestCoalesce(t *testing.T) {
 	}{
 		{"one document, many events: one write with the newest version",
 			[]Write{
-				{UsersCollection, "7", 1, map[string]any{"username": "ada", "email": "a@b.co"}},
-				{UsersCollection, "7", 2, map[string]any{"email": "new@b.co"}},
-				{UsersCollection, "7", 3, map[string]any{"full_name": "Ada"}},
+				{UsersCollection, "7", 1, map[string]any{"username": "ada", "email": "a@b.co"}, nil},
+				{UsersCollection, "7", 2, map[string]any{"email": "new@b.co"}, nil},
+				{UsersCollection, "7", 3, map[string]any{"full_name": "Ada"}, nil},
 			},
-			[]Write{{UsersCollection, "7", 3, map[string]any{"username": "ada", "email": "new@b.co", "full_name": "Ada"}}}},
+			[]Write{{UsersCollection, "7", 3, map[string]any{"username": "ada", "email": "new@b.co", "full_name": "Ada"}, nil}}},
 		{"documents and collections stay apart, in first-seen order",
 			[]Write{
-				{UsersCollection, "7", 1, map[string]any{"a": 1}},
-				{UsernamesCollection, "7", 1, map[string]any{"b": 1}},
-				{UsersCollection, "8", 1, map[string]any{"c": 1}},
-				{UsersCollection, "7", 2, map[string]any{"a": 2}},
+				{UsersCollection, "7", 1, map[string]any{"a": 1}, nil},
+				{UsernamesCollection, "7", 1, map[string]any{"b": 1}, nil},
+				{UsersCollection, "8", 1, map[string]any{"c": 1}, nil},
+				{UsersCollection, "7", 2, map[string]any{"a": 2}, nil},
 			},
 			[]Write{
-				{UsersCollection, "7", 2, map[string]any{"a": 2}},
-				{UsernamesCollection, "7", 1, map[string]any{"b": 1}},
-				{UsersCollection, "8", 1, map[string]any{"c": 1}},
+				{UsersCollection, "7", 2, map[string]any{"a": 2}, nil},
+				{UsernamesCollection, "7", 1, map[string]any{"b": 1}, nil},
+				{UsersCollection, "8", 1, map[string]any{"c": 1}, nil},
 			}},
 		{"an older redelivery within the batch is dropped",
 			[]Write{
-				{UsernamesCollection, "ada", 9, map[string]any{"held": false}},
-				{UsernamesCollection, "ada", 5, map[string]any{"held": true}},
+				{UsernamesCollection, "ada", 9, map[string]any{"held": false}, nil},
+				{UsernamesCollection, "ada", 5, map[string]any{"held": true}, nil},
 			},
-			[]Write{{UsernamesCollection, "ada", 9, map[string]any{"held": false}}}},
+			[]Write{{UsernamesCollection, "ada", 9, map[string]any{"held": false}, nil}}},
 		{"nothing", nil, nil},
 	}
 	for _, tt := range tests {
@@ -103,7 +103,7 @@ func TestCoalesce(t *testing.T) {
 		})
 	}
 	// Coalescing must not change its input.
-	in := []Write{{UsersCollection, "7", 1, map[string]any{"a": 1}}, {UsersCollection, "7", 2, map[string]any{"a": 2}}}
+	in := []Write{{UsersCollection, "7", 1, map[string]any{"a": 1}, nil}, {UsersCollection, "7", 2, map[string]any{"a": 2}, nil}}
 	Coalesce(in)
 	if in[0].Set["a"] != 1 {
 		t.Fatal("Coalesce mutated its input")
@@ -126,25 +126,25 @@ func TestReduceCredentials(t *testing.T) {
 		{"session started: the sign-in's address and agent", SessionsProjector(),
 			at("session-s1", 5, events.SessionStartedV1{SessionID: "s1", UserID: "u", TokenDigest: "secret-digest", ExpiresAt: exp}),
 			[]Write{{SessionsCollection, "u", 5, map[string]any{"sessions.s1.created_at": "2026-11-23T10:00:00Z", "sessions.s1.expires_at": "2026-11-24T10:00:00Z",
-				"sessions.s1.last_seen_at": "2026-11-23T10:00:00Z", "sessions.s1.client_ip": "192.0.2.1", "sessions.s1.user_agent": "curl/8"}}}},
+				"sessions.s1.last_seen_at": "2026-11-23T10:00:00Z", "sessions.s1.client_ip": "192.0.2.1", "sessions.s1.user_agent": "curl/8"}, nil}}},
 		{"session seen", SessionsProjector(), at("session-s1", 6, events.SessionSeenV1{SessionID: "s1", UserID: "u", At: exp}),
-			[]Write{{SessionsCollection, "u", 6, map[string]any{"sessions.s1.last_seen_at": "2026-11-24T10:00:00Z"}}}},
+			[]Write{{SessionsCollection, "u", 6, map[string]any{"sessions.s1.last_seen_at": "2026-11-24T10:00:00Z"}, nil}}},
 		{"session ended: removed", SessionsProjector(), at("session-s1", 7, events.SessionEndedV1{SessionID: "s1", UserID: "u"}),
-			[]Write{{SessionsCollection, "u", 7, map[string]any{"sessions.s1": Removal{}}}}},
+			[]Write{{SessionsCollection, "u", 7, map[string]any{"sessions.s1": Removal{}}, nil}}},
 		{"token created: never the digest", TokensProjector(),
 			at("tokens-u", 8, events.TokenCreatedV1{TokenID: "t1", UserID: "u", Title: "ci", Scopes: []string{"profile:read"}, ExpiresAt: exp, Enabled: true,
 				TokenDigest: "secret-digest", TokenPrefix: "acp_12345678", IssuedAt: meta.Time}),
 			[]Write{{TokensCollection, "u", 8, map[string]any{"tokens.t1.title": "ci", "tokens.t1.scopes": bson.A{"profile:read"}, "tokens.t1.expires_at": "2026-11-24T10:00:00Z",
 				"tokens.t1.enabled": true, "tokens.t1.allowed_ips": bson.A{}, "tokens.t1.token_prefix": "acp_12345678", "tokens.t1.created_at": "2026-11-23T10:00:00Z",
-				"tokens.t1.revoked": false}}}},
+				"tokens.t1.revoked": false}, nil}}},
 		{"token disabled", TokensProjector(), at("tokens-u", 9, events.TokenUpdatedV1{TokenID: "t1", UserID: "u", Enabled: &no}),
-			[]Write{{TokensCollection, "u", 9, map[string]any{"tokens.t1.enabled": false}}}},
+			[]Write{{TokensCollection, "u", 9, map[string]any{"tokens.t1.enabled": false}, nil}}},
 		{"token revoked", TokensProjector(), at("tokens-u", 10, events.TokenRevokedV1{TokenID: "t1", UserID: "u", Reason: "reported"}),
-			[]Write{{TokensCollection, "u", 10, map[string]any{"tokens.t1.revoked": yes}}}},
+			[]Write{{TokensCollection, "u", 10, map[string]any{"tokens.t1.revoked": yes}, nil}}},
 		{"token used", TokensProjector(), at("tokens-u", 11, events.TokenUsedV1{TokenID: "t1", UserID: "u", At: exp, ClientIP: "198.51.100.1"}),
-			[]Write{{TokensCollection, "u", 11, map[string]any{"tokens.t1.last_used_at": "2026-11-24T10:00:00Z", "tokens.t1.last_used_ip": "198.51.100.1"}}}},
+			[]Write{{TokensCollection, "u", 11, map[string]any{"tokens.t1.last_used_at": "2026-11-24T10:00:00Z", "tokens.t1.last_used_ip": "198.51.100.1"}, nil}}},
 		{"token deleted: removed", TokensProjector(), at("tokens-u", 12, events.TokenDeletedV1{TokenID: "t1", UserID: "u"}),
-			[]Write{{TokensCollection, "u", 12, map[string]any{"tokens.t1": Removal{}}}}},
+			[]Write{{TokensCollection, "u", 12, map[string]any{"tokens.t1": Removal{}}, nil}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -160,11 +160,11 @@ func TestReduceCredentials(t *testing.T) {
 // set under a path drop an earlier removal of it.
 func TestCoalesceDottedPaths(t *testing.T) {
 	got := Coalesce([]Write{
-		{TokensCollection, "u", 1, map[string]any{"tokens.a.title": "x", "tokens.b.title": "y"}},
-		{TokensCollection, "u", 2, map[string]any{"tokens.a": Removal{}}},
-		{TokensCollection, "u", 3, map[string]any{"tokens.b.enabled": false}},
+		{TokensCollection, "u", 1, map[string]any{"tokens.a.title": "x", "tokens.b.title": "y"}, nil},
+		{TokensCollection, "u", 2, map[string]any{"tokens.a": Removal{}}, nil},
+		{TokensCollection, "u", 3, map[string]any{"tokens.b.enabled": false}, nil},
 	})
-	want := []Write{{TokensCollection, "u", 3, map[string]any{"tokens.a": Removal{}, "tokens.b.title": "y", "tokens.b.enabled": false}}}
+	want := []Write{{TokensCollection, "u", 3, map[string]any{"tokens.a": Removal{}, "tokens.b.title": "y", "tokens.b.enabled": false}, nil}}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %v", got)
 	}

@@ -30,7 +30,12 @@ type Reader struct {
 	db          *mongo.Database
 	consistency Consistency
 	waitFor     time.Duration
+	collections func(string) string
 }
+
+// Collections maps a read model's collection name to the physical one
+// live now (after rebuilds); nil: the names as they are.
+func (r *Reader) Collections(physical func(string) string) { r.collections = physical }
 
 // NewReader reads db. consistency may be nil (no read-your-writes); waitFor
 // bounds how long a query waits for the caller's writes before it answers
@@ -60,6 +65,9 @@ func (r *Reader) waitForCaller(ctx context.Context, userID string, projectors ..
 
 // findByID reads one document.
 func (r *Reader) findByID(ctx context.Context, collection, id string, out any) error {
+	if r.collections != nil {
+		collection = r.collections(collection)
+	}
 	err := r.db.Collection(collection).FindOne(ctx, bson.M{"_id": id}).Decode(out)
 	if errors.Is(err, mongo.ErrNoDocuments) {
 		return ErrNotFound

@@ -22,6 +22,17 @@ import (
 	"github.com/accountd/accountd/internal/scopes"
 )
 
+// adminList joins --admin values and ACCOUNTD_ADMINS.
+func adminList(flags []string, env string) []string {
+	out := append([]string{}, flags...)
+	for _, a := range strings.Split(env, ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
 // listFlag collects a repeatable flag's values.
 type listFlag []string
 
@@ -46,7 +57,9 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	verbose := flags.Bool("verbose", false, "log debug messages")
 	logFormat := flags.String("log-format", "json", "log format: json or text (the access log and every other line)")
 	registrationLimit := flags.String("registration-limit", "20/10m", "registrations allowed per client address, as N/DURATION (e.g. 1000/1m for load tests)")
-	var extraScopes, clients listFlag
+	var extraScopes, clients, admins listFlag
+	flags.Var(&admins, "admin", "a user id or username allowed the admin endpoints (repeatable; also ACCOUNTD_ADMINS, comma-separated); ids are safer, a username passes to whoever holds it")
+	retentionDays := flags.Int("audit-retention-days", 400, "audit log entries older than this many days are removed (in the background)")
 	flags.Var(&extraScopes, "scope", "an extra token scope for the platform's services, NAME=DESCRIPTION (repeatable), e.g. projects:read=Read your projects")
 	flags.Var(&clients, "introspection-client", "a service that may introspect tokens, ID:SECRET (repeatable; HTTP basic auth on POST /v1/tokens/introspect)")
 	tokenLifetime := flags.Duration("token-max-lifetime", 366*24*time.Hour, "how far ahead a personal access token may expire")
@@ -126,6 +139,8 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		IntrospectionClients: clientMap,
 		MaxTokenLifetime:     *tokenLifetime,
 		TokenIndexMaxLag:     *indexMaxLag,
+		Admins:               adminList(admins, getenv("ACCOUNTD_ADMINS")),
+		AuditRetention:       time.Duration(*retentionDays) * 24 * time.Hour,
 		ReadyMaxLagEvents:    *readyLagEvents,
 		ReadyMaxLag:          *readyLag,
 	})

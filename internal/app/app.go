@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/accountd/accountd/commands"
@@ -22,6 +23,7 @@ import (
 	"github.com/accountd/accountd/internal/relay"
 	"github.com/accountd/accountd/internal/scopes"
 	"github.com/accountd/accountd/internal/supervise"
+	"github.com/accountd/accountd/projections"
 	"github.com/accountd/accountd/queries"
 )
 
@@ -67,6 +69,15 @@ type Config struct {
 	// TokenIndexMaxLag: a credential index further behind the log than
 	// this many events refuses every credential (503) until it catches up.
 	TokenIndexMaxLag uint64
+	// Admins are user ids or usernames allowed the admin endpoints.
+	Admins []string
+	// AuditRetention: audit entries older than this are removed.
+	AuditRetention time.Duration
+	// Projectors are the read models (nil: projections.Projectors()).
+	Projectors []projections.Projector
+	// SwapGrace is how long an old read model generation is kept after a
+	// swap, for queries that resolved its names just before.
+	SwapGrace time.Duration
 }
 
 func (c *Config) setDefaults() {
@@ -106,6 +117,15 @@ func (c *Config) setDefaults() {
 	if c.TokenIndexMaxLag == 0 {
 		c.TokenIndexMaxLag = 1000
 	}
+	if c.SwapGrace == 0 {
+		c.SwapGrace = 10 * time.Second
+	}
+	if c.Projectors == nil {
+		c.Projectors = projections.Projectors()
+	}
+	if c.AuditRetention == 0 {
+		c.AuditRetention = 400 * 24 * time.Hour
+	}
 	c.Platform.Logger = c.Logger
 }
 
@@ -138,6 +158,9 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("introspection client %q: needs an id and a secret of at least 16 characters", id))
 		}
 	}
+	if c.AuditRetention < 24*time.Hour {
+		errs = append(errs, fmt.Errorf("audit retention %s is shorter than a day", c.AuditRetention))
+	}
 	if c.MaxTokenLifetime < time.Hour {
 		errs = append(errs, fmt.Errorf("token lifetime %s is shorter than an hour", c.MaxTokenLifetime))
 	}
@@ -154,14 +177,18 @@ type App struct {
 	API        *httpapi.API
 	Metrics    *metrics.Metrics
 	Supervisor *supervise.Supervisor
+	Catalog    *projector.Catalog
 
-	cfg       Config
-	scopes    *scopes.Registry
-	log       *slog.Logger
-	tracker   *projector.Tracker
-	relay     *relay.Relay
-	executors []*projector.Executor
-	readiness *readiness
+	cfg        Config
+	scopes     *scopes.Registry
+	log        *slog.Logger
+	tracker    *projector.Tracker
+	relay      *relay.Relay
+	projectors []projections.Projector
+	mu         sync.Mutex
+	executors  map[string]*projector.Executor // the live generation's, per projector
+	rebuilds   map[string][2]uint64           // background rebuilds: done, total
+	readiness  *readiness
 	// guardFailures counts failed freshness checks in a row (the guard's
 	// goroutine only).
 	guardFailures int
@@ -187,6 +214,7 @@ func Start(ctx context.Context, cfg Config) (_ *App, err error) {
 	m := metrics.New()
 	a := &App{
 		Platform: p, Metrics: m, cfg: cfg, log: cfg.Logger, bg: bg, cancel: cancel,
+		projectors: cfg.Projectors, executors: map[string]*projector.Executor{}, rebuilds: map[string][2]uint64{},
 		Supervisor: supervise.New(supervise.Config{Logger: cfg.Logger, Metrics: m, MinBackoff: cfg.MinRestartBackoff, MaxBackoff: cfg.MaxRestartBackoff}),
 	}
 	defer func() {

@@ -214,3 +214,40 @@ func TestMetricsAreExposed(t *testing.T) {
 		t.Errorf("command outcomes %v", outcomes)
 	}
 }
+
+// A read model whose code is newer than what built it is rebuilt in the
+// background at start and swapped in, while the old one serves.
+func TestNewerProjectionIsRebuiltAtStart(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	first, srv := testenv.App(t, app.Config{}, dir)
+	ids := []string{register(t, first, "ada"), register(t, first, "grace")}
+	eventually(t, "projected", func() bool { return fullName(t, first, ids[1]) == "" && first.Progress.Applied("users") > 0 })
+	srv.Close()
+	first.Close()
+
+	ps := projections.Projectors()
+	for i := range ps {
+		if ps[i].Name == "users" {
+			ps[i].Version = 2
+		}
+	}
+	a, _ := testenv.App(t, app.Config{Projectors: ps, SwapGrace: 100 * time.Millisecond}, dir)
+	eventually(t, "rebuilt and swapped in", func() bool {
+		g := a.Catalog.Live("users")
+		return g.Number == 1 && g.Version == 2
+	})
+	if _, err := a.Commands.UpdateProfile(t.Context(), commands.UpdateProfile{UserID: ids[0], Change: commands.ProfileChange{FullName: ptr("After")}}, meta()); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the new generation follows new writes", func() bool {
+		var doc projections.UserDoc
+		err := a.Platform.DB.Collection("users__g1").FindOne(t.Context(), bson.M{"_id": ids[0]}).Decode(&doc)
+		return err == nil && events.Value(doc.FullName) == "After"
+	})
+	// The old generation is dropped after its grace period.
+	eventually(t, "old generation dropped", func() bool {
+		n, _ := a.Platform.DB.Collection("users").CountDocuments(t.Context(), bson.M{})
+		return n == 0
+	})
+}

@@ -22,6 +22,8 @@ type Report struct {
 	Head       uint64            `json:"head_position"`
 	Servers    []ServerStatus    `json:"servers"`
 	Components []ComponentStatus `json:"components"`
+	// Rebuilds in the background (the old read model serves meanwhile).
+	Rebuilds []RebuildStatus `json:"rebuilds,omitempty"`
 }
 
 // ServerStatus says whether a server answered.
@@ -107,8 +109,12 @@ func (r *readiness) check(ctx context.Context) Report {
 	a.Metrics.PrincipalsLag(indexEvents, indexLag)
 	a.Metrics.LiveSessions(a.Principals.Sessions())
 
-	for _, x := range a.executors {
-		name := x.Projector.Name
+	for _, proj := range a.projectors {
+		name := proj.Name
+		x := a.executor(name)
+		if x == nil {
+			continue
+		}
 		pending, appliedAt, err := x.Pending(ctx)
 		events, lag := relayEvents+pending, relayLag
 		if pending > 0 && !appliedAt.IsZero() && headAt.After(appliedAt) {
@@ -117,5 +123,17 @@ func (r *readiness) check(ctx context.Context) Report {
 		component(projectorComponent(name), a.Progress.Applied(name), events, lag, err)
 		a.Metrics.ProjectorLag(name, events, lag)
 	}
+	a.mu.Lock()
+	for name, p := range a.rebuilds {
+		rep.Rebuilds = append(rep.Rebuilds, RebuildStatus{Projector: name, Done: p[0], Total: p[1]})
+	}
+	a.mu.Unlock()
 	return rep
+}
+
+// RebuildStatus is a background rebuild's progress, in messages.
+type RebuildStatus struct {
+	Projector string `json:"projector"`
+	Done      uint64 `json:"done"`
+	Total     uint64 `json:"total"`
 }

@@ -26,16 +26,26 @@ const (
 	componentHousekeeping = "housekeeping"
 	componentLagSampler   = "lag-sampler"
 	componentIndexGuard   = "index-guard"
+	componentRetention    = "audit-retention"
+	componentCatalog      = "read-model-catalog"
 )
 
 func projectorComponent(name string) string { return "projector/" + name }
 
+func rebuildComponent(name string) string { return "rebuild/" + name }
+
 // prepareFeedAndReadModels makes sure the JetStream feed and the read-model
 // collections (with their _id indexes) exist.
 func (a *App) prepareFeedAndReadModels(ctx context.Context) error {
-	collections := []string{projections.ParkedCollection}
-	for _, p := range projections.Projectors() {
-		collections = append(collections, p.Collections...)
+	collections := []string{projections.ParkedCollection, projector.CatalogCollection}
+	gens, err := projector.ReadGenerations(ctx, a.Platform.DB)
+	if err != nil {
+		return err
+	}
+	for _, p := range a.projectors {
+		for _, c := range p.Collections {
+			collections = append(collections, c+gens[p.Name].Suffix())
+		}
 	}
 	if err := a.Platform.IndexIDs(ctx, collections...); err != nil {
 		return fmt.Errorf("read model indexes: %w", err)
@@ -67,7 +77,7 @@ func (a *App) startPrincipals(ctx context.Context) error {
 // appends is told to the credential index and the read-your-writes tracker.
 func (a *App) buildCommands(context.Context) error {
 	a.Progress = projector.NewProgress()
-	a.tracker = projector.NewTracker(a.Progress, projections.Projectors(), nil)
+	a.tracker = projector.NewTracker(a.Progress, a.projectors, nil)
 	var err error
 	a.Commands, err = commands.New(commands.Config{
 		Log:               eventlog.New(a.Platform.ESDB),
@@ -87,21 +97,124 @@ func (a *App) buildCommands(context.Context) error {
 
 // startReadSide runs the relay and one executor per projector, each under
 // the supervisor.
-func (a *App) startReadSide(context.Context) error {
+func (a *App) startReadSide(ctx context.Context) error {
 	p := a.Platform
 	a.relay = relay.New(relay.Config{Log: p.ESDB, JetStream: p.JetStream, Stream: FeedStream, Subject: FeedSubject, Logger: a.log})
 	a.Supervisor.Go(a.bg, componentRelay, a.relay.Run)
-	for _, proj := range projections.Projectors() {
-		x := &projector.Executor{
-			Projector: proj, JetStream: p.JetStream, Stream: FeedStream, Subject: FeedSubject,
-			DB: p.DB, Progress: a.Progress, Logger: a.log, Metrics: a.Metrics,
-		}
-		a.executors = append(a.executors, x)
-		a.Supervisor.Go(a.bg, projectorComponent(proj.Name), x.Run)
+	var err error
+	if a.Catalog, err = projector.LoadCatalog(ctx, p.DB, a.projectors); err != nil {
+		return err
 	}
+	for _, proj := range a.projectors {
+		live := a.Catalog.Live(proj.Name)
+		if err := projector.DropOtherGenerations(ctx, p.DB, p.JetStream, FeedStream, proj, live); err != nil {
+			a.log.Warn("old read model generations not dropped", "projector", proj.Name, "err", err)
+		}
+		a.Supervisor.Go(a.bg, projectorComponent(proj.Name), func(ctx context.Context) error { return a.runProjector(ctx, proj) })
+		if version := max(proj.Version, 1); version > live.Version {
+			a.Supervisor.Go(a.bg, rebuildComponent(proj.Name), func(ctx context.Context) error { return a.rebuildOnce(ctx, proj, version) })
+		}
+	}
+	a.Supervisor.Go(a.bg, componentCatalog, func(ctx context.Context) error {
+		return every(ctx, time.Second, func() {
+			if _, err := a.Catalog.Refresh(ctx); err != nil && ctx.Err() == nil {
+				a.log.Warn("read model catalog not refreshed", "err", err)
+			}
+		})
+	})
 	a.Queries = queries.NewReader(p.DB, a.tracker, a.cfg.ReadYourWritesTimeout)
+	a.Queries.Collections(a.Catalog.Collection)
 	a.readiness = &readiness{app: a}
 	return nil
+}
+
+// runProjector runs the executor of a projector's live generation; when a
+// rebuild swaps in a new generation, it switches to it and drops the old
+// one's collections and consumer after a grace period for queries in
+// flight.
+func (a *App) runProjector(ctx context.Context, proj projections.Projector) error {
+	for {
+		live := a.Catalog.Live(proj.Name)
+		x := &projector.Executor{
+			Projector: proj, JetStream: a.Platform.JetStream, Stream: FeedStream, Subject: FeedSubject,
+			DB: a.Platform.DB, Progress: a.Progress, Logger: a.log, Metrics: a.Metrics, Suffix: live.Suffix(),
+		}
+		a.setExecutor(proj.Name, x)
+		runCtx, stop := context.WithCancel(ctx)
+		go func() {
+			for {
+				changed := a.Catalog.Changed()
+				if a.Catalog.Live(proj.Name).Number != live.Number {
+					stop()
+					return
+				}
+				select {
+				case <-runCtx.Done():
+					return
+				case <-changed:
+				}
+			}
+		}()
+		err := x.Run(runCtx)
+		stop()
+		if ctx.Err() != nil {
+			return nil
+		}
+		now := a.Catalog.Live(proj.Name)
+		if now.Number == live.Number {
+			return err
+		}
+		a.log.Info("read model swapped", "projector", proj.Name, "from", live.Number, "to", now.Number)
+		go func() {
+			time.Sleep(a.cfg.SwapGrace) // queries that resolved the old names finish
+			if err := projector.DropOtherGenerations(context.WithoutCancel(ctx), a.Platform.DB, a.Platform.JetStream, FeedStream, proj, now); err != nil {
+				a.log.Warn("old read model generation not dropped", "projector", proj.Name, "err", err)
+			}
+		}()
+	}
+}
+
+// rebuildOnce rebuilds a read model whose code is newer than the live
+// generation, serving the old one meanwhile.
+func (a *App) rebuildOnce(ctx context.Context, proj projections.Projector, version int) error {
+	if a.Catalog.Live(proj.Name).Version >= version {
+		<-ctx.Done() // done (by this run or another): nothing left to do
+		return nil
+	}
+	a.log.Info("rebuilding read model: its code is newer", "projector", proj.Name, "version", version)
+	g, err := projector.Rebuild(ctx, projector.Build{Projector: proj, JetStream: a.Platform.JetStream, Stream: FeedStream, Subject: FeedSubject,
+		DB: a.Platform.DB, Logger: a.log, Prepare: a.Platform.IndexIDs,
+		Progress: func(done, total uint64) { a.setRebuildProgress(proj.Name, done, total) }}, version)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return fmt.Errorf("rebuild %s: %w", proj.Name, err)
+	}
+	if _, err := a.Catalog.Refresh(ctx); err != nil {
+		return err
+	}
+	a.log.Info("read model rebuilt and swapped in", "projector", proj.Name, "generation", g.Number)
+	<-ctx.Done()
+	return nil
+}
+
+func (a *App) setExecutor(name string, x *projector.Executor) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.executors[name] = x
+}
+
+func (a *App) executor(name string) *projector.Executor {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.executors[name]
+}
+
+func (a *App) setRebuildProgress(name string, done, total uint64) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.rebuilds[name] = [2]uint64{done, total}
 }
 
 // buildAPI wires the HTTP transport.
@@ -109,7 +222,7 @@ func (a *App) buildAPI(context.Context) error {
 	var err error
 	a.API, err = httpapi.New(httpapi.Config{
 		Commands: a.Commands, Queries: a.Queries, Principals: a.Principals, Logger: a.log,
-		AccessLog: a.cfg.AccessLog, IntrospectionClients: a.cfg.IntrospectionClients,
+		AccessLog: a.cfg.AccessLog, IntrospectionClients: a.cfg.IntrospectionClients, Admins: a.cfg.Admins,
 		Metrics: a.Metrics, MetricsHandler: a.Metrics.Handler(),
 		Ready: func(ctx context.Context) (bool, any) {
 			r := a.readiness.check(ctx)
@@ -128,6 +241,15 @@ func (a *App) startHousekeeping(context.Context) error {
 			a.tracker.Prune()
 			a.Principals.Prune()
 		})
+	})
+	a.Supervisor.Go(a.bg, componentRetention, func(ctx context.Context) error {
+		prune := func() {
+			if err := projector.PruneAudit(ctx, a.Platform.DB, a.Catalog.Suffix(projections.AuditProjector().Name), time.Now().Add(-a.cfg.AuditRetention)); err != nil && ctx.Err() == nil {
+				a.log.Warn("audit retention", "err", err)
+			}
+		}
+		prune()
+		return every(ctx, time.Hour, prune)
 	})
 	a.Supervisor.Go(a.bg, componentIndexGuard, func(ctx context.Context) error {
 		return every(ctx, time.Second, func() { a.guardIndex(ctx) })

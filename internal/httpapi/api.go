@@ -63,6 +63,8 @@ type Config struct {
 	IntrospectionClients map[string]string
 	// Now is the clock (tests move it); nil: time.Now.
 	Now func() time.Time
+	// Admins are user ids or usernames that may use the admin endpoints.
+	Admins []string
 }
 
 func (c *Config) setDefaults() {
@@ -106,6 +108,7 @@ type API struct {
 	ready      func(context.Context) (bool, any)
 	catalogs   catalogs
 	clients    map[string][32]byte // introspection client -> SHA-256 of its secret
+	admins     map[string]bool     // user ids and case-folded usernames
 	now        func() time.Time
 
 	router  *mux.Router
@@ -133,7 +136,11 @@ func New(cfg Config) (*API, error) {
 		ready:      cfg.Ready,
 		catalogs:   cats,
 		clients:    map[string][32]byte{},
+		admins:     map[string]bool{},
 		now:        cfg.Now,
+	}
+	for _, admin := range cfg.Admins {
+		a.admins[strings.ToLower(strings.TrimSpace(admin))] = true
 	}
 	for id, secret := range cfg.IntrospectionClients {
 		a.clients[id] = sha256.Sum256([]byte(secret))
@@ -168,6 +175,9 @@ func New(cfg Config) (*API, error) {
 	r.HandleFunc("/v1/me/tokens/{id}", a.authorized(scopes.TokensWrite, a.patchToken)).Methods(http.MethodPatch)
 	r.HandleFunc("/v1/me/tokens/{id}", a.authorized(scopes.TokensWrite, a.deleteToken)).Methods(http.MethodDelete)
 	r.HandleFunc("/v1/me/tokens/{id}/rotate", a.authorized(scopes.TokensWrite, a.rotateToken)).Methods(http.MethodPost)
+	r.HandleFunc("/v1/me/tokens/{id}/activity", a.authorized(scopes.TokensRead, a.getTokenActivity)).Methods(http.MethodGet)
+	r.HandleFunc("/v1/me/audit", a.authorized(scopes.AuditRead, a.getAudit)).Methods(http.MethodGet)
+	r.HandleFunc("/v1/usernames/{username}/history", a.adminOnly(a.getUsernameHistory)).Methods(http.MethodGet)
 	r.HandleFunc("/v1/tokens/revoke", a.postRevokeTokens).Methods(http.MethodPost)
 	r.HandleFunc("/v1/tokens/introspect", a.postIntrospect).Methods(http.MethodPost)
 	r.HandleFunc("/v1/profiles/{username}", a.getProfile).Methods(http.MethodGet)

@@ -205,6 +205,19 @@ func (a *API) sessionOnly(next http.HandlerFunc) http.HandlerFunc {
 	})
 }
 
+// adminOnly requires a signed-in admin (a session; an admin's token may
+// not act as an admin).
+func (a *API) adminOnly(next http.HandlerFunc) http.HandlerFunc {
+	return a.sessionOnly(func(w http.ResponseWriter, r *http.Request) {
+		p := caller(r)
+		if !a.admins[strings.ToLower(p.UserID)] && !a.admins[strings.ToLower(p.Username)] {
+			a.writeError(w, r, errAdminOnly)
+			return
+		}
+		next(w, r)
+	})
+}
+
 func credentialError(err error) error {
 	switch {
 	case errors.Is(err, principals.ErrStale):
@@ -230,6 +243,7 @@ func metadata(r *http.Request) events.Metadata {
 	}
 	if req.signedIn {
 		m.Actor = req.principal.UserID
+		m.CredentialKind, m.CredentialID = req.principal.Credential.Kind, req.principal.Credential.ID
 	}
 	return m
 }

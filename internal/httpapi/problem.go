@@ -44,6 +44,8 @@ var (
 	errAddressNotAllowed = errors.New("the token may not be used from this address")
 	errIndexStale        = errors.New("credential checks are unavailable on this replica")
 	errBadClient         = errors.New("introspection client not authenticated")
+	errNoHolder          = errors.New("nobody held the name then")
+	errAdminOnly         = errors.New("only an admin may do this")
 )
 
 // requestError is a body that could not be decoded into the request.
@@ -88,6 +90,10 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		status, kind = http.StatusForbidden, "insufficient_scope"
 		detail = a.catalogs.message(lang, "problem.insufficient_scope.detail", nil) + " " + strings.Join(se.Missing, ", ")
 		w.Header().Set("WWW-Authenticate", `Bearer realm="accountd", error="insufficient_scope", scope="`+strings.Join(se.Missing, " ")+`"`)
+	case errors.Is(err, errAdminOnly):
+		status, kind = http.StatusForbidden, "admin_required"
+	case errors.Is(err, errNoHolder):
+		status, kind = http.StatusNotFound, "not_found"
 	case errors.Is(err, errSessionRequired):
 		status, kind = http.StatusForbidden, "session_required"
 	case errors.Is(err, errAddressNotAllowed):
@@ -137,7 +143,7 @@ func problemKinds() []string {
 	return []string{"validation", "malformed_request", "unsupported_media_type", "payload_too_large", "username_taken",
 		"conflict", "precondition_failed", "bad_precondition", "unauthorized", "invalid_credentials", "not_found",
 		"method_not_allowed", "rate_limited", "internal", "unavailable", "wrong_password", "insufficient_scope",
-		"session_required", "address_not_allowed"}
+		"session_required", "address_not_allowed", "admin_required"}
 }
 
 // getProblemType is the page a problem's type URI resolves to.

@@ -88,3 +88,65 @@ func TestReduceParksWhatItCannotRead(t *testing.T) {
 		t.Fatalf("last position %d", last)
 	}
 }
+
+// Appends fill buckets of a bounded size in log order, and a redelivered
+// entry changes nothing; retention removes whole old buckets, never the
+// newest.
+func TestAuditAppendAndRetention(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	p, err := platform.Start(ctx, platform.Config{DataDir: t.TempDir(), EventStoreListen: "127.0.0.1:0", NATSListen: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	x := &Executor{Projector: projections.AuditProjector(), DB: p.DB}
+	old := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
+	var writes []projections.Write
+	for i := range 450 {
+		at := old
+		if i >= 400 {
+			at = time.Now().UTC()
+		}
+		writes = append(writes, projections.Write{Collection: projections.AuditIndexCollection, ID: "acct", Version: uint64(i + 1),
+			Append: &projections.Append{Buckets: projections.AuditBucketCollection, Key: projections.AuditKey(uint64(i + 1)),
+				Value: map[string]any{"time": at.Format(time.RFC3339Nano), "type": "x", "position": int64(i + 1)}, PerBucket: 200}})
+	}
+	if err := x.apply(ctx, writes[:300], nil); err != nil {
+		t.Fatal(err)
+	}
+	// A new executor (after a restart) sees the redelivery of the last 100
+	// with the rest.
+	x = &Executor{Projector: projections.AuditProjector(), DB: p.DB}
+	if err := x.apply(ctx, writes[200:], nil); err != nil {
+		t.Fatal(err)
+	}
+	var idx projections.AuditIndexDoc
+	if err := p.DB.Collection(projections.AuditIndexCollection).FindOne(ctx, bson.M{"_id": "acct"}).Decode(&idx); err != nil {
+		t.Fatal(err)
+	}
+	if idx.Seq != 2 || idx.Count != 50 || idx.Version != 450 {
+		t.Fatalf("index %+v", idx)
+	}
+	total := 0
+	for seq := range int64(3) {
+		var b projections.AuditBucketDoc
+		if err := p.DB.Collection(projections.AuditBucketCollection).FindOne(ctx, bson.M{"_id": projections.AuditBucketID("acct", seq)}).Decode(&b); err != nil {
+			t.Fatal(err)
+		}
+		total += len(b.Entries)
+	}
+	if total != 450 {
+		t.Fatalf("%d entries in the buckets", total)
+	}
+	if err := PruneAudit(ctx, p.DB, "", time.Now().Add(-24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	n, _ := p.DB.Collection(projections.AuditBucketCollection).CountDocuments(ctx, bson.M{})
+	if err := p.DB.Collection(projections.AuditIndexCollection).FindOne(ctx, bson.M{"_id": "acct"}).Decode(&idx); err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 || idx.First != 2 {
+		t.Fatalf("%d buckets left, first %d", n, idx.First)
+	}
+}

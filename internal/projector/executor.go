@@ -12,6 +12,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -45,10 +47,22 @@ type Executor struct {
 	Metrics   Metrics
 	BatchSize int
 
+	// Suffix names the physical collections (and the consumer) of a
+	// generation of the read model: "" for the first, "__g2" and so on for
+	// rebuilt ones, "__<name>" for scratch copies.
+	Suffix string
+	// Fresh: the collections start empty (a rebuild), so what the executor
+	// has not written does not exist, and it need not read before writing.
+	Fresh bool
+	// Until, when set, stops the executor before the first event written
+	// after it (a point-in-time copy); Run then returns.
+	Until time.Time
+
 	// versions remembers what this executor last wrote or read per
-	// document, sparing a read before each write. Only Run's goroutine
-	// uses it.
+	// document, sparing a read before each write; logs does the same for
+	// append-only logs. Only Run's goroutine uses them.
 	versions map[string]uint64
+	logs     map[string]logState
 
 	mu       sync.Mutex
 	consumer jetstream.Consumer
@@ -79,7 +93,7 @@ func (x *Executor) Run(ctx context.Context) error {
 		subjects[i] = x.Subject + "." + c
 	}
 	cons, err := x.JetStream.CreateOrUpdateConsumer(ctx, x.Stream, jetstream.ConsumerConfig{
-		Durable:        x.Projector.Name,
+		Durable:        x.Projector.Name + x.Suffix,
 		AckPolicy:      jetstream.AckAllPolicy,
 		DeliverPolicy:  jetstream.DeliverAllPolicy,
 		FilterSubjects: subjects,
@@ -105,6 +119,14 @@ func (x *Executor) Run(ctx context.Context) error {
 			}
 			return fmt.Errorf("projector %s: fetch: %w", x.Projector.Name, err)
 		}
+		if !x.Until.IsZero() {
+			if cut := x.untilCut(batch); cut < len(batch) {
+				if cut > 0 {
+					x.process(ctx, batch[:cut])
+				}
+				return nil // the point in time is reached
+			}
+		}
 		if len(batch) > 0 {
 			x.process(ctx, batch)
 		}
@@ -112,20 +134,45 @@ func (x *Executor) Run(ctx context.Context) error {
 	return nil
 }
 
+// untilCut is the index of the first message written after Until.
+func (x *Executor) untilCut(batch []jetstream.Msg) int {
+	for i, m := range batch {
+		var e struct {
+			Metadata json.RawMessage `json:"metadata"`
+		}
+		if json.Unmarshal(m.Data(), &e) != nil {
+			continue
+		}
+		if meta, err := events.DecodeMetadata(e.Metadata); err == nil && meta.Time.After(x.Until) {
+			return i
+		}
+	}
+	return len(batch)
+}
+
+// Consumer is the name of the executor's durable consumer.
+func (x *Executor) Consumer() string { return x.Projector.Name + x.Suffix }
+
 // Pending is how many messages of the projector's subjects wait to be
 // applied (delivered but unacknowledged ones included).
 func (x *Executor) Pending(ctx context.Context) (uint64, time.Time, error) {
-	x.mu.Lock()
-	cons, at := x.consumer, x.eventAt
-	x.mu.Unlock()
-	if cons == nil {
-		return 0, at, errors.New("consumer not created yet")
-	}
-	info, err := cons.Info(ctx)
+	info, at, err := x.info(ctx)
 	if err != nil {
 		return 0, at, err
 	}
 	return info.NumPending + uint64(info.NumAckPending), at, nil
+}
+
+// info is the consumer's state, and the time of the last event applied.
+func (x *Executor) info(ctx context.Context) (*jetstream.ConsumerInfo, time.Time, error) {
+	x.mu.Lock()
+	cons, at := x.consumer, x.eventAt
+	x.mu.Unlock()
+	if cons == nil {
+		return nil, at, errors.New("consumer not created yet")
+	}
+	info, err := cons.Info(ctx)
+	return info, at, err
 }
 
 // fetch waits up to a second for one message, then takes whatever else is
@@ -237,28 +284,35 @@ func (x *Executor) Reduce(envs []events.Envelope) ([]projections.Write, []Parked
 }
 
 // apply writes each coalesced document, skipping those already at the
-// write's version or newer. It reads and writes by _id only: FerretDB on
-// SQLite scans for any other filter, and does not check a filter's guard
-// atomically nor report bulk failures reliably. Each collection has one
-// projector and each projector one executor, so nothing writes a document
-// between its read and its write.
+// write's version or newer, and appends log entries. It reads and writes by
+// _id only: FerretDB on SQLite scans for any other filter, and does not
+// check a filter's guard atomically nor report bulk failures reliably. Each
+// collection has one projector and each projector one executor, so nothing
+// writes a document between its read and its write. Writes go out as
+// ordered bulk writes of at most bulkSize statements (FerretDB deadlocks on
+// much larger ones); a failure fails the batch, which is retried whole
+// (every write is idempotent).
 func (x *Executor) apply(ctx context.Context, writes []projections.Write, parked []Parked) error {
 	if x.versions == nil || len(x.versions) > maxRememberedVersions {
 		x.versions = map[string]uint64{}
 	}
+	if x.logs == nil || len(x.logs) > maxRememberedVersions {
+		x.logs = map[string]logState{}
+	}
+	var ops []op
+	versions := map[string]uint64{} // what the versions memo learns if the batch succeeds
+	logs := map[string]logState{}
 	for _, w := range writes {
-		coll := x.DB.Collection(w.Collection)
+		if w.Append != nil {
+			continue
+		}
 		key := w.Collection + "\x00" + w.ID
 		stored, known := x.versions[key]
-		if !known {
-			var current struct {
-				Version int64 `bson:"_v"`
+		if !known && !x.Fresh {
+			var err error
+			if stored, err = x.storedVersion(ctx, w.Collection, w.ID); err != nil {
+				return err
 			}
-			err := coll.FindOne(ctx, bson.M{"_id": w.ID}, options.FindOne().SetProjection(bson.M{projections.VersionField: 1})).Decode(&current)
-			if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
-				return fmt.Errorf("read %s/%s: %w", w.Collection, w.ID, err)
-			}
-			stored = uint64(max(current.Version, 0))
 		}
 		if stored >= w.Version {
 			x.versions[key] = stored
@@ -276,18 +330,139 @@ func (x *Executor) apply(ctx context.Context, writes []projections.Write, parked
 		if len(unset) > 0 {
 			change["$unset"] = unset
 		}
-		if _, err := coll.UpdateOne(ctx, bson.M{"_id": w.ID}, change, options.Update().SetUpsert(true)); err != nil {
-			delete(x.versions, key) // the write may or may not have happened
-			return fmt.Errorf("write %s/%s: %w", w.Collection, w.ID, err)
-		}
-		x.versions[key] = w.Version
+		ops = append(ops, op{w.Collection, mongo.NewUpdateOneModel().SetFilter(bson.M{"_id": w.ID}).SetUpdate(change).SetUpsert(true)})
+		versions[key] = w.Version
 	}
+	appendOps, err := x.planAppends(ctx, writes, logs)
+	if err != nil {
+		return err
+	}
+	if err := x.bulk(ctx, append(ops, appendOps...)); err != nil {
+		return err
+	}
+	maps.Copy(x.versions, versions)
+	maps.Copy(x.logs, logs)
 	for _, p := range parked {
 		if err := x.park(ctx, p); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// logState is what an executor knows of one append-only log's index.
+type logState struct {
+	version, seq, count int64
+}
+
+// planAppends turns appends into bucket and index writes: entries go to the
+// newest bucket until it is full.
+func (x *Executor) planAppends(ctx context.Context, writes []projections.Write, learned map[string]logState) ([]op, error) {
+	type target struct{ buckets, index, id string }
+	bucketSets := map[target]map[int64]bson.M{}
+	var order []target
+	for _, w := range writes {
+		a := w.Append
+		if a == nil {
+			continue
+		}
+		t := target{a.Buckets, w.Collection, w.ID}
+		key := w.Collection + "\x00" + w.ID
+		st, ok := learned[key]
+		if !ok {
+			if st, ok = x.logs[key]; !ok && !x.Fresh {
+				var doc struct {
+					Version int64 `bson:"_v"`
+					Seq     int64 `bson:"seq"`
+					Count   int64 `bson:"count"`
+				}
+				err := x.collection(w.Collection).FindOne(ctx, bson.M{"_id": w.ID}).Decode(&doc)
+				if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
+					return nil, fmt.Errorf("read %s/%s: %w", w.Collection, w.ID, err)
+				}
+				st = logState{version: doc.Version, seq: doc.Seq, count: doc.Count}
+			}
+		}
+		if int64(w.Version) <= st.version {
+			learned[key] = st
+			continue // a redelivery: this entry was written before
+		}
+		if st.count >= int64(a.PerBucket) {
+			st.seq, st.count = st.seq+1, 0
+		}
+		if bucketSets[t] == nil {
+			bucketSets[t] = map[int64]bson.M{}
+			order = append(order, t)
+		}
+		if bucketSets[t][st.seq] == nil {
+			bucketSets[t][st.seq] = bson.M{}
+		}
+		bucketSets[t][st.seq]["entries."+a.Key] = a.Value
+		bucketSets[t][st.seq][projections.VersionField] = int64(w.Version)
+		st.count++
+		st.version = int64(w.Version)
+		learned[key] = st
+	}
+	var ops []op
+	for _, t := range order {
+		seqs := slices.Sorted(maps.Keys(bucketSets[t]))
+		for _, seq := range seqs {
+			ops = append(ops, op{t.buckets, mongo.NewUpdateOneModel().SetFilter(bson.M{"_id": fmt.Sprintf("%s:%010d", t.id, seq)}).
+				SetUpdate(bson.M{"$set": bucketSets[t][seq]}).SetUpsert(true)})
+		}
+		// The index last: until it moves, a redelivery lands where this did.
+		st := learned[t.index+"\x00"+t.id]
+		ops = append(ops, op{t.index, mongo.NewUpdateOneModel().SetFilter(bson.M{"_id": t.id}).
+			SetUpdate(bson.M{"$set": bson.M{projections.VersionField: st.version, "seq": st.seq, "count": st.count}}).SetUpsert(true)})
+	}
+	return ops, nil
+}
+
+// bulkSize bounds one bulk write: FerretDB deadlocks its connection pool
+// on commands of much more than 100 statements.
+const bulkSize = 64
+
+type op struct {
+	collection string
+	model      mongo.WriteModel
+}
+
+// bulk writes ops in order, as ordered bulk writes per run of one
+// collection.
+func (x *Executor) bulk(ctx context.Context, ops []op) error {
+	for len(ops) > 0 {
+		n := 1
+		for n < len(ops) && n < bulkSize && ops[n].collection == ops[0].collection {
+			n++
+		}
+		models := make([]mongo.WriteModel, n)
+		for i := range n {
+			models[i] = ops[i].model
+		}
+		if _, err := x.collection(ops[0].collection).BulkWrite(ctx, models, options.BulkWrite().SetOrdered(true)); err != nil {
+			x.versions, x.logs = nil, nil // some writes may have happened: read again
+			return fmt.Errorf("write %s: %w", ops[0].collection, err)
+		}
+		ops = ops[n:]
+	}
+	return nil
+}
+
+func (x *Executor) storedVersion(ctx context.Context, collection, id string) (uint64, error) {
+	var current struct {
+		Version int64 `bson:"_v"`
+	}
+	err := x.collection(collection).FindOne(ctx, bson.M{"_id": id}, options.FindOne().SetProjection(bson.M{projections.VersionField: 1})).Decode(&current)
+	if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
+		return 0, fmt.Errorf("read %s/%s: %w", collection, id, err)
+	}
+	return uint64(max(current.Version, 0)), nil
+}
+
+// collection is the physical collection of a read model's collection: the
+// generation's, when the read model has been rebuilt.
+func (x *Executor) collection(name string) *mongo.Collection {
+	return x.DB.Collection(name + x.Suffix)
 }
 
 func (x *Executor) park(ctx context.Context, p Parked) error {
@@ -312,3 +487,19 @@ func (x *Executor) park(ctx context.Context, p Parked) error {
 type noMetrics struct{}
 
 func (noMetrics) Parked(string) {}
+
+// Retry applies a parked event again: decoded and reduced by today's code,
+// written under the usual version guard. It fails as before if the event is
+// still unusable.
+func (x *Executor) Retry(ctx context.Context, e events.Envelope) error {
+	x.setDefaults()
+	rec, err := e.Decode()
+	if err != nil {
+		return err
+	}
+	writes, err := x.Projector.Reduce(rec)
+	if err != nil {
+		return err
+	}
+	return x.apply(ctx, projections.Coalesce(writes), nil)
+}

@@ -1,0 +1,262 @@
+package httpapi
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/accountd/accountd/commands"
+	"github.com/accountd/accountd/internal/summary"
+	"github.com/accountd/accountd/internal/validate"
+	"github.com/accountd/accountd/projections"
+	"github.com/accountd/accountd/queries"
+)
+
+type auditEntryResponse struct {
+	ID            string                `json:"id"`
+	Position      int64                 `json:"position"`
+	Time          string                `json:"time"`
+	Type          string                `json:"type"`
+	Actor         string                `json:"actor"`
+	Credential    *auditCredential      `json:"credential"`
+	ClientIP      string                `json:"client_ip"`
+	UserAgent     string                `json:"user_agent"`
+	CorrelationID string                `json:"correlation_id"`
+	Summary       string                `json:"summary"`
+	Changes       []auditChangeResponse `json:"changes"`
+}
+
+type auditCredential struct {
+	Kind string `json:"kind"`
+	ID   string `json:"id"`
+}
+
+type auditChangeResponse struct {
+	Field string `json:"field"`
+	From  string `json:"from"`
+	To    string `json:"to"`
+}
+
+type auditPageResponse struct {
+	Entries    []auditEntryResponse `json:"entries"`
+	NextCursor *string              `json:"next_cursor"`
+}
+
+func (a *API) auditEntry(e projections.AuditEntry, zone, lang string) auditEntryResponse {
+	out := auditEntryResponse{ID: e.EventID, Position: e.Position, Time: a.renderTime(projections.Time(e.Time), zone), Type: e.Type,
+		Actor: e.Actor, ClientIP: e.ClientIP, UserAgent: e.UserAgent, CorrelationID: e.CorrelationID,
+		Summary: summary.Text(e, lang), Changes: []auditChangeResponse{}}
+	if e.CredentialKind != "" {
+		out.Credential = &auditCredential{Kind: e.CredentialKind, ID: e.CredentialID}
+	}
+	for _, c := range e.Changes {
+		out.Changes = append(out.Changes, auditChangeResponse(c))
+	}
+	return out
+}
+
+// auditFilter reads ?type= ?since= ?until= ?limit= ?cursor=.
+func auditFilter(r *http.Request) (queries.AuditFilter, error) {
+	q := r.URL.Query()
+	f := queries.AuditFilter{TypePrefix: q.Get("type"), Cursor: q.Get("cursor"), Limit: 50}
+	var vs []validate.Violation
+	for _, p := range []struct {
+		name string
+		dst  *time.Time
+	}{{"since", &f.Since}, {"until", &f.Until}} {
+		if s := q.Get(p.name); s != "" {
+			t, err := time.Parse(time.RFC3339, s)
+			if err != nil {
+				vs = append(vs, validate.Violation{Field: p.name, Code: "time.invalid"})
+			}
+			*p.dst = t
+		}
+	}
+	if s := q.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 200 {
+			vs = append(vs, validate.Violation{Field: "limit", Code: "limit.out_of_range", Params: map[string]int{"max": 200}})
+		}
+		f.Limit = n
+	}
+	if len(vs) > 0 {
+		return f, &commands.ValidationError{Violations: vs}
+	}
+	return f, nil
+}
+
+// exportFormat picks JSON lines or CSV from ?format= or Accept; "" is a page.
+func exportFormat(r *http.Request) string {
+	switch f := r.URL.Query().Get("format"); f {
+	case "ndjson", "csv":
+		return f
+	}
+	accept := r.Header.Get("Accept")
+	switch {
+	case strings.Contains(accept, "application/x-ndjson"):
+		return "ndjson"
+	case strings.Contains(accept, "text/csv"):
+		return "csv"
+	}
+	return ""
+}
+
+// getAudit is the user's own security log, newest first: a page, or the
+// whole (filtered) log streamed as JSON lines or CSV.
+func (a *API) getAudit(w http.ResponseWriter, r *http.Request) {
+	a.serveAudit(w, r, "")
+}
+
+// getTokenActivity is what one of the user's tokens did.
+func (a *API) getTokenActivity(w http.ResponseWriter, r *http.Request) {
+	id := mux.Vars(r)["id"]
+	if _, err := a.queries.GetToken(r.Context(), caller(r).UserID, id); err != nil && !errors.Is(err, queries.ErrNotFound) {
+		a.writeError(w, r, err)
+		return
+	} else if err != nil {
+		// A deleted token's activity is still the user's to see.
+		f := queries.AuditFilter{CredentialID: id, Limit: 1}
+		if page, err := a.queries.AuditLog(r.Context(), caller(r).UserID, f); err != nil || len(page.Entries) == 0 {
+			a.writeError(w, r, commands.ErrTokenNotFound)
+			return
+		}
+	}
+	a.serveAudit(w, r, id)
+}
+
+func (a *API) serveAudit(w http.ResponseWriter, r *http.Request, credentialID string) {
+	p := caller(r)
+	f, err := auditFilter(r)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	f.CredentialID = credentialID
+	lang := responseLanguage(r)
+	w.Header().Set("Cache-Control", "private, no-cache")
+	switch exportFormat(r) {
+	case "ndjson":
+		a.exportNDJSON(w, r, f, p.UserID, p.Timezone, lang)
+		return
+	case "csv":
+		a.exportCSV(w, r, f, p.UserID, p.Timezone, lang)
+		return
+	}
+	page, err := a.queries.AuditLog(r.Context(), p.UserID, f)
+	if err != nil {
+		if errors.Is(err, queries.ErrBadCursor) {
+			err = &commands.ValidationError{Violations: []validate.Violation{{Field: "cursor", Code: "cursor.invalid"}}}
+		}
+		a.writeError(w, r, err)
+		return
+	}
+	out := auditPageResponse{Entries: make([]auditEntryResponse, len(page.Entries))}
+	for i, e := range page.Entries {
+		out.Entries[i] = a.auditEntry(e, p.Timezone, lang)
+	}
+	if page.NextCursor != "" {
+		out.NextCursor = &page.NextCursor
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// exportNDJSON streams every selected entry as one JSON line each.
+func (a *API) exportNDJSON(w http.ResponseWriter, r *http.Request, f queries.AuditFilter, account, zone, lang string) {
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	w.Header().Set("Content-Disposition", `attachment; filename="security-log.ndjson"`)
+	enc := json.NewEncoder(w)
+	flusher, _ := w.(http.Flusher)
+	n := 0
+	err := a.queries.EachAuditEntry(r.Context(), account, queries.AuditFilter{TypePrefix: f.TypePrefix, Since: f.Since, Until: f.Until, CredentialID: f.CredentialID},
+		func(e projections.AuditEntry, _ string) error {
+			if n++; n%256 == 0 && flusher != nil {
+				flusher.Flush()
+			}
+			return enc.Encode(a.auditEntry(e, zone, lang))
+		})
+	if err != nil {
+		a.log.Warn("audit export cut short", "err", err)
+	}
+}
+
+// exportCSV streams every selected entry as a CSV row.
+func (a *API) exportCSV(w http.ResponseWriter, r *http.Request, f queries.AuditFilter, account, zone, lang string) {
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="security-log.csv"`)
+	cw := csv.NewWriter(w)
+	_ = cw.Write([]string{"time", "type", "summary", "actor", "credential_kind", "credential_id", "client_ip", "user_agent", "correlation_id", "id"})
+	err := a.queries.EachAuditEntry(r.Context(), account, queries.AuditFilter{TypePrefix: f.TypePrefix, Since: f.Since, Until: f.Until, CredentialID: f.CredentialID},
+		func(e projections.AuditEntry, _ string) error {
+			v := a.auditEntry(e, zone, lang)
+			kind, id := "", ""
+			if v.Credential != nil {
+				kind, id = v.Credential.Kind, v.Credential.ID
+			}
+			return cw.Write([]string{v.Time, v.Type, v.Summary, v.Actor, kind, id, v.ClientIP, v.UserAgent, v.CorrelationID, v.ID})
+		})
+	cw.Flush()
+	if err != nil {
+		a.log.Warn("audit export cut short", "err", err)
+	}
+}
+
+type holdingResponse struct {
+	UserID   string  `json:"user_id"`
+	Username string  `json:"username"`
+	From     string  `json:"from"`
+	Until    *string `json:"until"`
+}
+
+type usernameHistoryResponse struct {
+	Username string            `json:"username"`
+	Holdings []holdingResponse `json:"holdings"`
+}
+
+func holding(h projections.Holding) holdingResponse {
+	out := holdingResponse{UserID: h.UserID, Username: h.Username, From: h.From.UTC().Format(time.RFC3339Nano)}
+	if !h.Until.IsZero() {
+		u := h.Until.UTC().Format(time.RFC3339Nano)
+		out.Until = &u
+	}
+	return out
+}
+
+// getUsernameHistory is every holding of a name (admins only), or with
+// ?at= the holding in force then.
+func (a *API) getUsernameHistory(w http.ResponseWriter, r *http.Request) {
+	name := mux.Vars(r)["username"]
+	var at time.Time
+	if s := r.URL.Query().Get("at"); s != "" {
+		var err error
+		if at, err = time.Parse(time.RFC3339Nano, s); err != nil {
+			a.writeError(w, r, &commands.ValidationError{Violations: []validate.Violation{{Field: "at", Code: "time.invalid"}}})
+			return
+		}
+	}
+	hs, err := a.queries.UsernameHistory(r.Context(), caller(r).UserID, name)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "private, no-cache")
+	if !at.IsZero() {
+		h, ok := projections.HolderAt(hs, at)
+		if !ok {
+			a.writeError(w, r, errNoHolder)
+			return
+		}
+		writeJSON(w, http.StatusOK, holding(h))
+		return
+	}
+	out := usernameHistoryResponse{Username: strings.ToLower(name), Holdings: make([]holdingResponse, len(hs))}
+	for i, h := range hs {
+		out.Holdings[i] = holding(h)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
