@@ -2,6 +2,7 @@ package projections
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -167,5 +168,72 @@ func TestCoalesceDottedPaths(t *testing.T) {
 	want := []Write{{TokensCollection, "u", 3, map[string]any{"tokens.a": Removal{}, "tokens.b.title": "y", "tokens.b.enabled": false}, nil}}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %v", got)
+	}
+}
+
+func TestReduceAuditAndHistory(t *testing.T) {
+	meta := events.Metadata{Time: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC), Actor: "u", ClientIP: "192.0.2.1", CredentialKind: "session", CredentialID: "s1"}
+	name := "Ada"
+	prev := ""
+	profile := events.Recorded{Stream: "user-u", Revision: 3, Position: 40, Type: events.UserProfileUpdated, Metadata: meta,
+		Payload: events.UserProfileUpdatedV1{UserID: "u", Profile: events.Profile{FullName: &name}, Previous: &events.Profile{FullName: &prev}}}
+	ws, err := AuditProjector().Reduce(profile)
+	if err != nil || len(ws) != 1 || ws[0].Collection != AuditIndexCollection || ws[0].ID != "u" || ws[0].Append == nil ||
+		ws[0].Append.Key != AuditKey(40) || ws[0].Append.Buckets != AuditBucketCollection {
+		t.Fatalf("audit writes %+v %v", ws, err)
+	}
+	entry := ws[0].Append.Value
+	if entry["type"] != events.UserProfileUpdated || entry["credential_id"] != "s1" || entry["client_ip"] != "192.0.2.1" {
+		t.Fatalf("entry %v", entry)
+	}
+	// A password change says so, and carries no hash.
+	changed := events.Recorded{Stream: "user-u", Revision: 4, Position: 41, Type: events.UserPasswordChanged, Metadata: meta,
+		Payload: events.UserPasswordChangedV1{UserID: "u", PasswordHash: "$argon2id$secret"}}
+	ws, _ = AuditProjector().Reduce(changed)
+	if raw, _ := bson.MarshalExtJSON(ws[0].Append.Value, false, false); strings.Contains(string(raw), "argon2id") {
+		t.Fatalf("a hash in the audit log: %s", raw)
+	}
+	// Username holdings: a claim opens one, a release ends it, an abandoned
+	// claim is removed.
+	claim := events.Recorded{Stream: "username-ada", Revision: 4, Position: 50, Type: events.UsernameClaimed, Metadata: meta, Payload: events.UsernameClaimedV1{Username: "Ada", UserID: "u"}}
+	release := events.Recorded{Stream: "username-ada", Revision: 5, Position: 60, Type: events.UsernameReleased, Metadata: meta, Payload: events.UsernameReleasedV1{Username: "Ada", UserID: "u", Reason: events.ReleaseRenamed}}
+	abandoned := release
+	abandoned.Payload = events.UsernameReleasedV1{Username: "Ada", UserID: "u", Reason: events.ReleaseAbandonedClaim}
+	for _, tt := range []struct {
+		e    events.Recorded
+		want map[string]any
+	}{
+		{claim, map[string]any{"holdings.0000000004": "u Ada 2026-11-23T10:00:00Z"}},
+		{release, map[string]any{"ends.0000000004": "2026-11-23T10:00:00Z"}},
+		{abandoned, map[string]any{"holdings.0000000004": Removal{}, "ends.0000000004": Removal{}}},
+	} {
+		ws, err := UsernameHistoryProjector().Reduce(tt.e)
+		if err != nil || len(ws) != 1 || ws[0].ID != "ada" || !reflect.DeepEqual(ws[0].Set, tt.want) {
+			t.Fatalf("history writes %+v %v, want %v", ws, err, tt.want)
+		}
+	}
+}
+
+func TestHoldingsOfAStream(t *testing.T) {
+	at := func(m int) events.Metadata { return events.Metadata{Time: time.Date(2026, 1, 1, 0, m, 0, 0, time.UTC)} }
+	stream := []events.Recorded{
+		{Metadata: at(0), Payload: events.UsernameClaimedV1{Username: "ada", UserID: "1"}},
+		{Metadata: at(1), Payload: events.UsernameReleasedV1{Username: "ada", UserID: "1", Reason: events.ReleaseRenamed}},
+		{Metadata: at(2), Payload: events.UsernameClaimedV1{Username: "Ada", UserID: "ghost"}},
+		{Metadata: at(3), Payload: events.UsernameReleasedV1{Username: "Ada", UserID: "ghost", Reason: events.ReleaseAbandonedClaim}},
+		{Metadata: at(3), Payload: events.UsernameClaimedV1{Username: "ADA", UserID: "2"}},
+	}
+	hs := HoldingsOf(stream)
+	if len(hs) != 2 || hs[0].UserID != "1" || !hs[0].Until.Equal(at(1).Time) || hs[1].UserID != "2" || !hs[1].Until.IsZero() {
+		t.Fatalf("%+v", hs)
+	}
+	for _, tt := range []struct {
+		m    int
+		want string
+	}{{0, "1"}, {1, ""}, {2, ""}, {3, "2"}, {59, "2"}} {
+		h, ok := HolderAt(hs, at(tt.m).Time)
+		if got := map[bool]string{true: h.UserID}[ok]; got != tt.want {
+			t.Errorf("at minute %d: %q, want %q", tt.m, got, tt.want)
+		}
 	}
 }

@@ -99,7 +99,7 @@ func replay(e *env, client *esdb.Client, f replayFilter, follow bool, out io.Wri
 	var line []byte
 	emit := func(ev *esdb.RecordedEvent) error {
 		meta := ev.UserMetadata
-		if len(meta) == 0 || !json.Valid(meta) {
+		if len(meta) == 0 || meta[0] != '{' || !json.Valid(meta) {
 			meta = []byte("null")
 		}
 		at := metadataTime(meta, ev.CreatedDate)

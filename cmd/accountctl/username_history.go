@@ -71,38 +71,37 @@ func (e *env) usernameHistoryCmd() *cobra.Command {
 	return cmd
 }
 
-// holdingsFromLog reads a name's reservation stream, and leaves out claims
-// whose holder never carried the name (abandoned by a crash between the
-// claim and the rename, and not yet reconciled).
+// holdingsFromLog reads a name's reservation stream. A holding released
+// because its holder renamed was carried; the one still open is checked
+// against the holder's own stream, and left out if the holder never carried
+// the name (a claim abandoned by a crash between the claim and the rename,
+// not yet reconciled) unless it is a moment old (a rename in flight).
 func holdingsFromLog(e *env, log *eventlog.ESDB, name string) ([]projections.Holding, error) {
 	canonical := validate.CanonicalUsername(name)
 	recs, err := log.ReadStream(e.ctx, events.UsernameStream(canonical), commands.NoStream)
 	if err != nil {
 		return nil, err
 	}
-	var out []projections.Holding
-	carried := map[string]bool{}
-	for _, h := range projections.HoldingsOf(recs) {
-		key := h.UserID
-		if _, seen := carried[key]; !seen {
-			userEvents, err := log.ReadStream(e.ctx, events.UserStream(h.UserID), commands.NoStream)
-			if err != nil {
-				return nil, err
-			}
-			for _, u := range userEvents {
-				switch p := u.Payload.(type) {
-				case events.UserRegisteredV1:
-					carried[key] = carried[key] || validate.CanonicalUsername(p.Username) == canonical
-				case events.UserRenamedV1:
-					carried[key] = carried[key] || validate.CanonicalUsername(p.NewUsername) == canonical
-				}
+	hs := projections.HoldingsOf(recs)
+	if n := len(hs); n > 0 && hs[n-1].Until.IsZero() && time.Since(hs[n-1].From) >= 10*time.Second {
+		userEvents, err := log.ReadStream(e.ctx, events.UserStream(hs[n-1].UserID), commands.NoStream)
+		if err != nil {
+			return nil, err
+		}
+		carried := false
+		for _, u := range userEvents {
+			switch p := u.Payload.(type) {
+			case events.UserRegisteredV1:
+				carried = carried || validate.CanonicalUsername(p.Username) == canonical
+			case events.UserRenamedV1:
+				carried = carried || validate.CanonicalUsername(p.NewUsername) == canonical
 			}
 		}
-		if carried[key] || time.Since(h.From) < 10*time.Second {
-			out = append(out, h) // a claim a moment old belongs to a rename in flight
+		if !carried {
+			hs = hs[:n-1]
 		}
 	}
-	return out, nil
+	return hs, nil
 }
 
 func (e *env) printHoldings(hs []projections.Holding) error {
