@@ -4,6 +4,8 @@ package summary
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/accountd/accountd/projections"
@@ -58,8 +60,18 @@ func Text(e projections.AuditEntry, lang string) string {
 	if !ok {
 		t = e.Type
 	}
-	for k, v := range e.Details {
-		t = strings.ReplaceAll(t, "{"+k+"}", v)
+	var extras []string
+	for _, k := range slices.Sorted(maps.Keys(e.Details)) {
+		v := e.Details[k]
+		switch {
+		case strings.Contains(t, "{"+k+"}"):
+			t = strings.ReplaceAll(t, "{"+k+"}", v)
+		case k != "token" && k != "session" && k != "kept_session":
+			extras = append(extras, k+": "+v) // what changed, where the sentence does not say
+		}
+	}
+	if len(extras) > 0 {
+		t += " (" + strings.Join(extras, ", ") + ")"
 	}
 	var changes []string
 	for _, c := range e.Changes {
