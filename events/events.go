@@ -30,11 +30,23 @@ type Recorded struct {
 
 // Stream categories; a stream is "<category>-<id>".
 const (
-	UserCategory     = "user"
-	UsernameCategory = "username"
-	SessionCategory  = "session"
-	TokensCategory   = "tokens"
+	UserCategory        = "user"
+	UsernameCategory    = "username"
+	SessionCategory     = "session"
+	TokensCategory      = "tokens"
+	CredentialsCategory = "credentials"
+	PicturesCategory    = "pictures"
+	InboxCategory       = "inbox"
 )
+
+// CredentialsStream is the stream of one user's service credentials.
+func CredentialsStream(userID string) string { return CredentialsCategory + "-" + userID }
+
+// PicturesStream is the stream of one user's profile pictures.
+func PicturesStream(userID string) string { return PicturesCategory + "-" + userID }
+
+// InboxStream is the stream of one user's notifications.
+func InboxStream(userID string) string { return InboxCategory + "-" + userID }
 
 // UserStream is the stream of one account.
 func UserStream(userID string) string { return UserCategory + "-" + userID }

@@ -24,6 +24,25 @@ const (
 	TokenDeleted        = "token.deleted"
 	TokenReuseDetected  = "token.reuse_detected"
 	TokenUsed           = "token.used"
+
+	UserRoleGranted        = "user.role_granted"
+	UserRoleRevoked        = "user.role_revoked"
+	UserAdminFieldsUpdated = "user.admin_fields_updated"
+	UserDisabled           = "user.disabled"
+	UserEnabled            = "user.enabled"
+	UserDeleted            = "user.deleted"
+	UserPictureChanged     = "user.picture_changed"
+	PictureStored          = "picture.stored"
+
+	CredentialCreated  = "credential.created"
+	CredentialUpdated  = "credential.updated"
+	CredentialDeleted  = "credential.deleted"
+	CredentialRevealed = "credential.revealed"
+
+	NotificationPreferencesSet = "notification.preferences_set"
+	NotificationRaised         = "notification.raised"
+	NotificationsRead          = "notification.read"
+	NotificationEmailed        = "notification.emailed"
 )
 
 // Types lists every event type the service knows, in a stable order.
@@ -33,6 +52,10 @@ func Types() []string {
 		UsernameClaimed, UsernameReleased,
 		SessionStarted, SessionEnded, SessionSeen,
 		TokenCreated, TokenUpdated, TokenRotated, TokenRevoked, TokenDeleted, TokenReuseDetected, TokenUsed,
+		UserRoleGranted, UserRoleRevoked, UserAdminFieldsUpdated, UserDisabled, UserEnabled, UserDeleted,
+		UserPictureChanged, PictureStored,
+		CredentialCreated, CredentialUpdated, CredentialDeleted, CredentialRevealed,
+		NotificationPreferencesSet, NotificationRaised, NotificationsRead, NotificationEmailed,
 	}
 }
 
@@ -72,6 +95,38 @@ func Decode(eventType string, data []byte) (Payload, error) {
 		return decodeAs[TokenReuseDetectedV1](eventType, data)
 	case TokenUsed:
 		return decodeAs[TokenUsedV1](eventType, data)
+	case UserRoleGranted:
+		return decodeAs[UserRoleGrantedV1](eventType, data)
+	case UserRoleRevoked:
+		return decodeAs[UserRoleRevokedV1](eventType, data)
+	case UserAdminFieldsUpdated:
+		return decodeAs[UserAdminFieldsUpdatedV1](eventType, data)
+	case UserDisabled:
+		return decodeAs[UserDisabledV1](eventType, data)
+	case UserEnabled:
+		return decodeAs[UserEnabledV1](eventType, data)
+	case UserDeleted:
+		return decodeAs[UserDeletedV1](eventType, data)
+	case UserPictureChanged:
+		return decodeAs[UserPictureChangedV1](eventType, data)
+	case PictureStored:
+		return decodeAs[PictureStoredV1](eventType, data)
+	case CredentialCreated:
+		return decodeAs[CredentialCreatedV1](eventType, data)
+	case CredentialUpdated:
+		return decodeAs[CredentialUpdatedV1](eventType, data)
+	case CredentialDeleted:
+		return decodeAs[CredentialDeletedV1](eventType, data)
+	case CredentialRevealed:
+		return decodeAs[CredentialRevealedV1](eventType, data)
+	case NotificationPreferencesSet:
+		return decodeAs[NotificationPreferencesSetV1](eventType, data)
+	case NotificationRaised:
+		return decodeAs[NotificationRaisedV1](eventType, data)
+	case NotificationsRead:
+		return decodeAs[NotificationsReadV1](eventType, data)
+	case NotificationEmailed:
+		return decodeAs[NotificationEmailedV1](eventType, data)
 	}
 	return nil, &UndecodableError{Type: eventType, Err: errUnknownType}
 }

@@ -1,0 +1,91 @@
+package events
+
+import "time"
+
+// A user's notifications and notification preferences share one stream,
+// inbox-<user id>: a notification is raised once per cause.
+
+// Notification categories and channels.
+const (
+	CategorySecurity = "security"
+	CategoryTokens   = "tokens"
+	CategoryAccount  = "account"
+	CategoryProduct  = "product"
+	ChannelInApp     = "in_app"
+	ChannelEmail     = "email"
+)
+
+// Channels says where a category's notifications go.
+type Channels struct {
+	InApp bool `json:"in_app"`
+	Email bool `json:"email"`
+}
+
+// NotificationPreferencesSetV1 records the user's preferences.
+type NotificationPreferencesSetV1 struct {
+	UserID     string              `json:"user_id"`
+	Categories map[string]Channels `json:"categories"`
+	LeadDays   []int               `json:"lead_days"` // reminders before a token or credential expires
+}
+
+// NotificationRaisedV1 is one notification, with its e-mail rendered (in
+// the user's language) when it goes to the e-mail channel too.
+type NotificationRaisedV1 struct {
+	UserID         string            `json:"user_id"`
+	NotificationID string            `json:"notification_id"`
+	Cause          string            `json:"cause"` // what raised it: an event id, or expiring:<id>:<days>
+	Kind           string            `json:"kind"`
+	Category       string            `json:"category"`
+	Params         map[string]string `json:"params,omitempty"`
+	InApp          bool              `json:"in_app"`
+	EmailTo        string            `json:"email_to,omitempty"`
+	EmailSubject   string            `json:"email_subject,omitempty"`
+	EmailBody      string            `json:"email_body,omitempty"`
+	At             time.Time         `json:"at"`
+}
+
+// NotificationsReadV1 marks notifications read (all raised up to a time
+// when All is set).
+type NotificationsReadV1 struct {
+	UserID string    `json:"user_id"`
+	IDs    []string  `json:"ids,omitempty"`
+	All    bool      `json:"all,omitempty"`
+	UpTo   time.Time `json:"up_to,omitempty"`
+}
+
+// NotificationEmailedV1: the outbox sent a notification's e-mail.
+type NotificationEmailedV1 struct {
+	UserID         string `json:"user_id"`
+	NotificationID string `json:"notification_id"`
+}
+
+// MapPersonal implements Personal: the address and the rendered e-mail.
+func (p NotificationRaisedV1) MapPersonal(owner string, f func(aad, value string) (string, error)) (Payload, error) {
+	for _, field := range []struct {
+		name string
+		v    *string
+	}{{"email_to", &p.EmailTo}, {"email_subject", &p.EmailSubject}, {"email_body", &p.EmailBody}} {
+		out, err := mapString(field.v, "user:"+owner+":notification:"+p.NotificationID+":"+field.name, f)
+		if err != nil {
+			return p, err
+		}
+		*field.v = *out
+	}
+	if len(p.Params) > 0 {
+		params := make(map[string]string, len(p.Params))
+		for k, v := range p.Params {
+			out, err := mapString(&v, "user:"+owner+":notification:"+p.NotificationID+":param:"+k, f)
+			if err != nil {
+				return p, err
+			}
+			params[k] = *out
+		}
+		p.Params = params
+	}
+	return p, nil
+}
+
+func (NotificationPreferencesSetV1) EventType() string { return NotificationPreferencesSet }
+func (NotificationRaisedV1) EventType() string         { return NotificationRaised }
+func (NotificationsReadV1) EventType() string          { return NotificationsRead }
+func (NotificationEmailedV1) EventType() string        { return NotificationEmailed }

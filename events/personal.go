@@ -1,0 +1,73 @@
+package events
+
+import "strings"
+
+// Personal data in events (e-mail, full name, description, picture bytes,
+// credential secrets) is stored encrypted with a key of the user's own,
+// kept outside the log: deleting the account destroys the key, and the
+// data becomes unreadable although the log is immutable (crypto-shredding).
+// A payload with such fields implements Personal; an encrypted value is a
+// string starting with SealedPrefix. Values written before encryption are
+// plaintext and read as they are.
+
+// SealedPrefix marks an encrypted value.
+const SealedPrefix = "enc:v1:"
+
+// Sealed says whether a value is encrypted.
+func Sealed(v string) bool { return strings.HasPrefix(v, SealedPrefix) }
+
+// Personal is a payload with personal fields. MapPersonal returns a copy
+// with each personal value replaced by f(aad, value): aad names the value
+// (owner and field), so that a ciphertext cannot be moved to another field
+// or account.
+type Personal interface {
+	Payload
+	MapPersonal(owner string, f func(aad, value string) (string, error)) (Payload, error)
+}
+
+func mapString(v *string, aad string, f func(aad, value string) (string, error)) (*string, error) {
+	if v == nil || *v == "" {
+		return v, nil
+	}
+	out, err := f(aad, *v)
+	if err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+func (p Profile) mapPersonal(owner, prefix string, f func(aad, value string) (string, error)) (Profile, error) {
+	var err error
+	for _, field := range []struct {
+		name string
+		v    **string
+	}{{"email", &p.Email}, {"full_name", &p.FullName}, {"description", &p.Description}} {
+		if *field.v, err = mapString(*field.v, "user:"+owner+":"+prefix+field.name, f); err != nil {
+			return p, err
+		}
+	}
+	return p, nil
+}
+
+// MapPersonal implements Personal.
+func (p UserRegisteredV1) MapPersonal(owner string, f func(aad, value string) (string, error)) (Payload, error) {
+	var err error
+	p.Profile, err = p.Profile.mapPersonal(owner, "", f)
+	return p, err
+}
+
+// MapPersonal implements Personal.
+func (p UserProfileUpdatedV1) MapPersonal(owner string, f func(aad, value string) (string, error)) (Payload, error) {
+	var err error
+	if p.Profile, err = p.Profile.mapPersonal(owner, "", f); err != nil {
+		return p, err
+	}
+	if p.Previous != nil {
+		prev, err := p.Previous.mapPersonal(owner, "previous.", f)
+		if err != nil {
+			return p, err
+		}
+		p.Previous = &prev
+	}
+	return p, nil
+}
