@@ -36,13 +36,17 @@ func mapString(v *string, aad string, f func(aad, value string) (string, error))
 	return &out, nil
 }
 
+// ProfileAAD names a sealed profile field of owner ("email", or
+// "previous.email" for the value an update replaced).
+func ProfileAAD(owner, field string) string { return "user:" + owner + ":" + field }
+
 func (p Profile) mapPersonal(owner, prefix string, f func(aad, value string) (string, error)) (Profile, error) {
 	var err error
 	for _, field := range []struct {
 		name string
 		v    **string
 	}{{"email", &p.Email}, {"full_name", &p.FullName}, {"description", &p.Description}} {
-		if *field.v, err = mapString(*field.v, "user:"+owner+":"+prefix+field.name, f); err != nil {
+		if *field.v, err = mapString(*field.v, ProfileAAD(owner, prefix+field.name), f); err != nil {
 			return p, err
 		}
 	}
@@ -70,4 +74,14 @@ func (p UserProfileUpdatedV1) MapPersonal(owner string, f func(aad, value string
 		p.Previous = &prev
 	}
 	return p, nil
+}
+
+// Owner is the account whose personal data a stream holds ("" for none):
+// the key its personal fields are sealed with.
+func Owner(stream string) string {
+	switch Category(stream) {
+	case UserCategory, CredentialsCategory, PicturesCategory, InboxCategory:
+		return StreamID(stream)
+	}
+	return ""
 }

@@ -53,11 +53,14 @@ type AuditEntry struct {
 	Details        map[string]string `bson:"details,omitempty"`
 }
 
-// AuditChange is a field's value before and after.
+// AuditChange is a field's value before and after. Personal values stay
+// sealed as in the log; queries open them, and an erased account's come
+// out empty with Erased set.
 type AuditChange struct {
-	Field string `bson:"field"`
-	From  string `bson:"from"`
-	To    string `bson:"to"`
+	Field  string `bson:"field" json:"field"`
+	From   string `bson:"from" json:"from"`
+	To     string `bson:"to" json:"to"`
+	Erased bool   `bson:"-" json:"erased,omitempty"`
 }
 
 // Audit collections.

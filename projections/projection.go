@@ -70,6 +70,10 @@ type Projector struct {
 	Categories []string
 	// Collections are the collections it writes.
 	Collections []string
+	// Personal: the projector needs events' personal fields in plaintext
+	// (its read model is erased with the account); the executor opens them
+	// before Reduce. Other projectors see them sealed.
+	Personal bool
 	// Reduce maps one event to its writes. It must be pure: no I/O, no
 	// clock. Events of its categories it has no use for give no writes.
 	Reduce func(events.Recorded) ([]Write, error)

@@ -34,7 +34,7 @@ func (d UserDoc) Public() PublicProfile {
 
 // UsersProjector keeps the users collection.
 func UsersProjector() Projector {
-	return Projector{Name: "users", Categories: []string{events.UserCategory}, Collections: []string{UsersCollection}, Reduce: reduceUser}
+	return Projector{Name: "users", Categories: []string{events.UserCategory}, Collections: []string{UsersCollection}, Personal: true, Reduce: reduceUser}
 }
 
 func reduceUser(e events.Recorded) ([]Write, error) {

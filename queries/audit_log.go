@@ -99,6 +99,10 @@ func (r *Reader) EachAuditEntry(ctx context.Context, account string, f AuditFilt
 			case f.TypePrefix != "" && !strings.HasPrefix(e.Type, f.TypePrefix):
 			case f.CredentialID != "" && e.CredentialID != f.CredentialID:
 			default:
+				e, err := OpenAuditEntry(ctx, r.keys, r.erased, account, e)
+				if err != nil {
+					return err
+				}
 				if err := fn(e, makeCursor(seq, k)); err != nil {
 					return err
 				}

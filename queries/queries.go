@@ -31,6 +31,8 @@ type Reader struct {
 	consistency Consistency
 	waitFor     time.Duration
 	collections func(string) string
+	keys        Opener
+	erased      error
 }
 
 // Collections maps a read model's collection name to the physical one

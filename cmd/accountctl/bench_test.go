@@ -257,12 +257,12 @@ func BenchmarkRebuild(b *testing.B) {
 		p := s.app.Platform
 		start := time.Now()
 		build := projector.Build{Projector: projections.UsersProjector(), JetStream: p.JetStream, Stream: app.FeedStream, Subject: app.FeedSubject,
-			DB: p.DB, Suffix: fmt.Sprintf("__bench%d", time.Now().UnixNano()), Prepare: p.IndexIDs}
+			DB: p.DB, Suffix: fmt.Sprintf("__bench%d", time.Now().UnixNano()), Prepare: p.IndexIDs, Keys: s.app.Keys}
 		if err := build.Run(context.Background()); err != nil {
 			b.Fatal(err)
 		}
 		took := time.Since(start)
-		docs, _ := p.DB.Collection(projections.UsersCollection + build.Suffix).CountDocuments(context.Background(), bson.M{})
+		docs, _ := p.DB.Collection(projections.UsersCollection+build.Suffix).CountDocuments(context.Background(), bson.M{})
 		// The same number of documents, upserted raw in bulks of the same size.
 		raw := p.DB.Collection(fmt.Sprintf("rawbench%d", time.Now().UnixNano()))
 		_ = p.IndexIDs(context.Background(), raw.Name())
@@ -339,4 +339,3 @@ func waitForFeed(b *testing.B, s *service, n uint64) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
-

@@ -23,6 +23,8 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/accountd/accountd/internal/app"
+	"github.com/accountd/accountd/internal/keystore"
 	"github.com/accountd/accountd/internal/platform"
 )
 
@@ -110,6 +112,12 @@ func oneLine(err error) string { return strings.ReplaceAll(err.Error(), "\n", ";
 // dial connects to the servers a command needs.
 func (e *env) dial(need platform.Servers) (*platform.Platform, error) {
 	return platform.Dial(e.ctx, e.cfg, need)
+}
+
+// keys opens the accounts' data keys (for personal data), under
+// ACCOUNTD_SECRET_KEY or the secret key in the data directory.
+func (e *env) keys(p *platform.Platform) (*keystore.Store, error) {
+	return app.OpenKeys(p.DB, e.getenv("ACCOUNTD_SECRET_KEY"), e.cfg.DataDir, false)
 }
 
 // terminal: stdout is a terminal (a table), else plain output.

@@ -103,6 +103,10 @@ func (e *env) parkedCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			keys, err := e.keys(p)
+			if err != nil {
+				return err
+			}
 			byName := map[string]projections.Projector{}
 			for _, pr := range projections.Projectors() {
 				byName[pr.Name] = pr
@@ -119,7 +123,7 @@ func (e *env) parkedCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				x := &projector.Executor{Projector: proj, DB: p.DB, Suffix: live.Suffix(), Stream: app.FeedStream}
+				x := &projector.Executor{Projector: proj, DB: p.DB, Suffix: live.Suffix(), Stream: app.FeedStream, Keys: keys}
 				env := events.Envelope{ID: d.EventID, Stream: d.Stream, Type: d.Type, Position: uint64(d.Position), Data: json.RawMessage(d.Data)}
 				if err := x.Retry(e.ctx, env); err != nil {
 					fmt.Fprintf(e.stderr, "%s: still cannot be applied: %v\n", d.ID, err)

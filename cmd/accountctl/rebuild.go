@@ -19,6 +19,7 @@ import (
 	"go.mongodb.org/mongo-driver/bson"
 
 	"github.com/accountd/accountd/internal/app"
+	"github.com/accountd/accountd/internal/keystore"
 	"github.com/accountd/accountd/internal/platform"
 	"github.com/accountd/accountd/internal/projector"
 	"github.com/accountd/accountd/projections"
@@ -74,8 +75,12 @@ func (e *env) rebuildCmd() *cobra.Command {
 				return err
 			}
 			defer p.Close()
+			keys, err := e.keys(p)
+			if err != nil {
+				return err
+			}
 			for _, proj := range ps {
-				b := e.build(p, proj)
+				b := e.build(p, keys, proj)
 				if into != "" {
 					b.Suffix, b.Until = "__"+into, at
 					if err := b.Run(e.ctx); err != nil {
@@ -115,8 +120,8 @@ func suffixed(p projections.Projector, suffix string) []string {
 
 // build describes a build of proj, reporting progress on stderr: a bar on
 // a terminal, a line a second otherwise.
-func (e *env) build(p *platform.Platform, proj projections.Projector) projector.Build {
-	b := projector.Build{Projector: proj, JetStream: p.JetStream, Stream: app.FeedStream, Subject: app.FeedSubject, DB: p.DB, Prepare: p.IndexIDs}
+func (e *env) build(p *platform.Platform, keys *keystore.Store, proj projections.Projector) projector.Build {
+	b := projector.Build{Projector: proj, JetStream: p.JetStream, Stream: app.FeedStream, Subject: app.FeedSubject, DB: p.DB, Prepare: p.IndexIDs, Keys: keys}
 	if e.terminal(e.stderr) {
 		var bar *progressbar.ProgressBar
 		b.Progress = func(done, total uint64) {
@@ -164,9 +169,13 @@ func (e *env) verifyCmd() *cobra.Command {
 				return err
 			}
 			defer p.Close()
+			keys, err := e.keys(p)
+			if err != nil {
+				return err
+			}
 			var diffs []difference
 			for _, proj := range ps {
-				b := e.build(p, proj)
+				b := e.build(p, keys, proj)
 				b.Suffix = "__verify_" + randomName()
 				if err := b.Run(e.ctx); err != nil {
 					return e.interrupted(err)

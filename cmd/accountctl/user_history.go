@@ -14,10 +14,12 @@ import (
 	"github.com/accountd/accountd/commands"
 	"github.com/accountd/accountd/events"
 	"github.com/accountd/accountd/internal/eventlog"
+	"github.com/accountd/accountd/internal/keystore"
 	"github.com/accountd/accountd/internal/platform"
 	"github.com/accountd/accountd/internal/summary"
 	"github.com/accountd/accountd/internal/validate"
 	"github.com/accountd/accountd/projections"
+	"github.com/accountd/accountd/queries"
 )
 
 type timelineJSON struct {
@@ -54,16 +56,20 @@ func (e *env) userHistoryCmd() *cobra.Command {
 					return err
 				}
 			}
-			p, err := e.dial(platform.NeedEventStore)
+			p, err := e.dial(platform.NeedEventStore | platform.NeedMongo)
 			if err != nil {
 				return err
 			}
 			defer p.Close()
+			keys, err := e.keys(p)
+			if err != nil {
+				return err
+			}
 			userID, err := resolveUser(e, eventlog.New(p.ESDB), args[0])
 			if err != nil {
 				return err
 			}
-			lines, err := timeline(e, p.ESDB, userID, from)
+			lines, err := timeline(e, p.ESDB, keys, userID, from)
 			if err != nil {
 				return err
 			}
@@ -102,7 +108,7 @@ func resolveUser(e *env, log *eventlog.ESDB, arg string) (string, error) {
 
 // timeline reads every event about the account: its own streams and the
 // session and username events that name it.
-func timeline(e *env, client *esdb.Client, userID string, since time.Time) ([]timelineJSON, error) {
+func timeline(e *env, client *esdb.Client, keys *keystore.Store, userID string, since time.Time) ([]timelineJSON, error) {
 	var out []timelineJSON
 	var start esdb.AllPosition = esdb.Start{}
 	last := uint64(0)
@@ -137,7 +143,11 @@ func timeline(e *env, client *esdb.Client, userID string, since time.Time) ([]ti
 			if !since.IsZero() && rec.Metadata.Time.Before(since) {
 				continue
 			}
-			a := projections.AuditEntryOf(rec)
+			a, err := queries.OpenAuditEntry(e.ctx, keys, keystore.ErrErased, userID, projections.AuditEntryOf(rec))
+			if err != nil {
+				rs.Close()
+				return nil, err
+			}
 			line := timelineJSON{Position: r.Position.Commit, Time: a.Time, Type: a.Type, Stream: r.StreamID, Actor: a.Actor,
 				ClientIP: a.ClientIP, UserAgent: a.UserAgent, Summary: summary.Text(a, "en"), Changes: a.Changes}
 			if a.CredentialKind != "" {

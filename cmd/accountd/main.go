@@ -141,6 +141,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		TokenIndexMaxLag:     *indexMaxLag,
 		Admins:               adminList(admins, getenv("ACCOUNTD_ADMINS")),
 		AuditRetention:       time.Duration(*retentionDays) * 24 * time.Hour,
+		SecretKey:            getenv("ACCOUNTD_SECRET_KEY"),
 		ReadyMaxLagEvents:    *readyLagEvents,
 		ReadyMaxLag:          *readyLag,
 	})

@@ -15,6 +15,7 @@ import (
 
 	"github.com/accountd/accountd/commands"
 	"github.com/accountd/accountd/internal/httpapi"
+	"github.com/accountd/accountd/internal/keystore"
 	"github.com/accountd/accountd/internal/metrics"
 	"github.com/accountd/accountd/internal/password"
 	"github.com/accountd/accountd/internal/platform"
@@ -75,6 +76,9 @@ type Config struct {
 	AuditRetention time.Duration
 	// Projectors are the read models (nil: projections.Projectors()).
 	Projectors []projections.Projector
+	// SecretKey (base64 of 32 bytes) wraps the accounts' data keys; empty:
+	// the one kept in the data directory, generated on first use.
+	SecretKey string
 	// SwapGrace is how long an old read model generation is kept after a
 	// swap, for queries that resolved its names just before.
 	SwapGrace time.Duration
@@ -158,6 +162,13 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("introspection client %q: needs an id and a secret of at least 16 characters", id))
 		}
 	}
+	if c.SecretKey != "" {
+		if _, err := keystore.ParseKey(c.SecretKey); err != nil {
+			errs = append(errs, fmt.Errorf("secret key: %w", err))
+		}
+	} else if c.Platform.DataDir == "" {
+		errs = append(errs, errors.New("a secret key is required (ACCOUNTD_SECRET_KEY) when there is no data directory"))
+	}
 	if c.AuditRetention < 24*time.Hour {
 		errs = append(errs, fmt.Errorf("audit retention %s is shorter than a day", c.AuditRetention))
 	}
@@ -178,6 +189,7 @@ type App struct {
 	Metrics    *metrics.Metrics
 	Supervisor *supervise.Supervisor
 	Catalog    *projector.Catalog
+	Keys       *keystore.Store
 
 	cfg        Config
 	scopes     *scopes.Registry
@@ -226,6 +238,7 @@ func Start(ctx context.Context, cfg Config) (_ *App, err error) {
 		return nil, err
 	}
 	steps := []func(context.Context) error{
+		a.openKeys,
 		a.prepareFeedAndReadModels,
 		a.startPrincipals,
 		a.buildCommands,

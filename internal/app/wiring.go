@@ -12,6 +12,7 @@ import (
 	"github.com/accountd/accountd/commands"
 	"github.com/accountd/accountd/internal/eventlog"
 	"github.com/accountd/accountd/internal/httpapi"
+	"github.com/accountd/accountd/internal/keystore"
 	"github.com/accountd/accountd/internal/principals"
 	"github.com/accountd/accountd/internal/projector"
 	"github.com/accountd/accountd/internal/relay"
@@ -37,7 +38,7 @@ func rebuildComponent(name string) string { return "rebuild/" + name }
 // prepareFeedAndReadModels makes sure the JetStream feed and the read-model
 // collections (with their _id indexes) exist.
 func (a *App) prepareFeedAndReadModels(ctx context.Context) error {
-	collections := []string{projections.ParkedCollection, projector.CatalogCollection}
+	collections := []string{projections.ParkedCollection, projector.CatalogCollection, keystore.Collection}
 	gens, err := projector.ReadGenerations(ctx, a.Platform.DB)
 	if err != nil {
 		return err
@@ -80,7 +81,7 @@ func (a *App) buildCommands(context.Context) error {
 	a.tracker = projector.NewTracker(a.Progress, a.projectors, nil)
 	var err error
 	a.Commands, err = commands.New(commands.Config{
-		Log:               eventlog.New(a.Platform.ESDB),
+		Log:               eventlog.Sealed{EventLog: eventlog.New(a.Platform.ESDB), Keys: a.Keys},
 		PasswordParams:    a.cfg.PasswordParams,
 		SessionTTL:        a.cfg.SessionTTL,
 		Observers:         []commands.Observer{a.Principals, a.tracker},
@@ -124,6 +125,7 @@ func (a *App) startReadSide(ctx context.Context) error {
 	})
 	a.Queries = queries.NewReader(p.DB, a.tracker, a.cfg.ReadYourWritesTimeout)
 	a.Queries.Collections(a.Catalog.Collection)
+	a.Queries.Keys(a.Keys, keystore.ErrErased)
 	a.readiness = &readiness{app: a}
 	return nil
 }
@@ -137,7 +139,7 @@ func (a *App) runProjector(ctx context.Context, proj projections.Projector) erro
 		live := a.Catalog.Live(proj.Name)
 		x := &projector.Executor{
 			Projector: proj, JetStream: a.Platform.JetStream, Stream: FeedStream, Subject: FeedSubject,
-			DB: a.Platform.DB, Progress: a.Progress, Logger: a.log, Metrics: a.Metrics, Suffix: live.Suffix(),
+			DB: a.Platform.DB, Progress: a.Progress, Logger: a.log, Metrics: a.Metrics, Suffix: live.Suffix(), Keys: a.Keys,
 		}
 		a.setExecutor(proj.Name, x)
 		runCtx, stop := context.WithCancel(ctx)
@@ -183,7 +185,7 @@ func (a *App) rebuildOnce(ctx context.Context, proj projections.Projector, versi
 	}
 	a.log.Info("rebuilding read model: its code is newer", "projector", proj.Name, "version", version)
 	g, err := projector.Rebuild(ctx, projector.Build{Projector: proj, JetStream: a.Platform.JetStream, Stream: FeedStream, Subject: FeedSubject,
-		DB: a.Platform.DB, Logger: a.log, Prepare: a.Platform.IndexIDs,
+		DB: a.Platform.DB, Logger: a.log, Prepare: a.Platform.IndexIDs, Keys: a.Keys,
 		Progress: func(done, total uint64) { a.setRebuildProgress(proj.Name, done, total) }}, version)
 	if err != nil {
 		if ctx.Err() != nil {

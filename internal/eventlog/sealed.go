@@ -21,18 +21,9 @@ type Sealed struct {
 	Keys Sealer
 }
 
-// Owner is the account whose personal data a stream holds ("" for none).
-func Owner(stream string) string {
-	switch events.Category(stream) {
-	case events.UserCategory, events.CredentialsCategory, events.PicturesCategory, events.InboxCategory:
-		return events.StreamID(stream)
-	}
-	return ""
-}
-
 // Append implements commands.EventLog.
 func (l Sealed) Append(ctx context.Context, stream string, expected commands.Version, meta events.Metadata, payloads ...events.Payload) (commands.Appended, error) {
-	if owner := Owner(stream); owner != "" {
+	if owner := events.Owner(stream); owner != "" {
 		sealed := make([]events.Payload, len(payloads))
 		for i, p := range payloads {
 			var err error
@@ -51,7 +42,7 @@ func (l Sealed) ReadStream(ctx context.Context, stream string, after commands.Ve
 	if err != nil {
 		return nil, err
 	}
-	if owner := Owner(stream); owner != "" {
+	if owner := events.Owner(stream); owner != "" {
 		for i := range recs {
 			if recs[i].Payload, _, err = l.Keys.OpenPayload(ctx, owner, recs[i].Payload); err != nil {
 				return nil, err

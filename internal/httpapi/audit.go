@@ -38,9 +38,10 @@ type auditCredential struct {
 }
 
 type auditChangeResponse struct {
-	Field string `json:"field"`
-	From  string `json:"from"`
-	To    string `json:"to"`
+	Field  string `json:"field"`
+	From   string `json:"from"`
+	To     string `json:"to"`
+	Erased bool   `json:"erased,omitempty"`
 }
 
 type auditPageResponse struct {

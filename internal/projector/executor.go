@@ -46,6 +46,8 @@ type Executor struct {
 	Logger    *slog.Logger
 	Metrics   Metrics
 	BatchSize int
+	// Keys opens the personal fields of events for a Personal projector.
+	Keys Opener
 
 	// Suffix names the physical collections (and the consumer) of a
 	// generation of the read model: "" for the first, "__g2" and so on for
@@ -69,6 +71,12 @@ type Executor struct {
 	eventAt  time.Time // time of the last event applied
 }
 
+// Opener opens the personal fields of a payload owned by owner; those of an
+// erased owner come back empty (keystore.Store).
+type Opener interface {
+	OpenPayload(ctx context.Context, owner string, p events.Payload) (events.Payload, bool, error)
+}
+
 // maxRememberedVersions bounds versions; past it the map starts afresh.
 const maxRememberedVersions = 100_000
 
@@ -88,6 +96,9 @@ func (x *Executor) setDefaults() {
 // under a supervisor, which starts it again and so recreates the consumer).
 func (x *Executor) Run(ctx context.Context) error {
 	x.setDefaults()
+	if x.Projector.Personal && x.Keys == nil {
+		return fmt.Errorf("projector %s: reads personal data, but no key store is configured", x.Projector.Name)
+	}
 	subjects := make([]string, len(x.Projector.Categories))
 	for i, c := range x.Projector.Categories {
 		subjects[i] = x.Subject + "." + c
@@ -215,7 +226,7 @@ func (x *Executor) process(ctx context.Context, batch []jetstream.Msg) {
 		}
 		envs = append(envs, e)
 	}
-	writes, more, last := x.Reduce(envs)
+	writes, more, last := x.Reduce(ctx, envs)
 	parked = append(parked, more...)
 	// A batch being written is finished even when shutdown begins.
 	writeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
@@ -264,13 +275,16 @@ type Parked struct {
 
 // Reduce runs the pure step over a batch: coalesced writes, events to park,
 // and the highest position seen.
-func (x *Executor) Reduce(envs []events.Envelope) ([]projections.Write, []Parked, uint64) {
+func (x *Executor) Reduce(ctx context.Context, envs []events.Envelope) ([]projections.Write, []Parked, uint64) {
 	var writes []projections.Write
 	var parked []Parked
 	var last uint64
 	for i := range envs {
 		last = max(last, envs[i].Position)
 		rec, err := envs[i].Decode()
+		if err == nil && x.Projector.Personal {
+			rec, err = x.open(ctx, rec)
+		}
 		if err == nil {
 			var ws []projections.Write
 			if ws, err = x.Projector.Reduce(rec); err == nil {
@@ -281,6 +295,20 @@ func (x *Executor) Reduce(envs []events.Envelope) ([]projections.Write, []Parked
 		parked = append(parked, Parked{Envelope: &envs[i], Err: fmt.Errorf("%s at %s@%d: %w", envs[i].Type, envs[i].Stream, envs[i].Revision, err)})
 	}
 	return projections.Coalesce(writes), parked, last
+}
+
+// open opens an event's personal fields with its owner's key.
+func (x *Executor) open(ctx context.Context, rec events.Recorded) (events.Recorded, error) {
+	if x.Keys == nil {
+		return rec, errors.New("no key store to open personal data")
+	}
+	owner := events.Owner(rec.Stream)
+	if owner == "" {
+		return rec, nil
+	}
+	var err error
+	rec.Payload, _, err = x.Keys.OpenPayload(ctx, owner, rec.Payload)
+	return rec, err
 }
 
 // apply writes each coalesced document, skipping those already at the
@@ -494,6 +522,9 @@ func (noMetrics) Parked(string) {}
 func (x *Executor) Retry(ctx context.Context, e events.Envelope) error {
 	x.setDefaults()
 	rec, err := e.Decode()
+	if err == nil && x.Projector.Personal {
+		rec, err = x.open(ctx, rec)
+	}
 	if err != nil {
 		return err
 	}

@@ -35,6 +35,8 @@ type Build struct {
 	// Prepare, when set, readies the new collections (indexes) before the
 	// build writes them.
 	Prepare func(ctx context.Context, collections ...string) error
+	// Keys opens personal data for a Personal projector.
+	Keys Opener
 }
 
 // caughtUp is how few messages may still wait when a build counts as caught
@@ -68,7 +70,7 @@ func (b Build) Run(ctx context.Context) (err error) {
 		}
 	}()
 	x := &Executor{Projector: b.Projector, JetStream: b.JetStream, Stream: b.Stream, Subject: b.Subject, DB: b.DB, Logger: b.Logger,
-		Suffix: b.Suffix, Fresh: true, Until: b.Until, BatchSize: 1024}
+		Suffix: b.Suffix, Fresh: true, Until: b.Until, BatchSize: 1024, Keys: b.Keys}
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- x.Run(runCtx) }()

@@ -158,7 +158,7 @@ func TestRedeliveryChangesNothing(t *testing.T) {
 		for _, p := range projections.Projectors() {
 			p.Name = fmt.Sprintf("%s-replay-%d", p.Name, round)
 			names = append(names, p.Name)
-			x := &projector.Executor{Projector: p, JetStream: a.Platform.JetStream, Stream: app.FeedStream, Subject: app.FeedSubject, DB: a.Platform.DB, BatchSize: 7}
+			x := &projector.Executor{Projector: p, JetStream: a.Platform.JetStream, Stream: app.FeedStream, Subject: app.FeedSubject, DB: a.Platform.DB, BatchSize: 7, Keys: a.Keys}
 			go func() { _ = x.Run(rctx); done <- struct{}{} }()
 		}
 		for _, n := range names {

@@ -15,41 +15,73 @@ import (
 func templates(lang string) map[string]string {
 	if lang == "tr" {
 		return map[string]string{
-			"user.registered":       "Hesap {username} adıyla açıldı",
-			"user.renamed":          "Kullanıcı adı değişti",
-			"user.profile_updated":  "Profil değişti",
-			"user.password_changed": "Parola değişti; diğer oturumlar kapandı",
-			"username.claimed":      "{username} kullanıcı adı ayrıldı",
-			"username.released":     "{username} kullanıcı adı bırakıldı ({reason})",
-			"session.started":       "Oturum açıldı",
-			"session.ended":         "Oturum kapandı ({reason})",
-			"session.seen":          "Oturum kullanıldı",
-			"token.created":         "\"{title}\" erişim belirteci oluşturuldu, kapsamlar: {scopes}",
-			"token.updated":         "Erişim belirteci değişti",
-			"token.rotated":         "Erişim belirteci yenilendi (yeni önek {token_prefix})",
-			"token.revoked":         "Erişim belirteci iptal edildi ({reason})",
-			"token.deleted":         "Erişim belirteci silindi",
-			"token.reuse_detected":  "Yenilenmiş bir belirtecin eski değeri {address} adresinden yeniden kullanıldı; belirteç iptal edildi",
-			"token.used":            "Erişim belirteci {address} adresinden kullanıldı",
+			"user.registered":              "Hesap {username} adıyla açıldı",
+			"user.renamed":                 "Kullanıcı adı değişti",
+			"user.profile_updated":         "Profil değişti",
+			"user.password_changed":        "Parola değişti; diğer oturumlar kapandı",
+			"username.claimed":             "{username} kullanıcı adı ayrıldı",
+			"username.released":            "{username} kullanıcı adı bırakıldı ({reason})",
+			"session.started":              "Oturum açıldı",
+			"session.ended":                "Oturum kapandı ({reason})",
+			"session.seen":                 "Oturum kullanıldı",
+			"token.created":                "\"{title}\" erişim belirteci oluşturuldu, kapsamlar: {scopes}",
+			"token.updated":                "Erişim belirteci değişti",
+			"token.rotated":                "Erişim belirteci yenilendi (yeni önek {token_prefix})",
+			"token.revoked":                "Erişim belirteci iptal edildi ({reason})",
+			"token.deleted":                "Erişim belirteci silindi",
+			"token.reuse_detected":         "Yenilenmiş bir belirtecin eski değeri {address} adresinden yeniden kullanıldı; belirteç iptal edildi",
+			"token.used":                   "Erişim belirteci {address} adresinden kullanıldı",
+			"user.role_granted":            "{role} rolü verildi",
+			"user.role_revoked":            "{role} rolü geri alındı",
+			"user.admin_fields_updated":    "Yöneticinin yönettiği alanlar değişti",
+			"user.disabled":                "Hesap bir yönetici tarafından devre dışı bırakıldı",
+			"user.enabled":                 "Hesap yeniden etkinleştirildi",
+			"user.deleted":                 "Hesap silindi; kişisel veriler silindi",
+			"user.picture_changed":         "Profil resmi değişti",
+			"picture.stored":               "Profil resmi kaydedildi",
+			"credential.created":           "{service} hizmeti için kimlik bilgisi oluşturuldu ({url})",
+			"credential.updated":           "Hizmet kimlik bilgisi değişti",
+			"credential.deleted":           "Hizmet kimlik bilgisi silindi",
+			"credential.revealed":          "Hizmet kimlik bilgisinin gizli değeri gösterildi",
+			"notification.preferences_set": "Bildirim tercihleri değişti",
+			"notification.raised":          "Bildirim: {kind}",
+			"notification.read":            "Bildirimler okundu",
+			"notification.emailed":         "Bildirim e-postayla gönderildi",
 		}
 	}
 	return map[string]string{
-		"user.registered":       "Account registered as {username}",
-		"user.renamed":          "Username changed",
-		"user.profile_updated":  "Profile changed",
-		"user.password_changed": "Password changed; other sessions ended",
-		"username.claimed":      "Username {username} reserved",
-		"username.released":     "Username {username} released ({reason})",
-		"session.started":       "Signed in",
-		"session.ended":         "Session ended ({reason})",
-		"session.seen":          "Session used",
-		"token.created":         "Access token \"{title}\" created with scopes {scopes}",
-		"token.updated":         "Access token changed",
-		"token.rotated":         "Access token rotated (new prefix {token_prefix})",
-		"token.revoked":         "Access token revoked ({reason})",
-		"token.deleted":         "Access token deleted",
-		"token.reuse_detected":  "A rotated-away secret of an access token was used again from {address}; the token was revoked",
-		"token.used":            "Access token used from {address}",
+		"user.registered":              "Account registered as {username}",
+		"user.renamed":                 "Username changed",
+		"user.profile_updated":         "Profile changed",
+		"user.password_changed":        "Password changed; other sessions ended",
+		"username.claimed":             "Username {username} reserved",
+		"username.released":            "Username {username} released ({reason})",
+		"session.started":              "Signed in",
+		"session.ended":                "Session ended ({reason})",
+		"session.seen":                 "Session used",
+		"token.created":                "Access token \"{title}\" created with scopes {scopes}",
+		"token.updated":                "Access token changed",
+		"token.rotated":                "Access token rotated (new prefix {token_prefix})",
+		"token.revoked":                "Access token revoked ({reason})",
+		"token.deleted":                "Access token deleted",
+		"token.reuse_detected":         "A rotated-away secret of an access token was used again from {address}; the token was revoked",
+		"token.used":                   "Access token used from {address}",
+		"user.role_granted":            "Role {role} granted",
+		"user.role_revoked":            "Role {role} revoked",
+		"user.admin_fields_updated":    "Admin-managed fields changed",
+		"user.disabled":                "Account disabled by an admin",
+		"user.enabled":                 "Account enabled again",
+		"user.deleted":                 "Account deleted; its personal data erased",
+		"user.picture_changed":         "Profile picture changed",
+		"picture.stored":               "Profile picture stored",
+		"credential.created":           "Service credential for {service} created ({url})",
+		"credential.updated":           "Service credential changed",
+		"credential.deleted":           "Service credential deleted",
+		"credential.revealed":          "Service credential secret shown",
+		"notification.preferences_set": "Notification preferences changed",
+		"notification.raised":          "Notification: {kind}",
+		"notification.read":            "Notifications read",
+		"notification.emailed":         "Notification e-mailed",
 	}
 }
 
@@ -66,7 +98,7 @@ func Text(e projections.AuditEntry, lang string) string {
 		switch {
 		case strings.Contains(t, "{"+k+"}"):
 			t = strings.ReplaceAll(t, "{"+k+"}", v)
-		case k != "token" && k != "session" && k != "kept_session":
+		case k != "token" && k != "session" && k != "kept_session" && k != "credential":
 			extras = append(extras, k+": "+v) // what changed, where the sentence does not say
 		}
 	}
@@ -75,6 +107,10 @@ func Text(e projections.AuditEntry, lang string) string {
 	}
 	var changes []string
 	for _, c := range e.Changes {
+		if c.Erased {
+			changes = append(changes, c.Field+" (erased)")
+			continue
+		}
 		changes = append(changes, fmt.Sprintf("%s %q → %q", c.Field, c.From, c.To))
 	}
 	if len(changes) > 0 {

@@ -9,7 +9,7 @@ import (
 
 func TestText(t *testing.T) {
 	for _, tt := range []struct {
-		e        projections.AuditEntry
+		e          projections.AuditEntry
 		lang, want string
 	}{
 		{projections.AuditEntry{Type: "user.renamed", Changes: []projections.AuditChange{{Field: "username", From: "ada", To: "countess"}}}, "en",

@@ -51,3 +51,17 @@ func App(t testing.TB, cfg app.Config, dir string) (*app.App, *httptest.Server) 
 	})
 	return a, srv
 }
+
+// Platform starts the embedded servers (event store, NATS, FerretDB) in a
+// temporary directory, stopped when the test ends.
+func Platform(t testing.TB) *platform.Platform {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	p, err := platform.Start(ctx, platform.Config{DataDir: t.TempDir(), EventStoreListen: "127.0.0.1:0", NATSListen: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatalf("start servers: %v", err)
+	}
+	t.Cleanup(p.Close)
+	return p
+}
