@@ -22,6 +22,19 @@ type directory struct {
 	mu       sync.Mutex
 	tokens   map[string][2]string // digest -> user, token
 	sessions map[string][]string
+	admins   map[string]bool
+}
+
+func (d *directory) Admins() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var out []string
+	for id, ok := range d.admins {
+		if ok {
+			out = append(out, id)
+		}
+	}
+	return out
 }
 
 func (d *directory) TokenByDigest(digest string) (string, string, bool) {
@@ -48,12 +61,18 @@ func (d *directory) Observe(recs []events.Recorded) {
 			d.tokens[p.TokenDigest] = [2]string{p.UserID, p.TokenID}
 		case events.SessionStartedV1:
 			d.sessions[p.UserID] = append(d.sessions[p.UserID], p.SessionID)
+		case events.SessionEndedV1:
+			d.sessions[p.UserID] = slices.DeleteFunc(d.sessions[p.UserID], func(id string) bool { return id == p.SessionID })
+		case events.UserRoleGrantedV1:
+			d.admins[p.UserID] = p.Role == events.RoleAdmin || d.admins[p.UserID]
+		case events.UserRoleRevokedV1:
+			d.admins[p.UserID] = d.admins[p.UserID] && p.Role != events.RoleAdmin
 		}
 	}
 }
 
 func newCredentialHarness(t *testing.T) (*harness, *directory) {
-	dir := &directory{tokens: map[string][2]string{}, sessions: map[string][]string{}}
+	dir := &directory{tokens: map[string][2]string{}, sessions: map[string][]string{}, admins: map[string]bool{}}
 	hs := newHarnessOn(t, eventlog.NewMemory(), commands.Config{Directory: dir, Observers: []commands.Observer{dir}, MaxLiveTokens: 3})
 	return hs, dir
 }

@@ -5,6 +5,7 @@
 package commands
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -29,6 +30,16 @@ var (
 	// ErrWrongPassword: the current password given to confirm a change is
 	// wrong (a sign-in's wrong password is ErrInvalidCredentials).
 	ErrWrongPassword = errors.New("the current password is wrong")
+	// ErrAccountDisabled: an admin disabled the account.
+	ErrAccountDisabled = errors.New("the account is disabled")
+	// ErrFieldLocked: an admin locked the field (the full name).
+	ErrFieldLocked = errors.New("an admin has locked this field")
+	// ErrLastAdmin: revoking one's own admin role would leave no admin.
+	ErrLastAdmin = errors.New("the last admin cannot revoke their own role")
+	// ErrUnknownRole: no such role.
+	ErrUnknownRole = errors.New("no such role")
+	// ErrDisableSelf: an admin cannot disable their own account.
+	ErrDisableSelf = errors.New("an admin cannot disable their own account")
 )
 
 // ValidationError lists every broken input rule.
@@ -101,6 +112,8 @@ type Config struct {
 	MaxLiveTokens int
 	// Directory finds credentials across streams; nil: none are found.
 	Directory Directory
+	// Keys destroys a deleted account's data key; nil: nothing is sealed.
+	Keys KeyShredder
 }
 
 // Directory is what commands need to know of credentials across streams:
@@ -109,6 +122,14 @@ type Config struct {
 type Directory interface {
 	TokenByDigest(digest string) (userID, tokenID string, ok bool)
 	SessionsOf(userID string) []string
+	// Admins lists the accounts holding the admin role.
+	Admins() []string
+}
+
+// KeyShredder destroys an account's data key, which makes the personal
+// data its events carry unreadable (keystore.Store).
+type KeyShredder interface {
+	Destroy(ctx context.Context, owner string) error
 }
 
 // Rate is Burst attempts at once, then one more every Every.
@@ -227,8 +248,10 @@ type Handlers struct {
 	reservations *repository[Reservation]
 	sessions     *repository[Session]
 	tokens       *repository[Tokens]
+	credentials  *repository[ServiceCredentials]
 	tokenPolicy  tokenPolicy
 	directory    Directory
+	keys         KeyShredder
 	uses         *useNotes
 	observers    []Observer
 	metrics      Metrics
@@ -259,8 +282,10 @@ func New(cfg Config) (*Handlers, error) {
 		reservations: newRepository(cfg.Log, foldReservation, cfg.CacheSize),
 		sessions:     newRepository(cfg.Log, foldSession, cfg.CacheSize),
 		tokens:       newRepository(cfg.Log, foldTokens, cfg.CacheSize),
+		credentials:  newRepository(cfg.Log, foldCredentials, cfg.CacheSize),
 		tokenPolicy:  tokenPolicy{scopes: cfg.Scopes, maxLifetime: cfg.MaxTokenLifetime, maxLive: cfg.MaxLiveTokens},
 		directory:    cfg.Directory,
+		keys:         cfg.Keys,
 		uses:         newUseNotes(),
 		observers:    cfg.Observers,
 		metrics:      cfg.Metrics,
@@ -329,9 +354,9 @@ func outcomeOf(err error) string {
 		return "throttled"
 	case errors.Is(err, ErrUsernameTaken), errors.Is(err, ErrPreconditionFailed), errors.Is(err, ErrWrongExpectedVersion):
 		return "conflict"
-	case errors.Is(err, ErrUserNotFound), errors.Is(err, ErrSessionNotFound), errors.Is(err, ErrTokenNotFound):
+	case errors.Is(err, ErrUserNotFound), errors.Is(err, ErrSessionNotFound), errors.Is(err, ErrTokenNotFound), errors.Is(err, ErrCredentialNotFound):
 		return "not_found"
-	case errors.Is(err, ErrInvalidCredentials), errors.Is(err, ErrWrongPassword):
+	case errors.Is(err, ErrInvalidCredentials), errors.Is(err, ErrWrongPassword), errors.Is(err, ErrAccountDisabled), errors.Is(err, ErrFieldLocked):
 		return "denied"
 	}
 	return "error"
@@ -341,6 +366,7 @@ type noDirectory struct{}
 
 func (noDirectory) TokenByDigest(string) (string, string, bool) { return "", "", false }
 func (noDirectory) SessionsOf(string) []string                  { return nil }
+func (noDirectory) Admins() []string                            { return nil }
 
 type noMetrics struct{}
 

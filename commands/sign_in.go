@@ -110,6 +110,9 @@ func (h *Handlers) SignIn(ctx context.Context, cmd SignIn, meta events.Metadata)
 	if userID == "" || !user.Exists() {
 		return SignedIn{}, ErrInvalidCredentials // the dummy hash matched: no such account
 	}
+	if user.Disabled {
+		return SignedIn{}, ErrAccountDisabled // said only to whoever knows the password
+	}
 	minted, err := tokens.NewSession()
 	if err != nil {
 		return SignedIn{}, err

@@ -18,6 +18,9 @@ type UpdateProfile struct {
 	// IfMatch is the revision the caller last saw; nil: decide on the
 	// latest state, whatever else changed meanwhile.
 	IfMatch *uint64
+	// ByAdmin: an admin changes another's profile (fields the admin has
+	// locked are theirs to change).
+	ByAdmin bool
 }
 
 // validateProfile checks the given fields and returns them in canonical form.
@@ -52,7 +55,7 @@ func (h *Handlers) UpdateProfile(ctx context.Context, cmd UpdateProfile, meta ev
 		return UserResult{}, err
 	}
 	out, err := update(ctx, h, h.users, events.UserStream(cmd.UserID), cmd.IfMatch, h.stamp(meta), func(u User) ([]events.Payload, error) {
-		return u.updateProfile(change)
+		return u.updateProfile(change, cmd.ByAdmin)
 	})
 	if err != nil {
 		return UserResult{}, err

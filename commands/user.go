@@ -2,6 +2,7 @@ package commands
 
 import (
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/accountd/accountd/events"
@@ -15,10 +16,31 @@ type User struct {
 	Profile      events.Profile // every field ever set; nil: never set
 	RegisteredAt time.Time
 	UpdatedAt    time.Time
+	Admin        AdminFields
+	Roles        []string // sorted
+	Disabled     bool
+	Deleted      bool
+	Picture      Picture // zero: none
 }
 
-// Exists: the account has been registered.
-func (u User) Exists() bool { return u.ID != "" }
+// AdminFields are the fields only an admin may change; the user reads them.
+type AdminFields struct {
+	EmployeeID        string
+	Department        string
+	DisplayNameLocked bool // the user may not change the full name
+}
+
+// Picture is the current profile picture.
+type Picture struct {
+	SHA256      string
+	ContentType string
+}
+
+// Exists: the account has been registered and not deleted.
+func (u User) Exists() bool { return u.ID != "" && !u.Deleted }
+
+// HasRole says whether the account holds role.
+func (u User) HasRole(role string) bool { return slices.Contains(u.Roles, role) }
 
 // foldUser applies one past event of a user stream. Pure.
 func foldUser(u User, e events.Recorded) User {
@@ -33,6 +55,32 @@ func foldUser(u User, e events.Recorded) User {
 	case events.UserPasswordChangedV1:
 		u.PasswordHash = p.PasswordHash
 		return u // not a profile change
+	case events.UserAdminFieldsUpdatedV1:
+		if p.EmployeeID != nil {
+			u.Admin.EmployeeID = *p.EmployeeID
+		}
+		if p.Department != nil {
+			u.Admin.Department = *p.Department
+		}
+		if p.DisplayNameLocked != nil {
+			u.Admin.DisplayNameLocked = *p.DisplayNameLocked
+		}
+	case events.UserRoleGrantedV1:
+		if !u.HasRole(p.Role) {
+			u.Roles = append(slices.Clone(u.Roles), p.Role)
+			slices.Sort(u.Roles)
+		}
+	case events.UserRoleRevokedV1:
+		u.Roles = slices.DeleteFunc(slices.Clone(u.Roles), func(r string) bool { return r == p.Role })
+	case events.UserDisabledV1:
+		u.Disabled = true
+	case events.UserEnabledV1:
+		u.Disabled = false
+	case events.UserDeletedV1:
+		u.Deleted, u.Disabled = true, false
+		u.PasswordHash, u.Profile, u.Picture, u.Admin = "", events.Profile{}, Picture{}, AdminFields{}
+	case events.UserPictureChangedV1:
+		u.Picture = Picture{SHA256: p.SHA256, ContentType: p.ContentType}
 	default:
 		return u
 	}
@@ -62,14 +110,18 @@ func (u User) rename(newName string) ([]events.Payload, error) {
 	return []events.Payload{events.UserRenamedV1{UserID: u.ID, OldUsername: u.Username, NewUsername: newName}}, nil
 }
 
-// updateProfile records the fields that actually change.
-func (u User) updateProfile(change events.Profile) ([]events.Payload, error) {
+// updateProfile records the fields that actually change. An admin may
+// change a locked full name; its owner may not.
+func (u User) updateProfile(change events.Profile, byAdmin bool) ([]events.Payload, error) {
 	if !u.Exists() {
 		return nil, ErrUserNotFound
 	}
 	changed, any := change.ChangesFrom(u.Profile)
 	if !any {
 		return nil, nil
+	}
+	if changed.FullName != nil && u.Admin.DisplayNameLocked && !byAdmin {
+		return nil, ErrFieldLocked
 	}
 	before := changed.Before(u.Profile)
 	return []events.Payload{events.UserProfileUpdatedV1{UserID: u.ID, Profile: changed, Previous: &before}}, nil

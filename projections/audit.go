@@ -2,6 +2,8 @@ package projections
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/accountd/accountd/events"
@@ -77,7 +79,8 @@ func AuditKey(position uint64) string { return fmt.Sprintf("%020d", position) }
 
 // AuditProjector keeps the audit log.
 func AuditProjector() Projector {
-	return Projector{Name: "audit", Categories: []string{events.UserCategory, events.UsernameCategory, events.SessionCategory, events.TokensCategory},
+	return Projector{Name: "audit", Categories: []string{events.UserCategory, events.UsernameCategory, events.SessionCategory, events.TokensCategory,
+		events.CredentialsCategory, events.InboxCategory},
 		Collections: []string{AuditIndexCollection, AuditBucketCollection}, Reduce: reduceAudit}
 }
 
@@ -108,8 +111,14 @@ func AuditAccount(e events.Recorded) string {
 	case events.UsernameReleasedV1:
 		return p.UserID
 	}
+	switch p := e.Payload.(type) {
+	case events.NotificationPreferencesSetV1:
+		return p.UserID
+	case events.NotificationRaisedV1, events.NotificationsReadV1, events.NotificationEmailedV1:
+		return "" // the feed is their record
+	}
 	switch events.Category(e.Stream) {
-	case events.UserCategory, events.TokensCategory:
+	case events.UserCategory, events.TokensCategory, events.CredentialsCategory:
 		return events.StreamID(e.Stream)
 	}
 	return ""
@@ -172,6 +181,70 @@ func AuditEntryOf(e events.Recorded) AuditEntry {
 		details["token"], details["address"] = p.TokenID, p.ClientIP
 	case events.TokenUsedV1:
 		details["token"], details["address"] = p.TokenID, p.ClientIP
+	case events.UserRoleGrantedV1:
+		details["role"] = p.Role
+	case events.UserRoleRevokedV1:
+		details["role"] = p.Role
+	case events.UserAdminFieldsUpdatedV1:
+		if p.EmployeeID != nil {
+			entry.Changes = append(entry.Changes, AuditChange{Field: "employee_id", To: *p.EmployeeID})
+		}
+		if p.Department != nil {
+			entry.Changes = append(entry.Changes, AuditChange{Field: "department", To: *p.Department})
+		}
+		if p.DisplayNameLocked != nil {
+			entry.Changes = append(entry.Changes, AuditChange{Field: "display_name_locked", To: fmt.Sprint(*p.DisplayNameLocked)})
+		}
+	case events.UserDeletedV1:
+		details["username"] = p.Username
+	case events.UserPictureChangedV1:
+		details["sha256"] = p.SHA256
+	case events.CredentialCreatedV1:
+		details["credential"], details["service"], details["url"] = p.CredentialID, p.Service, p.URL
+		if p.ExpiresAt != nil {
+			details["expires_at"] = stamp(*p.ExpiresAt)
+		}
+		details["provisioned_by"] = p.ProvisionedBy
+	case events.CredentialUpdatedV1:
+		details["credential"] = p.CredentialID
+		var fields []string
+		for _, f := range []struct {
+			name string
+			set  bool
+		}{{"service", p.Service != nil}, {"url", p.URL != nil}, {"username", p.Username != nil}, {"secret", p.Secret != nil},
+			{"note", p.Note != nil}, {"expires_at", p.ExpiresAt != nil || p.ClearExpiry}} {
+			if f.set {
+				fields = append(fields, f.name)
+			}
+		}
+		details["changed"] = strings.Join(fields, " ")
+		if p.Service != nil {
+			details["service"] = *p.Service
+		}
+		if p.URL != nil {
+			details["url"] = *p.URL
+		}
+	case events.CredentialDeletedV1:
+		details["credential"] = p.CredentialID
+	case events.CredentialRevealedV1:
+		details["credential"] = p.CredentialID
+	case events.NotificationPreferencesSetV1:
+		var on []string
+		for _, c := range slices.Sorted(maps.Keys(p.Categories)) {
+			ch := p.Categories[c]
+			if ch.InApp {
+				on = append(on, c+":in_app")
+			}
+			if ch.Email {
+				on = append(on, c+":email")
+			}
+		}
+		details["channels"] = strings.Join(on, " ")
+		var days []string
+		for _, d := range p.LeadDays {
+			days = append(days, fmt.Sprint(d))
+		}
+		details["lead_days"] = strings.Join(days, " ")
 	}
 	for k, v := range details {
 		if v == "" {

@@ -81,7 +81,8 @@ type Projector struct {
 
 // Projectors returns the service's read models.
 func Projectors() []Projector {
-	return []Projector{UsersProjector(), UsernamesProjector(), SessionsProjector(), TokensProjector(), AuditProjector(), UsernameHistoryProjector()}
+	return []Projector{UsersProjector(), UsernamesProjector(), SessionsProjector(), TokensProjector(), AuditProjector(), UsernameHistoryProjector(),
+		CredentialsProjector()}
 }
 
 // Coalesce merges writes to the same document, in order, so a burst of

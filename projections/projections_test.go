@@ -18,6 +18,8 @@ func recorded(stream string, revision, position uint64, p events.Payload) events
 
 func s(v string) *string { return &v }
 
+func ptrBool(v bool) *bool { return &v }
+
 func TestReduce(t *testing.T) {
 	const u = "user-7"
 	tests := []struct {
@@ -43,6 +45,33 @@ func TestReduce(t *testing.T) {
 		{"users: a password change moves only the version", UsersProjector(),
 			recorded(u, 6, 40, events.UserPasswordChangedV1{UserID: "7", PasswordHash: "$argon2id$secret"}),
 			[]Write{{UsersCollection, "7", 7, map[string]any{}, nil}}},
+		{"users: admin fields, a cleared one removed", UsersProjector(),
+			recorded(u, 7, 41, events.UserAdminFieldsUpdatedV1{UserID: "7", EmployeeID: s(""), Department: s("R&D"), DisplayNameLocked: ptrBool(false)}),
+			[]Write{{UsersCollection, "7", 8, map[string]any{"employee_id": Removal{}, "department": "R&D", "display_name_locked": false, "updated_at": "2026-11-23T10:00:00Z"}, nil}}},
+		{"users: disabled", UsersProjector(),
+			recorded(u, 8, 42, events.UserDisabledV1{UserID: "7"}),
+			[]Write{{UsersCollection, "7", 9, map[string]any{"disabled": true}, nil}}},
+		{"users: role granted", UsersProjector(),
+			recorded(u, 9, 43, events.UserRoleGrantedV1{UserID: "7", Role: "admin"}),
+			[]Write{{UsersCollection, "7", 10, map[string]any{"role_admin": true}, nil}}},
+		{"users: deleted leaves nothing personal", UsersProjector(),
+			recorded(u, 10, 44, events.UserDeletedV1{UserID: "7", Username: "ada"}),
+			[]Write{{UsersCollection, "7", 11, map[string]any{"deleted_at": "2026-11-23T10:00:00Z", "updated_at": "2026-11-23T10:00:00Z",
+				"email": Removal{}, "full_name": Removal{}, "description": Removal{}, "preferred_language": Removal{}, "preferred_timezone": Removal{},
+				"picture_sha256": Removal{}, "employee_id": Removal{}, "department": Removal{}, "display_name_locked": Removal{}, "disabled": Removal{},
+				"role_admin": Removal{}}, nil}}},
+		{"credentials: created, never the secret", CredentialsProjector(),
+			recorded("credentials-7", 0, 50, events.CredentialCreatedV1{CredentialID: "c1", UserID: "7", Service: "git", URL: "https://g.example", Secret: "s3cret"}),
+			[]Write{{CredentialsCollection, "7", 50, map[string]any{"credentials.c1.service": "git", "credentials.c1.url": "https://g.example",
+				"credentials.c1.secret_set": true, "credentials.c1.secret_changed_at": "2026-11-23T10:00:00Z", "credentials.c1.created_at": "2026-11-23T10:00:00Z",
+				"credentials.c1.updated_at": "2026-11-23T10:00:00Z"}, nil}}},
+		{"credentials: expiry and note cleared", CredentialsProjector(),
+			recorded("credentials-7", 1, 51, events.CredentialUpdatedV1{CredentialID: "c1", UserID: "7", Note: s(""), ClearExpiry: true}),
+			[]Write{{CredentialsCollection, "7", 51, map[string]any{"credentials.c1.updated_at": "2026-11-23T10:00:00Z",
+				"credentials.c1.expires_at": Removal{}, "credentials.c1.note": Removal{}}, nil}}},
+		{"credentials: deleted", CredentialsProjector(),
+			recorded("credentials-7", 2, 52, events.CredentialDeletedV1{CredentialID: "c1", UserID: "7"}),
+			[]Write{{CredentialsCollection, "7", 52, map[string]any{"credentials.c1": Removal{}}, nil}}},
 		{"usernames: claimed", UsernamesProjector(),
 			recorded("username-ada", 0, 9, events.UsernameClaimedV1{Username: "Ada", UserID: "7"}),
 			[]Write{{UsernamesCollection, "ada", 9, map[string]any{"username": "Ada", "user_id": "7", "held": true}, nil}}},

@@ -11,9 +11,52 @@ type UserDoc struct {
 	Version        int64  `bson:"_v,omitempty"`
 	Username       string `bson:"username,omitempty"`
 	events.Profile `bson:",inline"`
-	PictureURL     string `bson:"picture_url,omitempty"`
+	PictureSHA256  string `bson:"picture_sha256,omitempty"`
 	RegisteredAt   string `bson:"registered_at,omitempty"` // RFC 3339, UTC
 	UpdatedAt      string `bson:"updated_at,omitempty"`
+	// Admin-only fields, and the account's standing.
+	EmployeeID        string `bson:"employee_id,omitempty"`
+	Department        string `bson:"department,omitempty"`
+	DisplayNameLocked bool   `bson:"display_name_locked,omitempty"`
+	RoleAdmin         bool   `bson:"role_admin,omitempty"` // one field per role: a grant is one write
+	Disabled          bool   `bson:"disabled,omitempty"`
+	DeletedAt         string `bson:"deleted_at,omitempty"` // set: deleted, and its personal data erased
+}
+
+// Fields of UserDoc that reducers set or clear by name.
+const (
+	userDisabled          = "disabled"
+	userDisplayNameLocked = "display_name_locked"
+)
+
+// Roles lists the roles the account holds.
+func (d UserDoc) Roles() []string {
+	if d.RoleAdmin {
+		return []string{events.RoleAdmin}
+	}
+	return []string{}
+}
+
+// Deleted: the account was deleted and its personal data erased.
+func (d UserDoc) Deleted() bool { return d.DeletedAt != "" }
+
+// Status is the account's standing: active, disabled or deleted.
+func (d UserDoc) Status() string {
+	switch {
+	case d.Deleted():
+		return "deleted"
+	case d.Disabled:
+		return "disabled"
+	}
+	return "active"
+}
+
+// PictureURL is where an account's current picture is served.
+func PictureURL(username, sha string) string {
+	if sha == "" {
+		return ""
+	}
+	return "/v1/profiles/" + username + "/picture?v=" + sha[:min(12, len(sha))]
 }
 
 // Revision is the user stream revision the document reflects (the ETag).
@@ -21,6 +64,7 @@ func (d UserDoc) Revision() uint64 { return uint64(max(d.Version-1, 0)) }
 
 // PublicProfile is what anyone may see of an account.
 type PublicProfile struct {
+	UserID      string
 	Username    string
 	FullName    string
 	Description string
@@ -29,7 +73,7 @@ type PublicProfile struct {
 
 // Public is the part of the document anyone may see.
 func (d UserDoc) Public() PublicProfile {
-	return PublicProfile{Username: d.Username, FullName: events.Value(d.FullName), Description: events.Value(d.Description), PictureURL: d.PictureURL}
+	return PublicProfile{UserID: d.ID, Username: d.Username, FullName: events.Value(d.FullName), Description: events.Value(d.Description), PictureURL: PictureURL(d.Username, d.PictureSHA256)}
 }
 
 // UsersProjector keeps the users collection.
@@ -38,6 +82,7 @@ func UsersProjector() Projector {
 }
 
 func reduceUser(e events.Recorded) ([]Write, error) {
+	id, version := events.StreamID(e.Stream), e.Revision+1
 	doc := UserDoc{UpdatedAt: stamp(e.Metadata.Time)}
 	switch p := e.Payload.(type) {
 	case events.UserRegisteredV1:
@@ -46,10 +91,54 @@ func reduceUser(e events.Recorded) ([]Write, error) {
 		doc.Username = p.NewUsername
 	case events.UserProfileUpdatedV1:
 		doc.Profile = p.Profile
+	case events.UserAdminFieldsUpdatedV1:
+		ws, err := write(UsersCollection, id, version, UserDoc{UpdatedAt: doc.UpdatedAt, EmployeeID: events.Value(p.EmployeeID), Department: events.Value(p.Department)})
+		if err != nil {
+			return nil, err
+		}
+		// Cleared fields and false are values here, not omissions.
+		if p.EmployeeID != nil && *p.EmployeeID == "" {
+			ws[0].Set["employee_id"] = Removal{}
+		}
+		if p.Department != nil && *p.Department == "" {
+			ws[0].Set["department"] = Removal{}
+		}
+		if p.DisplayNameLocked != nil {
+			ws[0].Set[userDisplayNameLocked] = *p.DisplayNameLocked
+		}
+		return ws, nil
+	case events.UserRoleGrantedV1, events.UserRoleRevokedV1:
+		// One field per role: the write needs no earlier state.
+		role, held := "", false
+		if g, ok := p.(events.UserRoleGrantedV1); ok {
+			role, held = g.Role, true
+		} else {
+			role = p.(events.UserRoleRevokedV1).Role
+		}
+		return []Write{{Collection: UsersCollection, ID: id, Version: version, Set: map[string]any{"role_" + role: held}}}, nil
+	case events.UserDisabledV1:
+		return []Write{{Collection: UsersCollection, ID: id, Version: version, Set: map[string]any{userDisabled: true}}}, nil
+	case events.UserEnabledV1:
+		return []Write{{Collection: UsersCollection, ID: id, Version: version, Set: map[string]any{userDisabled: Removal{}}}}, nil
+	case events.UserPictureChangedV1:
+		if p.SHA256 == "" {
+			return []Write{{Collection: UsersCollection, ID: id, Version: version, Set: map[string]any{"picture_sha256": Removal{}}}}, nil
+		}
+		doc.PictureSHA256 = p.SHA256
+	case events.UserDeletedV1:
+		// The document stays, so that admins see the account was deleted
+		// (and a redelivered older event cannot bring it back), with
+		// nothing personal left.
+		set := map[string]any{"deleted_at": doc.UpdatedAt, "updated_at": doc.UpdatedAt}
+		for _, f := range []string{"email", "full_name", "description", "preferred_language", "preferred_timezone", "picture_sha256",
+			"employee_id", "department", userDisplayNameLocked, userDisabled, "role_" + events.RoleAdmin} {
+			set[f] = Removal{}
+		}
+		return []Write{{Collection: UsersCollection, ID: id, Version: version, Set: set}}, nil
 	default:
 		// Not a profile change (a password change): the document only
 		// moves to the stream's revision, which is its ETag.
-		return write(UsersCollection, events.StreamID(e.Stream), e.Revision+1, UserDoc{})
+		return write(UsersCollection, id, version, UserDoc{})
 	}
-	return write(UsersCollection, events.StreamID(e.Stream), e.Revision+1, doc)
+	return write(UsersCollection, id, version, doc)
 }

@@ -24,6 +24,9 @@ func (r *Reader) GetProfile(ctx context.Context, callerID, username string) (pro
 	if err := r.findByID(ctx, projections.UsersCollection, holder.UserID, &doc); err != nil {
 		return projections.PublicProfile{}, err
 	}
+	if doc.Disabled || doc.Deleted() {
+		return projections.PublicProfile{}, ErrNotFound // shown to admins only
+	}
 	if strings.ToLower(doc.Username) != name {
 		return projections.PublicProfile{}, ErrNotFound // a claim whose rename has not (or never) happened
 	}

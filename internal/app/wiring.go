@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/accountd/accountd/commands"
+	"github.com/accountd/accountd/events"
 	"github.com/accountd/accountd/internal/eventlog"
 	"github.com/accountd/accountd/internal/httpapi"
 	"github.com/accountd/accountd/internal/keystore"
@@ -29,6 +30,7 @@ const (
 	componentIndexGuard   = "index-guard"
 	componentRetention    = "audit-retention"
 	componentCatalog      = "read-model-catalog"
+	componentErasure      = "erasure"
 )
 
 func projectorComponent(name string) string { return "projector/" + name }
@@ -86,6 +88,7 @@ func (a *App) buildCommands(context.Context) error {
 		SessionTTL:        a.cfg.SessionTTL,
 		Observers:         []commands.Observer{a.Principals, a.tracker},
 		Directory:         a.Principals,
+		Keys:              a.Keys,
 		Scopes:            a.scopes,
 		MaxTokenLifetime:  a.cfg.MaxTokenLifetime,
 		Metrics:           a.Metrics,
@@ -252,6 +255,24 @@ func (a *App) startHousekeeping(context.Context) error {
 		}
 		prune()
 		return every(ctx, time.Hour, prune)
+	})
+	a.Supervisor.Go(a.bg, componentErasure, func(ctx context.Context) error {
+		done := map[string]bool{}
+		finish := func() {
+			for id, username := range a.Principals.Deleted() {
+				if done[id] || ctx.Err() != nil {
+					continue
+				}
+				meta := events.Metadata{Actor: events.ActorSystem, Time: time.Now().UTC()}
+				if _, err := a.Commands.EraseDeleted(ctx, id, username, meta); err != nil {
+					a.log.Warn("erasure of a deleted account not finished; retrying", "user_id", id, "err", err)
+					continue
+				}
+				done[id] = true
+			}
+		}
+		finish()
+		return every(ctx, 30*time.Second, finish)
 	})
 	a.Supervisor.Go(a.bg, componentIndexGuard, func(ctx context.Context) error {
 		return every(ctx, time.Second, func() { a.guardIndex(ctx) })

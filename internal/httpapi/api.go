@@ -35,6 +35,8 @@ type Authenticator interface {
 	// Introspect reports a personal access token's state for the
 	// platform's other services.
 	Introspect(token string) (principals.Introspection, bool)
+	// AccountOf tells an account's standing.
+	AccountOf(userID string) principals.Account
 }
 
 // Metrics observes requests; nil observes nothing.
@@ -181,6 +183,36 @@ func New(cfg Config) (*API, error) {
 	r.HandleFunc("/v1/tokens/revoke", a.postRevokeTokens).Methods(http.MethodPost)
 	r.HandleFunc("/v1/tokens/introspect", a.postIntrospect).Methods(http.MethodPost)
 	r.HandleFunc("/v1/profiles/{username}", a.getProfile).Methods(http.MethodGet)
+	r.HandleFunc("/v1/me", a.sessionOnly(a.deleteMe)).Methods(http.MethodDelete)
+	r.HandleFunc("/v1/me/credentials", a.authorized(scopes.CredentialsRead, a.getCredentials)).Methods(http.MethodGet)
+	r.HandleFunc("/v1/me/credentials", a.authorized(scopes.CredentialsWrite, a.postCredential)).Methods(http.MethodPost)
+	r.HandleFunc("/v1/me/credentials/{id}", a.authorized(scopes.CredentialsRead, a.getCredential)).Methods(http.MethodGet)
+	r.HandleFunc("/v1/me/credentials/{id}", a.authorized(scopes.CredentialsWrite, a.patchCredential)).Methods(http.MethodPatch)
+	r.HandleFunc("/v1/me/credentials/{id}", a.authorized(scopes.CredentialsWrite, a.deleteCredential)).Methods(http.MethodDelete)
+	r.HandleFunc("/v1/me/credentials/{id}/reveal", a.sessionOnly(a.postReveal)).Methods(http.MethodPost)
+
+	// Admins act on any account through the same resources.
+	r.HandleFunc("/v1/admin/users", a.adminOnly(a.getAdminUsers)).Methods(http.MethodGet)
+	r.HandleFunc("/v1/admin/users/{user}", a.adminTarget(a.getAdminUser)).Methods(http.MethodGet)
+	r.HandleFunc("/v1/admin/users/{user}", a.adminTarget(a.patchAdminUser)).Methods(http.MethodPatch)
+	r.HandleFunc("/v1/admin/users/{user}", a.adminTarget(a.deleteAdminUser)).Methods(http.MethodDelete)
+	r.HandleFunc("/v1/admin/users/{user}/disable", a.adminTarget(a.postDisable)).Methods(http.MethodPost)
+	r.HandleFunc("/v1/admin/users/{user}/enable", a.adminTarget(a.postEnable)).Methods(http.MethodPost)
+	r.HandleFunc("/v1/admin/users/{user}/roles/{role}", a.adminTarget(a.putRole)).Methods(http.MethodPut)
+	r.HandleFunc("/v1/admin/users/{user}/roles/{role}", a.adminTarget(a.deleteRole)).Methods(http.MethodDelete)
+	r.HandleFunc("/v1/admin/users/{user}/username", a.adminTarget(a.putUsername)).Methods(http.MethodPut)
+	r.HandleFunc("/v1/admin/users/{user}/sessions", a.adminTarget(a.getSessions)).Methods(http.MethodGet)
+	r.HandleFunc("/v1/admin/users/{user}/sessions/{id}", a.adminTarget(a.deleteSession)).Methods(http.MethodDelete)
+	r.HandleFunc("/v1/admin/users/{user}/tokens", a.adminTarget(a.getTokens)).Methods(http.MethodGet)
+	r.HandleFunc("/v1/admin/users/{user}/tokens", a.adminTarget(a.deleteTokens)).Methods(http.MethodDelete)
+	r.HandleFunc("/v1/admin/users/{user}/tokens/{id}", a.adminTarget(a.getToken)).Methods(http.MethodGet)
+	r.HandleFunc("/v1/admin/users/{user}/tokens/{id}", a.adminTarget(a.deleteToken)).Methods(http.MethodDelete)
+	r.HandleFunc("/v1/admin/users/{user}/credentials", a.adminTarget(a.getCredentials)).Methods(http.MethodGet)
+	r.HandleFunc("/v1/admin/users/{user}/credentials", a.adminTarget(a.postCredential)).Methods(http.MethodPost)
+	r.HandleFunc("/v1/admin/users/{user}/credentials/{id}", a.adminTarget(a.getCredential)).Methods(http.MethodGet)
+	r.HandleFunc("/v1/admin/users/{user}/credentials/{id}", a.adminTarget(a.patchCredential)).Methods(http.MethodPatch)
+	r.HandleFunc("/v1/admin/users/{user}/credentials/{id}", a.adminTarget(a.deleteCredential)).Methods(http.MethodDelete)
+	r.HandleFunc("/v1/admin/users/{user}/audit", a.adminTarget(a.getAudit)).Methods(http.MethodGet)
 	a.router = r
 	a.handler = a.observe(a.resolveCaller(r))
 	return a, nil

@@ -143,13 +143,13 @@ func (a *API) serveAudit(w http.ResponseWriter, r *http.Request, credentialID st
 	w.Header().Set("Cache-Control", "private, no-cache")
 	switch exportFormat(r) {
 	case "ndjson":
-		a.exportNDJSON(w, r, f, p.UserID, p.Timezone, lang)
+		a.exportNDJSON(w, r, f, subject(r), p.Timezone, lang)
 		return
 	case "csv":
-		a.exportCSV(w, r, f, p.UserID, p.Timezone, lang)
+		a.exportCSV(w, r, f, subject(r), p.Timezone, lang)
 		return
 	}
-	page, err := a.queries.AuditLog(r.Context(), p.UserID, f)
+	page, err := a.queries.AuditLog(r.Context(), subject(r), f)
 	if err != nil {
 		if errors.Is(err, queries.ErrBadCursor) {
 			err = &commands.ValidationError{Violations: []validate.Violation{{Field: "cursor", Code: "cursor.invalid"}}}

@@ -32,6 +32,8 @@ type request struct {
 	authErr           error // why a presented credential was refused
 	lang              string
 	route             string
+	// subject is the account an admin route acts on ("": the caller's).
+	subject string
 }
 
 func requestOf(ctx context.Context) *request {
@@ -209,13 +211,18 @@ func (a *API) sessionOnly(next http.HandlerFunc) http.HandlerFunc {
 // not act as an admin).
 func (a *API) adminOnly(next http.HandlerFunc) http.HandlerFunc {
 	return a.sessionOnly(func(w http.ResponseWriter, r *http.Request) {
-		p := caller(r)
-		if !a.admins[strings.ToLower(p.UserID)] && !a.admins[strings.ToLower(p.Username)] {
+		if !a.isAdmin(caller(r)) {
 			a.writeError(w, r, errAdminOnly)
 			return
 		}
 		next(w, r)
 	})
+}
+
+// isAdmin: the principal holds the admin role, or is one of the admins
+// named in the configuration (the first admins, who grant the role).
+func (a *API) isAdmin(p principals.Principal) bool {
+	return p.Admin || a.admins[strings.ToLower(p.UserID)] || a.admins[strings.ToLower(p.Username)]
 }
 
 func credentialError(err error) error {
@@ -224,8 +231,20 @@ func credentialError(err error) error {
 		return errIndexStale
 	case errors.Is(err, principals.ErrAddressNotAllowed):
 		return errAddressNotAllowed
+	case errors.Is(err, principals.ErrAccountDisabled):
+		return errAccountDisabled
 	}
 	return errUnauthorized
+}
+
+// subject is the account a request acts on: the caller's own, or on an
+// admin route the one it names.
+func subject(r *http.Request) string {
+	req := requestOf(r.Context())
+	if req.subject != "" {
+		return req.subject
+	}
+	return req.principal.UserID
 }
 
 // caller is the signed-in principal ("" user id when anonymous).

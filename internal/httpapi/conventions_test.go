@@ -21,7 +21,7 @@ func TestHTTPConventions(t *testing.T) {
 	anon := &client{t: t, base: srv.URL}
 
 	t.Run("405 says what is allowed", func(t *testing.T) {
-		for path, want := range map[string]string{"/v1/users": "POST", "/v1/me": "GET, HEAD, PATCH", "/v1/profiles/grace": "GET, HEAD"} {
+		for path, want := range map[string]string{"/v1/users": "POST", "/v1/me": "GET, HEAD, PATCH, DELETE", "/v1/profiles/grace": "GET, HEAD"} {
 			r := anon.do("PUT", path, nil)
 			if r.status != http.StatusMethodNotAllowed || r.header.Get("Allow") != want {
 				t.Errorf("PUT %s: %d Allow %q, want %q", path, r.status, r.header.Get("Allow"), want)

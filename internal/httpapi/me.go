@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
@@ -8,58 +9,96 @@ import (
 
 	"github.com/accountd/accountd/commands"
 	"github.com/accountd/accountd/events"
+	"github.com/accountd/accountd/internal/validate"
 	"github.com/accountd/accountd/projections"
 )
 
 // meResponse is the one shape of the account resource, whether it comes
-// from a command's result or from the read model.
+// from a command's result or from the read model. Admins see the same
+// shape, with the account's status.
 type meResponse struct {
-	ID                string `json:"id"`
-	Username          string `json:"username"`
-	Email             string `json:"email"`
-	FullName          string `json:"full_name"`
-	Description       string `json:"description"`
-	PreferredLanguage string `json:"preferred_language"`
-	PreferredTimezone string `json:"preferred_timezone"`
-	RegisteredAt      string `json:"registered_at"`
-	UpdatedAt         string `json:"updated_at"`
+	ID                string   `json:"id"`
+	Username          string   `json:"username"`
+	Email             string   `json:"email"`
+	FullName          string   `json:"full_name"`
+	Description       string   `json:"description"`
+	PreferredLanguage string   `json:"preferred_language"`
+	PreferredTimezone string   `json:"preferred_timezone"`
+	PictureURL        *string  `json:"picture_url"`
+	EmployeeID        string   `json:"employee_id"`
+	Department        string   `json:"department"`
+	DisplayNameLocked bool     `json:"display_name_locked"`
+	Roles             []string `json:"roles"`
+	Status            string   `json:"status"`
+	RegisteredAt      string   `json:"registered_at"`
+	UpdatedAt         string   `json:"updated_at"`
 }
 
 // account is the resource before rendering.
 type account struct {
 	id, username            string
 	profile                 events.Profile
+	admin                   commands.AdminFields
+	roles                   []string
+	pictureSHA              string
+	status                  string
 	registeredAt, updatedAt time.Time
 	revision                uint64
 }
 
 func accountOfUser(res commands.UserResult) account {
 	u := res.User
-	return account{id: u.ID, username: u.Username, profile: u.Profile, registeredAt: u.RegisteredAt, updatedAt: u.UpdatedAt, revision: res.Revision}
+	status := "active"
+	switch {
+	case u.Deleted:
+		status = "deleted"
+	case u.Disabled:
+		status = "disabled"
+	}
+	return account{id: u.ID, username: u.Username, profile: u.Profile, admin: u.Admin, roles: u.Roles, pictureSHA: u.Picture.SHA256,
+		status: status, registeredAt: u.RegisteredAt, updatedAt: u.UpdatedAt, revision: res.Revision}
 }
 
 func accountOfDoc(d projections.UserDoc) account {
 	registered, _ := time.Parse(time.RFC3339Nano, d.RegisteredAt)
 	updated, _ := time.Parse(time.RFC3339Nano, d.UpdatedAt)
-	return account{id: d.ID, username: d.Username, profile: d.Profile, registeredAt: registered, updatedAt: updated, revision: d.Revision()}
+	return account{id: d.ID, username: d.Username, profile: d.Profile, registeredAt: registered, updatedAt: updated, revision: d.Revision(),
+		admin: commands.AdminFields{EmployeeID: d.EmployeeID, Department: d.Department, DisplayNameLocked: d.DisplayNameLocked},
+		roles: d.Roles(), pictureSHA: d.PictureSHA256, status: d.Status()}
 }
 
-func (a *API) writeAccount(w http.ResponseWriter, status int, acc account) {
+func (a *API) renderAccount(acc account) meResponse {
 	zone := events.Value(acc.profile.PreferredTimezone)
-	w.Header().Set("ETag", etag(acc.revision))
-	if w.Header().Get("Cache-Control") == "" {
-		w.Header().Set("Cache-Control", "no-store") // a write's answer: personal data, never kept
-	}
-	writeJSON(w, status, meResponse{
+	out := meResponse{
 		ID: acc.id, Username: acc.username,
 		Email:             events.Value(acc.profile.Email),
 		FullName:          events.Value(acc.profile.FullName),
 		Description:       events.Value(acc.profile.Description),
 		PreferredLanguage: events.Value(acc.profile.PreferredLanguage),
 		PreferredTimezone: zone,
+		EmployeeID:        acc.admin.EmployeeID,
+		Department:        acc.admin.Department,
+		DisplayNameLocked: acc.admin.DisplayNameLocked,
+		Roles:             acc.roles,
+		Status:            acc.status,
 		RegisteredAt:      a.renderTime(acc.registeredAt, zone),
 		UpdatedAt:         a.renderTime(acc.updatedAt, zone),
-	})
+	}
+	if out.Roles == nil {
+		out.Roles = []string{}
+	}
+	if u := projections.PictureURL(acc.username, acc.pictureSHA); u != "" {
+		out.PictureURL = &u
+	}
+	return out
+}
+
+func (a *API) writeAccount(w http.ResponseWriter, status int, acc account) {
+	w.Header().Set("ETag", etag(acc.revision))
+	if w.Header().Get("Cache-Control") == "" {
+		w.Header().Set("Cache-Control", "no-store") // a write's answer: personal data, never kept
+	}
+	writeJSON(w, status, a.renderAccount(acc))
 }
 
 func etag(revision uint64) string { return `"` + strconv.FormatUint(revision, 10) + `"` }
@@ -103,6 +142,25 @@ type patchMeRequest struct {
 	Description       optionalString `json:"description"`
 	PreferredLanguage optionalString `json:"preferred_language"`
 	PreferredTimezone optionalString `json:"preferred_timezone"`
+	// Admin-only fields: named here so that a user who sends one is told
+	// it is an admin's to change (403), not that it does not exist.
+	EmployeeID        json.RawMessage `json:"employee_id"`
+	Department        json.RawMessage `json:"department"`
+	DisplayNameLocked json.RawMessage `json:"display_name_locked"`
+}
+
+// adminFields lists the admin-only fields given.
+func (req patchMeRequest) adminFields() []validate.Violation {
+	var vs []validate.Violation
+	for _, f := range []struct {
+		name string
+		raw  json.RawMessage
+	}{{"employee_id", req.EmployeeID}, {"department", req.Department}, {"display_name_locked", req.DisplayNameLocked}} {
+		if f.raw != nil {
+			vs = append(vs, validate.Violation{Field: f.name, Code: "field.admin_only"})
+		}
+	}
+	return vs
 }
 
 func (req patchMeRequest) change() commands.ProfileChange {
@@ -125,6 +183,10 @@ func (a *API) patchMe(w http.ResponseWriter, r *http.Request) {
 	var req patchMeRequest
 	if err := decode(w, r, &req); err != nil {
 		a.writeError(w, r, err)
+		return
+	}
+	if vs := req.adminFields(); len(vs) > 0 {
+		a.writeError(w, r, &adminFieldError{vs})
 		return
 	}
 	res, err := a.cmd.UpdateProfile(r.Context(), commands.UpdateProfile{UserID: caller(r).UserID, IfMatch: match, Change: req.change()}, metadata(r))
@@ -151,10 +213,36 @@ func (a *API) putUsername(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	res, err := a.cmd.RenameUser(r.Context(), commands.RenameUser{UserID: caller(r).UserID, NewUsername: req.Username, IfMatch: match}, metadata(r))
+	res, err := a.cmd.RenameUser(r.Context(), commands.RenameUser{UserID: subject(r), NewUsername: req.Username, IfMatch: match}, metadata(r))
 	if err != nil {
 		a.writeError(w, r, err)
 		return
 	}
 	a.writeAccount(w, http.StatusOK, accountOfUser(res))
+}
+
+// adminFieldError: a user sent fields only an admin may change.
+type adminFieldError struct{ violations []validate.Violation }
+
+func (e *adminFieldError) Error() string { return "admin-only fields" }
+
+type deleteAccountRequest struct {
+	CurrentPassword string `json:"current_password"`
+}
+
+// deleteMe deletes the signed-in account, confirmed with the password: the
+// username is free at once, every session and token ends, and the personal
+// data is erased.
+func (a *API) deleteMe(w http.ResponseWriter, r *http.Request) {
+	var req deleteAccountRequest
+	if err := decode(w, r, &req); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	if _, err := a.cmd.DeleteUser(r.Context(), commands.DeleteUser{UserID: caller(r).UserID, CurrentPassword: req.CurrentPassword}, metadata(r)); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusNoContent)
 }

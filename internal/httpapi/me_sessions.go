@@ -26,7 +26,7 @@ type sessionsResponse struct {
 // getSessions lists the user's live sessions.
 func (a *API) getSessions(w http.ResponseWriter, r *http.Request) {
 	p := caller(r)
-	list, err := a.queries.ListSessions(r.Context(), p.UserID, a.now())
+	list, err := a.queries.ListSessions(r.Context(), subject(r), a.now())
 	if err != nil {
 		a.writeError(w, r, err)
 		return
@@ -46,7 +46,7 @@ func (a *API) getSessions(w http.ResponseWriter, r *http.Request) {
 
 // deleteSession ends one session of the user's (another user's is 404).
 func (a *API) deleteSession(w http.ResponseWriter, r *http.Request) {
-	if _, err := a.cmd.EndSession(r.Context(), commands.EndSession{UserID: caller(r).UserID, SessionID: mux.Vars(r)["id"]}, metadata(r)); err != nil {
+	if _, err := a.cmd.EndSession(r.Context(), commands.EndSession{UserID: subject(r), SessionID: mux.Vars(r)["id"]}, metadata(r)); err != nil {
 		a.writeError(w, r, err)
 		return
 	}

@@ -46,7 +46,17 @@ var (
 	errBadClient         = errors.New("introspection client not authenticated")
 	errNoHolder          = errors.New("nobody held the name then")
 	errAdminOnly         = errors.New("only an admin may do this")
+	errAccountDisabled   = errors.New("the account is disabled")
 )
+
+// imageError: an uploaded picture cannot be used (422, or 413 when too
+// large).
+type imageError struct {
+	status    int
+	violation validate.Violation
+}
+
+func (e *imageError) Error() string { return "bad image: " + e.violation.Code }
 
 // requestError is a body that could not be decoded into the request.
 type requestError struct {
@@ -66,6 +76,8 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var re *requestError
 	var rl *commands.ThrottledError
 	var se *commands.ScopeError
+	var afe *adminFieldError
+	var ie *imageError
 	detail := ""
 	switch {
 	case errors.As(err, &ve):
@@ -90,6 +102,22 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		status, kind = http.StatusForbidden, "insufficient_scope"
 		detail = a.catalogs.message(lang, "problem.insufficient_scope.detail", nil) + " " + strings.Join(se.Missing, ", ")
 		w.Header().Set("WWW-Authenticate", `Bearer realm="accountd", error="insufficient_scope", scope="`+strings.Join(se.Missing, " ")+`"`)
+	case errors.As(err, &afe):
+		status, kind, violations = http.StatusForbidden, "admin_field", afe.violations
+	case errors.Is(err, commands.ErrFieldLocked):
+		status, kind = http.StatusForbidden, "field_locked"
+		violations = []validate.Violation{{Field: "full_name", Code: "full_name.locked"}}
+	case errors.Is(err, commands.ErrAccountDisabled), errors.Is(err, errAccountDisabled):
+		status, kind = http.StatusForbidden, "account_disabled"
+	case errors.Is(err, commands.ErrLastAdmin):
+		status, kind = http.StatusConflict, "last_admin"
+	case errors.Is(err, commands.ErrDisableSelf):
+		status, kind = http.StatusConflict, "disable_self"
+	case errors.As(err, &ie):
+		status, kind, violations = ie.status, "bad_image", []validate.Violation{ie.violation}
+		if ie.status == http.StatusRequestEntityTooLarge {
+			kind = "payload_too_large"
+		}
 	case errors.Is(err, errAdminOnly):
 		status, kind = http.StatusForbidden, "admin_required"
 	case errors.Is(err, errNoHolder):
@@ -108,6 +136,7 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		status, kind = http.StatusUnauthorized, "unauthorized"
 		w.Header().Set("WWW-Authenticate", `Bearer realm="accountd"`)
 	case errors.Is(err, commands.ErrUserNotFound), errors.Is(err, commands.ErrSessionNotFound), errors.Is(err, commands.ErrTokenNotFound),
+		errors.Is(err, commands.ErrCredentialNotFound), errors.Is(err, commands.ErrUnknownRole),
 		errors.Is(err, queries.ErrNotFound), errors.Is(err, errNotFound):
 		status, kind = http.StatusNotFound, "not_found"
 	case errors.Is(err, errMethod):
@@ -143,7 +172,8 @@ func problemKinds() []string {
 	return []string{"validation", "malformed_request", "unsupported_media_type", "payload_too_large", "username_taken",
 		"conflict", "precondition_failed", "bad_precondition", "unauthorized", "invalid_credentials", "not_found",
 		"method_not_allowed", "rate_limited", "internal", "unavailable", "wrong_password", "insufficient_scope",
-		"session_required", "address_not_allowed", "admin_required"}
+		"session_required", "address_not_allowed", "admin_required", "account_disabled", "admin_field", "field_locked", "last_admin",
+		"disable_self", "bad_image"}
 }
 
 // getProblemType is the page a problem's type URI resolves to.

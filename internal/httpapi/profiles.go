@@ -16,10 +16,17 @@ type profileResponse struct {
 // getProfile shows anyone the public profile of whoever carries a name now.
 func (a *API) getProfile(w http.ResponseWriter, r *http.Request) {
 	p, err := a.queries.GetProfile(r.Context(), caller(r).UserID, mux.Vars(r)["username"])
+	if err == nil {
+		// The credential index knows of a disable or deletion at once; the
+		// read model may lag.
+		if acc := a.principals.AccountOf(p.UserID); acc.Disabled || acc.Deleted {
+			err = errNotFound
+		}
+	}
 	if err != nil {
 		a.writeError(w, r, err)
 		return
 	}
 	w.Header().Set("Cache-Control", "public, max-age=0, must-revalidate")
-	writeJSON(w, http.StatusOK, profileResponse(p))
+	writeJSON(w, http.StatusOK, profileResponse{Username: p.Username, FullName: p.FullName, Description: p.Description, PictureURL: p.PictureURL})
 }

@@ -155,7 +155,7 @@ type tokensResponse struct {
 // getTokens lists every token, expired and revoked ones marked.
 func (a *API) getTokens(w http.ResponseWriter, r *http.Request) {
 	p := caller(r)
-	list, err := a.queries.ListTokens(r.Context(), p.UserID)
+	list, err := a.queries.ListTokens(r.Context(), subject(r))
 	if err != nil {
 		a.writeError(w, r, err)
 		return
@@ -171,7 +171,7 @@ func (a *API) getTokens(w http.ResponseWriter, r *http.Request) {
 // getToken shows one token with its scopes explained.
 func (a *API) getToken(w http.ResponseWriter, r *http.Request) {
 	p := caller(r)
-	t, err := a.queries.GetToken(r.Context(), p.UserID, mux.Vars(r)["id"])
+	t, err := a.queries.GetToken(r.Context(), subject(r), mux.Vars(r)["id"])
 	if err != nil {
 		a.writeError(w, r, err)
 		return
@@ -208,7 +208,7 @@ func (a *API) patchToken(w http.ResponseWriter, r *http.Request) {
 
 // deleteToken revokes a token and removes it from the list.
 func (a *API) deleteToken(w http.ResponseWriter, r *http.Request) {
-	if _, err := a.cmd.DeleteToken(r.Context(), commands.DeleteToken{UserID: caller(r).UserID, TokenID: mux.Vars(r)["id"]}, metadata(r)); err != nil {
+	if _, err := a.cmd.DeleteToken(r.Context(), commands.DeleteToken{UserID: subject(r), TokenID: mux.Vars(r)["id"]}, metadata(r)); err != nil {
 		a.writeError(w, r, err)
 		return
 	}
@@ -217,7 +217,7 @@ func (a *API) deleteToken(w http.ResponseWriter, r *http.Request) {
 
 // deleteTokens revokes every token of the user.
 func (a *API) deleteTokens(w http.ResponseWriter, r *http.Request) {
-	if _, err := a.cmd.DeleteAllTokens(r.Context(), commands.DeleteAllTokens{UserID: caller(r).UserID}, metadata(r)); err != nil {
+	if _, err := a.cmd.DeleteAllTokens(r.Context(), commands.DeleteAllTokens{UserID: subject(r)}, metadata(r)); err != nil {
 		a.writeError(w, r, err)
 		return
 	}

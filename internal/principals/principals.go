@@ -45,6 +45,7 @@ type Principal struct {
 	Language   string // preferred language, "" if none
 	Timezone   string // preferred time zone, "" if none
 	Revision   uint64 // the account's stream revision this index has seen
+	Admin      bool   // holds the admin role
 	Credential Credential
 }
 
@@ -61,6 +62,9 @@ var (
 	// ErrAddressNotAllowed: a valid token used from outside its allowed
 	// addresses.
 	ErrAddressNotAllowed = errors.New("the token may not be used from this address")
+	// ErrAccountDisabled: the credential is valid, but an admin disabled
+	// its account.
+	ErrAccountDisabled = errors.New("the account is disabled")
 	// ErrStale: this replica's index is too far behind the log to be
 	// trusted; it refuses every credential until it catches up.
 	ErrStale = errors.New("the credential index is behind the event log")
@@ -76,6 +80,7 @@ func (e *ReuseError) Is(target error) bool { return target == ErrUnauthenticated
 type account struct {
 	username, language, timezone string
 	revision                     uint64
+	disabled, deleted, admin     bool
 }
 
 type session struct {
@@ -179,6 +184,21 @@ func (x *Index) apply(r events.Recorded, direct bool) {
 				a.timezone = *p.PreferredTimezone
 			}
 		})
+	case events.UserRoleGrantedV1:
+		x.updateAccount(events.StreamID(r.Stream), r.Revision, direct, func(a *account) { a.admin = a.admin || p.Role == events.RoleAdmin })
+	case events.UserRoleRevokedV1:
+		x.updateAccount(events.StreamID(r.Stream), r.Revision, direct, func(a *account) { a.admin = a.admin && p.Role != events.RoleAdmin })
+	case events.UserDisabledV1:
+		x.updateAccount(events.StreamID(r.Stream), r.Revision, direct, func(a *account) { a.disabled = true })
+	case events.UserEnabledV1:
+		x.updateAccount(events.StreamID(r.Stream), r.Revision, direct, func(a *account) { a.disabled = false })
+	case events.UserDeletedV1:
+		x.updateAccount(events.StreamID(r.Stream), r.Revision, direct, func(a *account) {
+			a.deleted, a.admin = true, false
+			for id := range x.userSessions[p.UserID] {
+				x.endSession(id)
+			}
+		})
 	case events.UserPasswordChangedV1:
 		x.updateAccount(events.StreamID(r.Stream), r.Revision, direct, func(*account) {
 			// Every other session ends with a password change, even before
@@ -200,8 +220,15 @@ func (x *Index) apply(r events.Recorded, direct bool) {
 	case events.SessionEndedV1:
 		x.endSession(p.SessionID)
 	default:
-		if events.Category(r.Stream) == events.TokensCategory && x.advance(r.Stream, r.Revision, direct) {
-			x.applyToken(r.Payload)
+		switch events.Category(r.Stream) {
+		case events.TokensCategory:
+			if x.advance(r.Stream, r.Revision, direct) {
+				x.applyToken(r.Payload)
+			}
+		case events.UserCategory:
+			// Another change of the account (its picture, admin-only
+			// fields): the revision moves, so later direct events apply.
+			x.updateAccount(events.StreamID(r.Stream), r.Revision, direct, func(*account) {})
 		}
 	}
 }
@@ -356,11 +383,14 @@ func (x *Index) Authenticate(token, clientIP string) (Principal, error) {
 	s, ok := x.live[id]
 	a := x.accounts[s.userID]
 	x.mu.RUnlock()
-	if !ok || !x.now().Before(s.expiresAt) || !tokens.Matches(secret, s.digest) {
+	if !ok || !x.now().Before(s.expiresAt) || !tokens.Matches(secret, s.digest) || a.deleted {
 		return Principal{}, ErrUnauthenticated
 	}
+	if a.disabled {
+		return Principal{}, ErrAccountDisabled
+	}
 	return Principal{
-		UserID: s.userID, Username: a.username, Language: a.language, Timezone: a.timezone, Revision: a.revision,
+		UserID: s.userID, Username: a.username, Language: a.language, Timezone: a.timezone, Revision: a.revision, Admin: a.admin,
 		Credential: Credential{Kind: KindSession, ID: id, ExpiresAt: s.expiresAt},
 	}, nil
 }
@@ -382,8 +412,10 @@ func (x *Index) authenticateToken(token, clientIP string) (Principal, error) {
 		return Principal{}, ErrUnauthenticated
 	case e.flags&tokenRotatedAway != 0:
 		return Principal{}, &ReuseError{Digest: tokens.PATDigest(token)}
-	case e.flags&tokenRevoked != 0, e.flags&tokenEnabled == 0, x.now().Unix() >= e.expires:
+	case e.flags&tokenRevoked != 0, e.flags&tokenEnabled == 0, x.now().Unix() >= e.expires, a.deleted:
 		return Principal{}, ErrUnauthenticated
+	case a.disabled:
+		return Principal{}, ErrAccountDisabled
 	}
 	if len(e.allowed) > 0 {
 		ip, err := netip.ParseAddr(clientIP)
@@ -400,7 +432,7 @@ func (x *Index) authenticateToken(token, clientIP string) (Principal, error) {
 	}
 	userID := uuidString(e.user)
 	return Principal{
-		UserID: userID, Username: a.username, Language: a.language, Timezone: a.timezone, Revision: a.revision,
+		UserID: userID, Username: a.username, Language: a.language, Timezone: a.timezone, Revision: a.revision, Admin: a.admin,
 		Credential: Credential{Kind: KindToken, ID: uuidString(e.token), Scopes: x.scopeNames(e.scopes), ExpiresAt: time.Unix(e.expires, 0).UTC()},
 	}, nil
 }
@@ -427,7 +459,7 @@ func (x *Index) Introspect(token string) (Introspection, bool) {
 		a = x.accounts[uuidString(e.user)]
 	}
 	x.mu.RUnlock()
-	if e == nil || e.flags&(tokenRotatedAway|tokenRevoked) != 0 || e.flags&tokenEnabled == 0 || x.now().Unix() >= e.expires {
+	if e == nil || e.flags&(tokenRotatedAway|tokenRevoked) != 0 || e.flags&tokenEnabled == 0 || x.now().Unix() >= e.expires || a.disabled || a.deleted {
 		return Introspection{}, false
 	}
 	return Introspection{UserID: uuidString(e.user), Username: a.username, TokenID: uuidString(e.token), Scopes: x.scopeNames(e.scopes),
@@ -457,6 +489,46 @@ func (x *Index) SessionsOf(userID string) []string {
 	out := make([]string, 0, len(x.userSessions[userID]))
 	for id := range x.userSessions[userID] {
 		out = append(out, id)
+	}
+	return out
+}
+
+// Admins lists the accounts holding the admin role (commands.Directory).
+func (x *Index) Admins() []string {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	var out []string
+	for id, a := range x.accounts {
+		if a.admin && !a.deleted {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// Account is what the index knows of an account's standing.
+type Account struct {
+	Known, Disabled, Deleted, Admin bool
+	Username                        string
+}
+
+// AccountOf reports an account's standing.
+func (x *Index) AccountOf(userID string) Account {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	a, ok := x.accounts[userID]
+	return Account{Known: ok, Disabled: a.disabled, Deleted: a.deleted, Admin: a.admin, Username: a.username}
+}
+
+// Deleted lists the deleted accounts (whose erasure is to be finished).
+func (x *Index) Deleted() map[string]string {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	out := map[string]string{}
+	for id, a := range x.accounts {
+		if a.deleted {
+			out[id] = a.username
+		}
 	}
 	return out
 }

@@ -48,7 +48,7 @@ func snapshot(t *testing.T, a *app.App) map[string][]bson.M {
 	t.Helper()
 	out := map[string][]bson.M{}
 	for _, coll := range []string{projections.UsersCollection, projections.UsernamesCollection, projections.SessionsCollection, projections.TokensCollection,
-		projections.AuditIndexCollection, projections.AuditBucketCollection, projections.UsernameHistoryCollection} {
+		projections.AuditIndexCollection, projections.AuditBucketCollection, projections.UsernameHistoryCollection, projections.CredentialsCollection} {
 		cur, err := a.Platform.DB.Collection(coll).Find(context.Background(), bson.M{}, options.Find().SetSort(bson.M{"_id": 1}))
 		if err != nil {
 			t.Fatal(err)
@@ -120,6 +120,33 @@ func TestRedeliveryChangesNothing(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// Service credentials, admin actions and a deletion.
+	expires := time.Now().Add(48 * time.Hour)
+	cred, err := a.Commands.CreateCredential(ctx, commands.CreateCredential{UserID: ids[2], Spec: commands.CredentialSpec{
+		Service: ptr("git"), URL: ptr("https://git.example.com"), Username: ptr("u2"), Secret: ptr("s3cret-value"), ExpiresAt: &expires}}, meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Commands.UpdateCredential(ctx, commands.UpdateCredential{UserID: ids[2], CredentialID: cred.Credential.ID,
+		Spec: commands.CredentialSpec{Note: ptr("rotated"), Secret: ptr("an0ther"), ClearExpiry: true}}, meta); err != nil {
+		t.Fatal(err)
+	}
+	locked := true
+	if _, err := a.Commands.UpdateAdminFields(ctx, commands.UpdateAdminFields{UserID: ids[2], Department: ptr("R&D"), DisplayNameLocked: &locked}, meta); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Commands.GrantRole(ctx, commands.GrantRole{UserID: ids[3], Role: events.RoleAdmin}, meta); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Commands.DisableUser(ctx, commands.DisableUser{UserID: ids[2]}, meta); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Commands.EnableUser(ctx, commands.EnableUser{UserID: ids[2]}, meta); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Commands.DeleteUser(ctx, commands.DeleteUser{UserID: ids[4], ByAdmin: true}, meta); err != nil {
+		t.Fatal(err)
+	}
 	// A corrupt event in a user stream, then a good one after it.
 	if _, err := a.Platform.ESDB.AppendToStream(ctx, events.UserStream("corrupt"), esdb.AppendToStreamOptions{}, esdb.EventData{
 		EventID: uuid.New(), EventType: events.UserRenamed, ContentType: esdb.ContentTypeJson, Data: []byte(`"not an object"`)}); err != nil {
@@ -133,7 +160,7 @@ func TestRedeliveryChangesNothing(t *testing.T) {
 	}
 	before := snapshot(t, a)
 	if len(before[projections.UsersCollection]) != 5 || len(before[projections.UsernamesCollection]) != 6 ||
-		len(before[projections.SessionsCollection]) != 2 || len(before[projections.TokensCollection]) != 2 {
+		len(before[projections.SessionsCollection]) != 2 || len(before[projections.TokensCollection]) != 2 || len(before[projections.CredentialsCollection]) != 1 {
 		t.Fatalf("read models incomplete: %v", before)
 	}
 	var fixed bson.M

@@ -54,10 +54,12 @@ func (t *Tracker) Observe(recs []events.Recorded) {
 		t.saw(r.Metadata.Actor, category, r.Position)
 		// The owner of a per-user stream sees changes made to it by others
 		// (an admin, the system revoking a reused token) too.
-		if category == events.UserCategory || category == events.TokensCategory {
-			if owner := events.StreamID(r.Stream); owner != r.Metadata.Actor {
-				t.saw(owner, category, r.Position)
-			}
+		owner := events.Owner(r.Stream)
+		if category == events.TokensCategory {
+			owner = events.StreamID(r.Stream)
+		}
+		if owner != "" && owner != r.Metadata.Actor {
+			t.saw(owner, category, r.Position)
 		}
 	}
 }

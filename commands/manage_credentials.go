@@ -1,0 +1,128 @@
+package commands
+
+import (
+	"context"
+
+	"github.com/google/uuid"
+
+	"github.com/accountd/accountd/events"
+	"github.com/accountd/accountd/internal/validate"
+)
+
+// CreateCredential stores a service credential for UserID; ProvisionedBy
+// is the admin who made it for the user ("" when the user did).
+type CreateCredential struct {
+	UserID        string
+	Spec          CredentialSpec
+	ProvisionedBy string
+}
+
+// CredentialResult is a credential after a command, and where it is.
+type CredentialResult struct {
+	Credential ServiceCredential
+	Result
+}
+
+// CreateCredential records a new credential (its secret sealed in the log).
+func (h *Handlers) CreateCredential(ctx context.Context, cmd CreateCredential, meta events.Metadata) (res CredentialResult, err error) {
+	defer func() { h.done("create_credential", err) }()
+	meta = h.stamp(meta)
+	if err := invalid(validCredential(cmd.Spec, true, meta.Time)); err != nil {
+		return CredentialResult{}, err
+	}
+	id := uuid.NewString()
+	out, err := update(ctx, h, h.credentials, events.CredentialsStream(cmd.UserID), nil, meta, func(cs ServiceCredentials) ([]events.Payload, error) {
+		return cs.create(cmd.UserID, id, cmd.ProvisionedBy, cmd.Spec)
+	})
+	if err != nil {
+		return CredentialResult{}, err
+	}
+	c, _ := out.State.Get(id)
+	return CredentialResult{Credential: c, Result: Result{Revision: out.Revision, Position: out.Position}}, nil
+}
+
+// UpdateCredential changes fields of a credential.
+type UpdateCredential struct {
+	UserID, CredentialID string
+	Spec                 CredentialSpec
+}
+
+// UpdateCredential records the fields that change.
+func (h *Handlers) UpdateCredential(ctx context.Context, cmd UpdateCredential, meta events.Metadata) (res CredentialResult, err error) {
+	defer func() { h.done("update_credential", err) }()
+	meta = h.stamp(meta)
+	if err := invalid(validCredential(cmd.Spec, false, meta.Time)); err != nil {
+		return CredentialResult{}, err
+	}
+	out, err := update(ctx, h, h.credentials, events.CredentialsStream(cmd.UserID), nil, meta, func(cs ServiceCredentials) ([]events.Payload, error) {
+		return cs.update(cmd.UserID, cmd.CredentialID, cmd.Spec)
+	})
+	if err != nil {
+		return CredentialResult{}, err
+	}
+	c, _ := out.State.Get(cmd.CredentialID)
+	return CredentialResult{Credential: c, Result: Result{Revision: out.Revision, Position: out.Position}}, nil
+}
+
+// DeleteCredential removes a credential.
+type DeleteCredential struct {
+	UserID, CredentialID string
+}
+
+// DeleteCredential records the removal.
+func (h *Handlers) DeleteCredential(ctx context.Context, cmd DeleteCredential, meta events.Metadata) (res Result, err error) {
+	defer func() { h.done("delete_credential", err) }()
+	out, err := update(ctx, h, h.credentials, events.CredentialsStream(cmd.UserID), nil, h.stamp(meta), func(cs ServiceCredentials) ([]events.Payload, error) {
+		return cs.delete(cmd.UserID, cmd.CredentialID)
+	})
+	return Result{Revision: out.Revision, Position: out.Position}, err
+}
+
+// RevealCredential shows a credential's secret to its owner, who confirms
+// with the current password.
+type RevealCredential struct {
+	UserID, CredentialID, CurrentPassword string
+}
+
+// Revealed is the secret, for this one response.
+type Revealed struct {
+	Secret string
+	Result
+}
+
+// RevealCredential checks the password (throttled like a sign-in), records
+// the reveal for the audit log, then returns the secret.
+func (h *Handlers) RevealCredential(ctx context.Context, cmd RevealCredential, meta events.Metadata) (res Revealed, err error) {
+	defer func() { h.done("reveal_credential", err) }()
+	if cmd.CurrentPassword == "" {
+		return Revealed{}, invalid([]validate.Violation{{Field: "current_password", Code: "request.required"}})
+	}
+	u, _, err := h.users.load(ctx, events.UserStream(cmd.UserID), true)
+	if err != nil {
+		return Revealed{}, err
+	}
+	if !u.Exists() {
+		return Revealed{}, ErrUserNotFound
+	}
+	cs, _, err := h.credentials.load(ctx, events.CredentialsStream(cmd.UserID), false)
+	if err != nil {
+		return Revealed{}, err
+	}
+	if _, ok := cs.Get(cmd.CredentialID); !ok {
+		return Revealed{}, ErrCredentialNotFound
+	}
+	if err := h.checkPassword(validate.CanonicalUsername(u.Username), meta.ClientIP, cmd.CurrentPassword, u.PasswordHash); err != nil {
+		if err == ErrInvalidCredentials {
+			return Revealed{}, ErrWrongPassword
+		}
+		return Revealed{}, err
+	}
+	out, err := update(ctx, h, h.credentials, events.CredentialsStream(cmd.UserID), nil, h.stamp(meta), func(cs ServiceCredentials) ([]events.Payload, error) {
+		return cs.reveal(cmd.UserID, cmd.CredentialID)
+	})
+	if err != nil {
+		return Revealed{}, err
+	}
+	c, _ := out.State.Get(cmd.CredentialID)
+	return Revealed{Secret: c.Secret, Result: Result{Revision: out.Revision, Position: out.Position}}, nil
+}
