@@ -55,6 +55,7 @@ func (h *Handlers) DeleteUser(ctx context.Context, cmd DeleteUser, meta events.M
 	if err != nil {
 		return Result{}, err
 	}
+	h.pictureCache.drop(u.Picture.SHA256)
 	pos, err := h.EraseDeleted(ctx, cmd.UserID, u.Username, meta)
 	return Result{Revision: out.Revision, Position: max(out.Position, pos)}, err
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/accountd/accountd/events"
 	"github.com/accountd/accountd/internal/password"
+	"github.com/accountd/accountd/internal/picture"
 	"github.com/accountd/accountd/internal/ratelimit"
 	"github.com/accountd/accountd/internal/scopes"
 	"github.com/accountd/accountd/internal/validate"
@@ -249,6 +250,8 @@ type Handlers struct {
 	sessions     *repository[Session]
 	tokens       *repository[Tokens]
 	credentials  *repository[ServiceCredentials]
+	pictures     *repository[struct{}] // nothing is folded: pictures are appended and read by revision
+	pictureCache *byteCache
 	tokenPolicy  tokenPolicy
 	directory    Directory
 	keys         KeyShredder
@@ -283,6 +286,8 @@ func New(cfg Config) (*Handlers, error) {
 		sessions:     newRepository(cfg.Log, foldSession, cfg.CacheSize),
 		tokens:       newRepository(cfg.Log, foldTokens, cfg.CacheSize),
 		credentials:  newRepository(cfg.Log, foldCredentials, cfg.CacheSize),
+		pictures:     newRepository(cfg.Log, func(s struct{}, _ events.Recorded) struct{} { return s }, 1),
+		pictureCache: newByteCache(32 << 20),
 		tokenPolicy:  tokenPolicy{scopes: cfg.Scopes, maxLifetime: cfg.MaxTokenLifetime, maxLive: cfg.MaxLiveTokens},
 		directory:    cfg.Directory,
 		keys:         cfg.Keys,
@@ -348,13 +353,13 @@ func outcomeOf(err error) string {
 	switch {
 	case err == nil:
 		return "ok"
-	case errors.As(err, &ve):
+	case errors.As(err, &ve), picture.Refused(err):
 		return "invalid"
 	case errors.As(err, &te):
 		return "throttled"
 	case errors.Is(err, ErrUsernameTaken), errors.Is(err, ErrPreconditionFailed), errors.Is(err, ErrWrongExpectedVersion):
 		return "conflict"
-	case errors.Is(err, ErrUserNotFound), errors.Is(err, ErrSessionNotFound), errors.Is(err, ErrTokenNotFound), errors.Is(err, ErrCredentialNotFound):
+	case errors.Is(err, ErrUserNotFound), errors.Is(err, ErrSessionNotFound), errors.Is(err, ErrTokenNotFound), errors.Is(err, ErrCredentialNotFound), errors.Is(err, ErrPictureNotFound):
 		return "not_found"
 	case errors.Is(err, ErrInvalidCredentials), errors.Is(err, ErrWrongPassword), errors.Is(err, ErrAccountDisabled), errors.Is(err, ErrFieldLocked):
 		return "denied"

@@ -69,8 +69,9 @@ func (h *Handlers) NoteTokenUse(ctx context.Context, cmd NoteTokenUse, meta even
 		return nil
 	}
 	meta.Time = now
-	return record(ctx, h, h.tokens, events.TokensStream(cmd.UserID), meta,
+	_, err := record(ctx, h, h.tokens, events.TokensStream(cmd.UserID), meta,
 		events.TokenUsedV1{TokenID: cmd.TokenID, UserID: cmd.UserID, At: now.Truncate(time.Second), ClientIP: cmd.ClientIP})
+	return err
 }
 
 // NoteSessionSeen records that a session was used, when a record is due.
@@ -86,6 +87,7 @@ func (h *Handlers) NoteSessionSeen(ctx context.Context, cmd NoteSessionSeen, met
 		return nil
 	}
 	meta.Time = now
-	return record(ctx, h, h.sessions, events.SessionStream(cmd.SessionID), meta,
+	_, err := record(ctx, h, h.sessions, events.SessionStream(cmd.SessionID), meta,
 		events.SessionSeenV1{SessionID: cmd.SessionID, UserID: cmd.UserID, At: now.Truncate(time.Second)})
+	return err
 }

@@ -85,11 +85,11 @@ func update[S any](ctx context.Context, h *Handlers, r *repository[S], stream st
 // (a use of a credential the caller has just checked): no load, no
 // expected revision, so recording a use never reads the log. The stream's
 // cached state is dropped; its next load reads the new events.
-func record[S any](ctx context.Context, h *Handlers, r *repository[S], stream string, meta events.Metadata, payloads ...events.Payload) error {
+func record[S any](ctx context.Context, h *Handlers, r *repository[S], stream string, meta events.Metadata, payloads ...events.Payload) (Appended, error) {
 	res, err := h.log.Append(ctx, stream, AnyVersion, meta, payloads...)
 	r.forget(stream)
 	if err != nil {
-		return err
+		return Appended{}, err
 	}
 	recs := make([]events.Recorded, len(payloads))
 	first := res.Revision + 1 - uint64(len(payloads))
@@ -99,7 +99,7 @@ func record[S any](ctx context.Context, h *Handlers, r *repository[S], stream st
 	for _, o := range h.observers {
 		o.Observe(recs)
 	}
-	return nil
+	return res, nil
 }
 
 // pause spreads out retries of writers racing from several processes.

@@ -34,6 +34,7 @@ type AdminFields struct {
 type Picture struct {
 	SHA256      string
 	ContentType string
+	Revision    uint64 // of its bytes in the pictures stream
 }
 
 // Exists: the account has been registered and not deleted.
@@ -80,7 +81,7 @@ func foldUser(u User, e events.Recorded) User {
 		u.Deleted, u.Disabled = true, false
 		u.PasswordHash, u.Profile, u.Picture, u.Admin = "", events.Profile{}, Picture{}, AdminFields{}
 	case events.UserPictureChangedV1:
-		u.Picture = Picture{SHA256: p.SHA256, ContentType: p.ContentType}
+		u.Picture = Picture{SHA256: p.SHA256, ContentType: p.ContentType, Revision: p.Revision}
 	default:
 		return u
 	}

@@ -15,11 +15,13 @@ type PictureStoredV1 struct {
 	Data        string `json:"data"`
 }
 
-// UserPictureChangedV1 sets (or, with no SHA256, removes) the picture.
+// UserPictureChangedV1 sets (or, with no SHA256, removes) the picture;
+// Revision is where its bytes are in the pictures stream.
 type UserPictureChangedV1 struct {
 	UserID      string `json:"user_id"`
 	SHA256      string `json:"sha256,omitempty"`
 	ContentType string `json:"content_type,omitempty"`
+	Revision    uint64 `json:"revision,omitempty"`
 }
 
 // MapPersonal implements Personal.

@@ -58,7 +58,7 @@ func TestReduce(t *testing.T) {
 			recorded(u, 10, 44, events.UserDeletedV1{UserID: "7", Username: "ada"}),
 			[]Write{{UsersCollection, "7", 11, map[string]any{"deleted_at": "2026-11-23T10:00:00Z", "updated_at": "2026-11-23T10:00:00Z",
 				"email": Removal{}, "full_name": Removal{}, "description": Removal{}, "preferred_language": Removal{}, "preferred_timezone": Removal{},
-				"picture_sha256": Removal{}, "employee_id": Removal{}, "department": Removal{}, "display_name_locked": Removal{}, "disabled": Removal{},
+				"picture_sha256": Removal{}, "picture_type": Removal{}, "picture_rev": Removal{}, "employee_id": Removal{}, "department": Removal{}, "display_name_locked": Removal{}, "disabled": Removal{},
 				"role_admin": Removal{}}, nil}}},
 		{"credentials: created, never the secret", CredentialsProjector(),
 			recorded("credentials-7", 0, 50, events.CredentialCreatedV1{CredentialID: "c1", UserID: "7", Service: "git", URL: "https://g.example", Secret: "s3cret"}),

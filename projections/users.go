@@ -12,6 +12,8 @@ type UserDoc struct {
 	Username       string `bson:"username,omitempty"`
 	events.Profile `bson:",inline"`
 	PictureSHA256  string `bson:"picture_sha256,omitempty"`
+	PictureType    string `bson:"picture_type,omitempty"`
+	PictureRev     int64  `bson:"picture_rev,omitempty"`   // where its bytes are in the pictures stream
 	RegisteredAt   string `bson:"registered_at,omitempty"` // RFC 3339, UTC
 	UpdatedAt      string `bson:"updated_at,omitempty"`
 	// Admin-only fields, and the account's standing.
@@ -69,11 +71,15 @@ type PublicProfile struct {
 	FullName    string
 	Description string
 	PictureURL  string
+	// Where the picture's bytes are.
+	PictureSHA256, PictureType string
+	PictureRev                 uint64
 }
 
 // Public is the part of the document anyone may see.
 func (d UserDoc) Public() PublicProfile {
-	return PublicProfile{UserID: d.ID, Username: d.Username, FullName: events.Value(d.FullName), Description: events.Value(d.Description), PictureURL: PictureURL(d.Username, d.PictureSHA256)}
+	return PublicProfile{UserID: d.ID, Username: d.Username, FullName: events.Value(d.FullName), Description: events.Value(d.Description), PictureURL: PictureURL(d.Username, d.PictureSHA256),
+		PictureSHA256: d.PictureSHA256, PictureType: d.PictureType, PictureRev: uint64(d.PictureRev)}
 }
 
 // UsersProjector keeps the users collection.
@@ -122,15 +128,16 @@ func reduceUser(e events.Recorded) ([]Write, error) {
 		return []Write{{Collection: UsersCollection, ID: id, Version: version, Set: map[string]any{userDisabled: Removal{}}}}, nil
 	case events.UserPictureChangedV1:
 		if p.SHA256 == "" {
-			return []Write{{Collection: UsersCollection, ID: id, Version: version, Set: map[string]any{"picture_sha256": Removal{}}}}, nil
+			return []Write{{Collection: UsersCollection, ID: id, Version: version, Set: map[string]any{
+				"picture_sha256": Removal{}, "picture_type": Removal{}, "picture_rev": Removal{}, "updated_at": doc.UpdatedAt}}}, nil
 		}
-		doc.PictureSHA256 = p.SHA256
+		doc.PictureSHA256, doc.PictureType, doc.PictureRev = p.SHA256, p.ContentType, int64(p.Revision)
 	case events.UserDeletedV1:
 		// The document stays, so that admins see the account was deleted
 		// (and a redelivered older event cannot bring it back), with
 		// nothing personal left.
 		set := map[string]any{"deleted_at": doc.UpdatedAt, "updated_at": doc.UpdatedAt}
-		for _, f := range []string{"email", "full_name", "description", "preferred_language", "preferred_timezone", "picture_sha256",
+		for _, f := range []string{"email", "full_name", "description", "preferred_language", "preferred_timezone", "picture_sha256", "picture_type", "picture_rev",
 			"employee_id", "department", userDisplayNameLocked, userDisabled, "role_" + events.RoleAdmin} {
 			set[f] = Removal{}
 		}

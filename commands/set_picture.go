@@ -1,0 +1,173 @@
+package commands
+
+import (
+	"container/list"
+	"context"
+	"encoding/base64"
+	"errors"
+	"sync"
+
+	"github.com/accountd/accountd/events"
+	"github.com/accountd/accountd/internal/picture"
+)
+
+// ErrPictureNotFound: no such picture (none set, or erased).
+var ErrPictureNotFound = errors.New("picture not found")
+
+// SetPicture makes an upload the user's profile picture.
+type SetPicture struct {
+	UserID string
+	Data   []byte
+}
+
+// PictureResult is the picture kept.
+type PictureResult struct {
+	Picture picture.Picture
+	UserResult
+}
+
+// SetPicture checks and re-encodes the upload (picture.Process: its errors
+// say what is wrong), stores the bytes, sealed, in the user's pictures
+// stream, then makes them current. The same picture again changes nothing.
+func (h *Handlers) SetPicture(ctx context.Context, cmd SetPicture, meta events.Metadata) (res PictureResult, err error) {
+	defer func() { h.done("set_picture", err) }()
+	p, err := picture.Process(cmd.Data)
+	if err != nil {
+		return PictureResult{}, err
+	}
+	stream := events.UserStream(cmd.UserID)
+	u, _, err := h.users.load(ctx, stream, false)
+	if err != nil {
+		return PictureResult{}, err
+	}
+	if !u.Exists() {
+		return PictureResult{}, ErrUserNotFound
+	}
+	meta = h.stamp(meta)
+	revision := u.Picture.Revision
+	if u.Picture.SHA256 != p.SHA256 {
+		stored, err := record(ctx, h, h.pictures, events.PicturesStream(cmd.UserID), meta, events.PictureStoredV1{
+			UserID: cmd.UserID, SHA256: p.SHA256, ContentType: p.ContentType, Width: p.Width, Height: p.Height,
+			Data: base64.StdEncoding.EncodeToString(p.Data)})
+		if err != nil {
+			return PictureResult{}, err
+		}
+		revision = stored.Revision
+		h.pictureCache.put(p.SHA256, p.Data)
+	}
+	out, err := update(ctx, h, h.users, stream, nil, meta, func(u User) ([]events.Payload, error) {
+		if !u.Exists() {
+			return nil, ErrUserNotFound
+		}
+		if u.Picture.SHA256 == p.SHA256 {
+			return nil, nil
+		}
+		return []events.Payload{events.UserPictureChangedV1{UserID: u.ID, SHA256: p.SHA256, ContentType: p.ContentType, Revision: revision}}, nil
+	})
+	if err != nil {
+		return PictureResult{}, err
+	}
+	return PictureResult{Picture: p, UserResult: UserResult{User: out.State, Result: Result{Revision: out.Revision, Position: out.Position}}}, nil
+}
+
+// RemovePicture removes the user's picture.
+type RemovePicture struct {
+	UserID string
+}
+
+// RemovePicture records the removal; no picture changes nothing.
+func (h *Handlers) RemovePicture(ctx context.Context, cmd RemovePicture, meta events.Metadata) (res UserResult, err error) {
+	defer func() { h.done("remove_picture", err) }()
+	out, err := update(ctx, h, h.users, events.UserStream(cmd.UserID), nil, h.stamp(meta), func(u User) ([]events.Payload, error) {
+		if !u.Exists() {
+			return nil, ErrUserNotFound
+		}
+		if u.Picture.SHA256 == "" {
+			return nil, nil
+		}
+		return []events.Payload{events.UserPictureChangedV1{UserID: u.ID}}, nil
+	})
+	return UserResult{User: out.State, Result: Result{Revision: out.Revision, Position: out.Position}}, err
+}
+
+// ReadPicture returns the bytes of a user's picture, stored at revision of
+// their pictures stream: it reads that one event (the sealed log opens it),
+// or a cache of recent pictures.
+func (h *Handlers) ReadPicture(ctx context.Context, userID string, revision uint64, sha string) ([]byte, error) {
+	if b, ok := h.pictureCache.get(sha); ok {
+		return b, nil
+	}
+	recs, err := h.log.ReadStream(ctx, events.PicturesStream(userID), Version(revision)-1)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range recs {
+		p, ok := r.Payload.(events.PictureStoredV1)
+		if !ok || p.SHA256 != sha || p.Data == "" {
+			continue // "" : erased with the account
+		}
+		b, err := base64.StdEncoding.DecodeString(p.Data)
+		if err != nil {
+			return nil, err
+		}
+		h.pictureCache.put(sha, b)
+		return b, nil
+	}
+	return nil, ErrPictureNotFound
+}
+
+// byteCache keeps recently served pictures, up to a total size.
+type byteCache struct {
+	mu      sync.Mutex
+	limit   int
+	size    int
+	order   *list.List
+	entries map[string]*list.Element
+}
+
+type byteEntry struct {
+	key  string
+	data []byte
+}
+
+func newByteCache(limit int) *byteCache {
+	return &byteCache{limit: limit, order: list.New(), entries: map[string]*list.Element{}}
+}
+
+func (c *byteCache) get(key string) ([]byte, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if el, ok := c.entries[key]; ok {
+		c.order.MoveToFront(el)
+		return el.Value.(*byteEntry).data, true
+	}
+	return nil, false
+}
+
+func (c *byteCache) put(key string, data []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.entries[key]; ok || len(data) > c.limit {
+		return
+	}
+	c.entries[key] = c.order.PushFront(&byteEntry{key: key, data: data})
+	c.size += len(data)
+	for c.size > c.limit {
+		old := c.order.Back()
+		c.order.Remove(old)
+		e := old.Value.(*byteEntry)
+		delete(c.entries, e.key)
+		c.size -= len(e.data)
+	}
+}
+
+// drop forgets a picture (its account was deleted).
+func (c *byteCache) drop(key string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if el, ok := c.entries[key]; ok {
+		c.order.Remove(el)
+		delete(c.entries, key)
+		c.size -= len(el.Value.(*byteEntry).data)
+	}
+}
