@@ -250,6 +250,7 @@ type Handlers struct {
 	sessions     *repository[Session]
 	tokens       *repository[Tokens]
 	credentials  *repository[ServiceCredentials]
+	inboxes      *repository[Inbox]
 	pictures     *repository[struct{}] // nothing is folded: pictures are appended and read by revision
 	pictureCache *byteCache
 	tokenPolicy  tokenPolicy
@@ -286,6 +287,7 @@ func New(cfg Config) (*Handlers, error) {
 		sessions:     newRepository(cfg.Log, foldSession, cfg.CacheSize),
 		tokens:       newRepository(cfg.Log, foldTokens, cfg.CacheSize),
 		credentials:  newRepository(cfg.Log, foldCredentials, cfg.CacheSize),
+		inboxes:      newRepository(cfg.Log, foldInbox, cfg.CacheSize),
 		pictures:     newRepository(cfg.Log, func(s struct{}, _ events.Recorded) struct{} { return s }, 1),
 		pictureCache: newByteCache(32 << 20),
 		tokenPolicy:  tokenPolicy{scopes: cfg.Scopes, maxLifetime: cfg.MaxTokenLifetime, maxLive: cfg.MaxLiveTokens},
@@ -359,7 +361,7 @@ func outcomeOf(err error) string {
 		return "throttled"
 	case errors.Is(err, ErrUsernameTaken), errors.Is(err, ErrPreconditionFailed), errors.Is(err, ErrWrongExpectedVersion):
 		return "conflict"
-	case errors.Is(err, ErrUserNotFound), errors.Is(err, ErrSessionNotFound), errors.Is(err, ErrTokenNotFound), errors.Is(err, ErrCredentialNotFound), errors.Is(err, ErrPictureNotFound):
+	case errors.Is(err, ErrUserNotFound), errors.Is(err, ErrSessionNotFound), errors.Is(err, ErrTokenNotFound), errors.Is(err, ErrCredentialNotFound), errors.Is(err, ErrPictureNotFound), errors.Is(err, ErrNotificationNotFound):
 		return "not_found"
 	case errors.Is(err, ErrInvalidCredentials), errors.Is(err, ErrWrongPassword), errors.Is(err, ErrAccountDisabled), errors.Is(err, ErrFieldLocked):
 		return "denied"

@@ -41,7 +41,13 @@ type Token struct {
 	RotatedAway []string
 	LastUsedAt  time.Time
 	LastUsedIP  string
+	// Addresses maps each address the token was used from to the
+	// revision of its first recorded use (at most maxAddresses of them).
+	Addresses map[string]uint64
 }
+
+// maxAddresses bounds the addresses remembered per token.
+const maxAddresses = 64
 
 // Live: usable until it expires.
 func (t Token) Live(now time.Time) bool { return !t.Revoked && now.Before(t.ExpiresAt) }
@@ -100,7 +106,16 @@ func foldTokens(ts Tokens, e events.Recorded) Tokens {
 	case events.TokenRevokedV1:
 		change(p.TokenID, func(t *Token) { t.Revoked = true })
 	case events.TokenUsedV1:
-		change(p.TokenID, func(t *Token) { t.LastUsedAt, t.LastUsedIP = p.At, p.ClientIP })
+		change(p.TokenID, func(t *Token) {
+			t.LastUsedAt, t.LastUsedIP = p.At, p.ClientIP
+			if _, seen := t.Addresses[p.ClientIP]; !seen && len(t.Addresses) < maxAddresses {
+				t.Addresses = maps.Clone(t.Addresses)
+				if t.Addresses == nil {
+					t.Addresses = map[string]uint64{}
+				}
+				t.Addresses[p.ClientIP] = e.Revision
+			}
+		})
 	case events.TokenDeletedV1:
 		if _, ok := ts.byID[p.TokenID]; ok {
 			ts.byID = maps.Clone(ts.byID)

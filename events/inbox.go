@@ -60,6 +60,7 @@ type NotificationEmailedV1 struct {
 }
 
 // MapPersonal implements Personal: the address and the rendered e-mail.
+// Params name things (a token's title, an address), never personal data.
 func (p NotificationRaisedV1) MapPersonal(owner string, f func(aad, value string) (string, error)) (Payload, error) {
 	for _, field := range []struct {
 		name string
@@ -70,17 +71,6 @@ func (p NotificationRaisedV1) MapPersonal(owner string, f func(aad, value string
 			return p, err
 		}
 		*field.v = *out
-	}
-	if len(p.Params) > 0 {
-		params := make(map[string]string, len(p.Params))
-		for k, v := range p.Params {
-			out, err := mapString(&v, "user:"+owner+":notification:"+p.NotificationID+":param:"+k, f)
-			if err != nil {
-				return p, err
-			}
-			params[k] = *out
-		}
-		p.Params = params
 	}
 	return p, nil
 }

@@ -82,7 +82,7 @@ type Projector struct {
 // Projectors returns the service's read models.
 func Projectors() []Projector {
 	return []Projector{UsersProjector(), UsernamesProjector(), SessionsProjector(), TokensProjector(), AuditProjector(), UsernameHistoryProjector(),
-		CredentialsProjector()}
+		CredentialsProjector(), NotificationsProjector(), OutboxProjector()}
 }
 
 // Coalesce merges writes to the same document, in order, so a burst of

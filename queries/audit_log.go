@@ -59,24 +59,52 @@ var errPageFull = errors.New("page full")
 // error stops the walk. The caller's own latest writes are waited for.
 func (r *Reader) EachAuditEntry(ctx context.Context, account string, f AuditFilter, fn func(projections.AuditEntry, string) error) error {
 	r.waitForCaller(ctx, account, projections.AuditProjector().Name)
+	since, until := stampOf(f.Since), stampOf(f.Until)
+	return eachLogEntry(ctx, r, projections.AuditIndexCollection, projections.AuditBucketCollection, account, f.Cursor,
+		func(e projections.AuditEntry, cursor string) (bool, error) {
+			switch {
+			case since != "" && e.Time < since:
+				return true, nil // the log is in time order: everything older is older still
+			case until != "" && e.Time > until:
+			case f.TypePrefix != "" && !strings.HasPrefix(e.Type, f.TypePrefix):
+			case f.CredentialID != "" && e.CredentialID != f.CredentialID:
+			default:
+				e, err := OpenAuditEntry(ctx, r.keys, r.erased, account, e)
+				if err != nil {
+					return true, err
+				}
+				return false, fn(e, cursor)
+			}
+			return false, nil
+		})
+}
+
+// bucketDoc is a bucket of an append-only log read model.
+type bucketDoc[E any] struct {
+	Entries map[string]E `bson:"entries,omitempty"`
+}
+
+// eachLogEntry walks an append-only log read model (an index document and
+// its buckets, projections.Append) of one account, newest first, after the
+// cursor, until fn says stop or fails. It reads by _id only.
+func eachLogEntry[E any](ctx context.Context, r *Reader, indexColl, bucketColl, account, cursor string, fn func(E, string) (bool, error)) error {
 	var idx projections.AuditIndexDoc
-	if err := r.findByID(ctx, projections.AuditIndexCollection, account, &idx); err != nil {
+	if err := r.findByID(ctx, indexColl, account, &idx); err != nil {
 		if errors.Is(err, ErrNotFound) {
 			return nil
 		}
 		return err
 	}
 	seq, after := idx.Seq, ""
-	if f.Cursor != "" {
+	if cursor != "" {
 		var err error
-		if seq, after, err = parseCursor(f.Cursor); err != nil {
+		if seq, after, err = parseCursor(cursor); err != nil {
 			return err
 		}
 	}
-	since, until := stampOf(f.Since), stampOf(f.Until)
 	for ; seq >= idx.First; seq-- {
-		var b projections.AuditBucketDoc
-		if err := r.findByID(ctx, projections.AuditBucketCollection, projections.AuditBucketID(account, seq), &b); err != nil {
+		var b bucketDoc[E]
+		if err := r.findByID(ctx, bucketColl, projections.AuditBucketID(account, seq), &b); err != nil {
 			if errors.Is(err, ErrNotFound) {
 				continue // removed by retention
 			}
@@ -91,21 +119,9 @@ func (r *Reader) EachAuditEntry(ctx context.Context, account string, f AuditFilt
 		slices.SortFunc(keys, func(a, b string) int { return cmp.Compare(b, a) })
 		after = ""
 		for _, k := range keys {
-			e := b.Entries[k]
-			switch {
-			case since != "" && e.Time < since:
-				return nil // the log is in time order: everything older is older still
-			case until != "" && e.Time > until:
-			case f.TypePrefix != "" && !strings.HasPrefix(e.Type, f.TypePrefix):
-			case f.CredentialID != "" && e.CredentialID != f.CredentialID:
-			default:
-				e, err := OpenAuditEntry(ctx, r.keys, r.erased, account, e)
-				if err != nil {
-					return err
-				}
-				if err := fn(e, makeCursor(seq, k)); err != nil {
-					return err
-				}
+			stop, err := fn(b.Entries[k], makeCursor(seq, k))
+			if stop || err != nil {
+				return err
 			}
 		}
 	}

@@ -65,6 +65,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	tokenLifetime := flags.Duration("token-max-lifetime", 366*24*time.Hour, "how far ahead a personal access token may expire")
 	indexMaxLag := flags.Uint64("token-index-max-lag", 1000, "refuse credential checks (503) while the in-memory credential index is more than this many events behind the log")
 	readyLagEvents := flags.Uint64("ready-max-lag-events", 1000, "/readyz is 503 while a component is more than this many events behind the log")
+	smtpRelay := flags.String("smtp", getenv("ACCOUNTD_SMTP"), "SMTP relay for notification e-mails, smtp://[user:password@]host:port?from=address (env ACCOUNTD_SMTP); empty: e-mails wait in the outbox (GET /v1/admin/outbox)")
 	readyLag := flags.Duration("ready-max-lag", 10*time.Second, "/readyz is 503 while a component is further behind the log than this")
 	flags.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: accountd [flags]\n\nThe self-service account backend. Flags:\n\n")
@@ -142,6 +143,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		Admins:               adminList(admins, getenv("ACCOUNTD_ADMINS")),
 		AuditRetention:       time.Duration(*retentionDays) * 24 * time.Hour,
 		SecretKey:            getenv("ACCOUNTD_SECRET_KEY"),
+		SMTP:                 *smtpRelay,
 		ReadyMaxLagEvents:    *readyLagEvents,
 		ReadyMaxLag:          *readyLag,
 	})

@@ -16,6 +16,7 @@ import (
 	"github.com/accountd/accountd/commands"
 	"github.com/accountd/accountd/internal/httpapi"
 	"github.com/accountd/accountd/internal/keystore"
+	"github.com/accountd/accountd/internal/mailer"
 	"github.com/accountd/accountd/internal/metrics"
 	"github.com/accountd/accountd/internal/password"
 	"github.com/accountd/accountd/internal/platform"
@@ -79,6 +80,12 @@ type Config struct {
 	// SecretKey (base64 of 32 bytes) wraps the accounts' data keys; empty:
 	// the one kept in the data directory, generated on first use.
 	SecretKey string
+	// SMTP is the relay that sends the e-mail outbox
+	// (smtp://[user:password@]host:port?from=address); empty: e-mails stay
+	// in the outbox, where admins see them.
+	SMTP string
+	// ReminderEvery is how often expiry reminders are looked for.
+	ReminderEvery time.Duration
 	// SwapGrace is how long an old read model generation is kept after a
 	// swap, for queries that resolved its names just before.
 	SwapGrace time.Duration
@@ -120,6 +127,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.TokenIndexMaxLag == 0 {
 		c.TokenIndexMaxLag = 1000
+	}
+	if c.ReminderEvery == 0 {
+		c.ReminderEvery = 5 * time.Minute
 	}
 	if c.SwapGrace == 0 {
 		c.SwapGrace = 10 * time.Second
@@ -168,6 +178,11 @@ func (c Config) Validate() error {
 		}
 	} else if c.Platform.DataDir == "" {
 		errs = append(errs, errors.New("a secret key is required (ACCOUNTD_SECRET_KEY) when there is no data directory"))
+	}
+	if c.SMTP != "" {
+		if _, err := mailer.ParseRelay(c.SMTP); err != nil {
+			errs = append(errs, fmt.Errorf("SMTP relay: %w", err))
+		}
 	}
 	if c.AuditRetention < 24*time.Hour {
 		errs = append(errs, fmt.Errorf("audit retention %s is shorter than a day", c.AuditRetention))

@@ -14,6 +14,8 @@ import (
 	"github.com/accountd/accountd/internal/eventlog"
 	"github.com/accountd/accountd/internal/httpapi"
 	"github.com/accountd/accountd/internal/keystore"
+	"github.com/accountd/accountd/internal/mailer"
+	"github.com/accountd/accountd/internal/notifier"
 	"github.com/accountd/accountd/internal/principals"
 	"github.com/accountd/accountd/internal/projector"
 	"github.com/accountd/accountd/internal/relay"
@@ -31,6 +33,9 @@ const (
 	componentRetention    = "audit-retention"
 	componentCatalog      = "read-model-catalog"
 	componentErasure      = "erasure"
+	componentNotifier     = "notifier"
+	componentReminders    = "reminders"
+	componentMailer       = "mailer"
 )
 
 func projectorComponent(name string) string { return "projector/" + name }
@@ -126,6 +131,8 @@ func (a *App) startReadSide(ctx context.Context) error {
 			}
 		})
 	})
+	n := &notifier.Notifier{Commands: a.Commands, Keys: a.Keys, JetStream: p.JetStream, Stream: FeedStream, Subject: FeedSubject, Logger: a.log}
+	a.Supervisor.Go(a.bg, componentNotifier, n.Run)
 	a.Queries = queries.NewReader(p.DB, a.tracker, a.cfg.ReadYourWritesTimeout)
 	a.Queries.Collections(a.Catalog.Collection)
 	a.Queries.Keys(a.Keys, keystore.ErrErased)
@@ -274,6 +281,20 @@ func (a *App) startHousekeeping(context.Context) error {
 		finish()
 		return every(ctx, 30*time.Second, finish)
 	})
+	a.Supervisor.Go(a.bg, componentReminders, func(ctx context.Context) error {
+		remind := func() {
+			if err := notifier.Remind(ctx, a.Commands, a.Principals, time.Now()); err != nil && ctx.Err() == nil {
+				a.log.Warn("expiry reminders not all raised; retrying", "err", err)
+			}
+		}
+		remind()
+		return every(ctx, a.cfg.ReminderEvery, remind)
+	})
+	if a.cfg.SMTP != "" {
+		relay, _ := mailer.ParseRelay(a.cfg.SMTP) // validated
+		m := &mailer.Mailer{Relay: relay, Outbox: a.Queries, Sent: a.Commands, Logger: a.log}
+		a.Supervisor.Go(a.bg, componentMailer, func(ctx context.Context) error { return m.Run(ctx, 10*time.Second) })
+	}
 	a.Supervisor.Go(a.bg, componentIndexGuard, func(ctx context.Context) error {
 		return every(ctx, time.Second, func() { a.guardIndex(ctx) })
 	})

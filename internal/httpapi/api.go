@@ -194,7 +194,16 @@ func New(cfg Config) (*API, error) {
 	r.HandleFunc("/v1/me/credentials/{id}", a.authorized(scopes.CredentialsWrite, a.deleteCredential)).Methods(http.MethodDelete)
 	r.HandleFunc("/v1/me/credentials/{id}/reveal", a.sessionOnly(a.postReveal)).Methods(http.MethodPost)
 
+	r.HandleFunc("/v1/me/notifications", a.authorized(scopes.NotificationsRead, a.getNotifications)).Methods(http.MethodGet)
+	r.HandleFunc("/v1/me/notifications/preferences", a.authorized(scopes.NotificationsRead, a.getNotificationPreferences)).Methods(http.MethodGet)
+	r.HandleFunc("/v1/me/notifications/preferences", a.authorized(scopes.NotificationsWrite, a.putNotificationPreferences)).Methods(http.MethodPut)
+	r.HandleFunc("/v1/me/notifications/read-all", a.authorized(scopes.NotificationsWrite, a.postNotificationsReadAll)).Methods(http.MethodPost)
+	r.HandleFunc("/v1/me/notifications/{id}/read", a.authorized(scopes.NotificationsWrite, a.postNotificationRead)).Methods(http.MethodPost)
+
 	// Admins act on any account through the same resources.
+	r.HandleFunc("/v1/admin/outbox", a.adminOnly(a.getOutbox)).Methods(http.MethodGet)
+	r.HandleFunc("/v1/admin/users/{user}/notifications", a.adminTarget(a.getNotifications)).Methods(http.MethodGet)
+	r.HandleFunc("/v1/admin/users/{user}/notifications/preferences", a.adminTarget(a.getNotificationPreferences)).Methods(http.MethodGet)
 	r.HandleFunc("/v1/admin/users", a.adminOnly(a.getAdminUsers)).Methods(http.MethodGet)
 	r.HandleFunc("/v1/admin/users/{user}", a.adminTarget(a.getAdminUser)).Methods(http.MethodGet)
 	r.HandleFunc("/v1/admin/users/{user}", a.adminTarget(a.patchAdminUser)).Methods(http.MethodPatch)

@@ -136,7 +136,7 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		status, kind = http.StatusUnauthorized, "unauthorized"
 		w.Header().Set("WWW-Authenticate", `Bearer realm="accountd"`)
 	case errors.Is(err, commands.ErrUserNotFound), errors.Is(err, commands.ErrSessionNotFound), errors.Is(err, commands.ErrTokenNotFound),
-		errors.Is(err, commands.ErrCredentialNotFound), errors.Is(err, commands.ErrUnknownRole), errors.Is(err, commands.ErrPictureNotFound),
+		errors.Is(err, commands.ErrCredentialNotFound), errors.Is(err, commands.ErrUnknownRole), errors.Is(err, commands.ErrPictureNotFound), errors.Is(err, commands.ErrNotificationNotFound),
 		errors.Is(err, queries.ErrNotFound), errors.Is(err, errNotFound):
 		status, kind = http.StatusNotFound, "not_found"
 	case errors.Is(err, errMethod):

@@ -106,6 +106,11 @@ const (
 	tokenRotatedAway
 )
 
+type credentialExpiry struct {
+	user    string
+	expires time.Time
+}
+
 type tokenRef struct {
 	current [32]byte
 	old     [][32]byte
@@ -126,6 +131,7 @@ type Index struct {
 	ended        map[string]time.Time           // ended sessions, kept until they would have expired
 	secrets      map[[32]byte]*tokenEntry       // token digest -> entry
 	byToken      map[[16]byte]tokenRef
+	credExpiry   map[string]credentialExpiry // service credential id -> expiry, for reminders
 
 	position atomic.Uint64 // $all position the index has applied from the log
 	eventAt  atomic.Int64  // unix nanos of the event at position
@@ -146,7 +152,7 @@ func New(now func() time.Time, reg *scopes.Registry) *Index {
 	x := &Index{now: now, scopes: reg, bits: map[string]uint64{},
 		accounts: map[string]account{}, streams: map[string]uint64{}, live: map[string]session{},
 		userSessions: map[string]map[string]struct{}{}, ended: map[string]time.Time{},
-		secrets: map[[32]byte]*tokenEntry{}, byToken: map[[16]byte]tokenRef{}, caughtUp: make(chan struct{})}
+		secrets: map[[32]byte]*tokenEntry{}, byToken: map[[16]byte]tokenRef{}, credExpiry: map[string]credentialExpiry{}, caughtUp: make(chan struct{})}
 	for i, name := range reg.Names() {
 		if i < 64 {
 			x.bits[name] = 1 << i
@@ -224,6 +230,10 @@ func (x *Index) apply(r events.Recorded, direct bool) {
 		case events.TokensCategory:
 			if x.advance(r.Stream, r.Revision, direct) {
 				x.applyToken(r.Payload)
+			}
+		case events.CredentialsCategory:
+			if x.advance(r.Stream, r.Revision, direct) {
+				x.applyCredential(r.Payload)
 			}
 		case events.UserCategory:
 			// Another change of the account (its picture, admin-only
@@ -332,6 +342,25 @@ func (x *Index) applyToken(payload events.Payload) {
 			delete(x.secrets, d)
 		}
 		delete(x.byToken, tid)
+	}
+}
+
+// applyCredential keeps service credentials' expiry, for reminders.
+func (x *Index) applyCredential(payload events.Payload) {
+	switch p := payload.(type) {
+	case events.CredentialCreatedV1:
+		if p.ExpiresAt != nil {
+			x.credExpiry[p.CredentialID] = credentialExpiry{user: p.UserID, expires: *p.ExpiresAt}
+		}
+	case events.CredentialUpdatedV1:
+		switch {
+		case p.ClearExpiry:
+			delete(x.credExpiry, p.CredentialID)
+		case p.ExpiresAt != nil:
+			x.credExpiry[p.CredentialID] = credentialExpiry{user: p.UserID, expires: *p.ExpiresAt}
+		}
+	case events.CredentialDeletedV1:
+		delete(x.credExpiry, p.CredentialID)
 	}
 }
 
@@ -533,6 +562,37 @@ func (x *Index) Deleted() map[string]string {
 	return out
 }
 
+// Expiry is a token or service credential that expires.
+type Expiry struct {
+	Kind      string // "token" or "credential"
+	ID        string
+	UserID    string
+	ExpiresAt time.Time
+}
+
+// ExpiringBetween lists the live, enabled tokens and the service
+// credentials that expire after now and before until.
+func (x *Index) ExpiringBetween(now, until time.Time) []Expiry {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	var out []Expiry
+	for _, ref := range x.byToken {
+		e := x.secrets[ref.current]
+		if e == nil || e.flags&(tokenRevoked|tokenRotatedAway) != 0 || e.flags&tokenEnabled == 0 {
+			continue
+		}
+		if at := time.Unix(e.expires, 0); at.After(now) && at.Before(until) && !x.accounts[uuidString(e.user)].deleted {
+			out = append(out, Expiry{Kind: KindToken, ID: uuidString(e.token), UserID: uuidString(e.user), ExpiresAt: at.UTC()})
+		}
+	}
+	for id, c := range x.credExpiry {
+		if c.expires.After(now) && c.expires.Before(until) && !x.accounts[c.user].deleted {
+			out = append(out, Expiry{Kind: "credential", ID: id, UserID: c.user, ExpiresAt: c.expires.UTC()})
+		}
+	}
+	return out
+}
+
 // Sessions counts live sessions.
 func (x *Index) Sessions() int {
 	x.mu.RLock()
@@ -576,7 +636,7 @@ func (x *Index) Prune() {
 // subscription drops; run it under a supervisor, which resumes it.
 func (x *Index) Follow(ctx context.Context, client *esdb.Client) error {
 	return eventlog.Follow(ctx, client, x.position.Load(),
-		[]string{events.UserCategory + ".", events.SessionCategory + ".", "token."}, (*follower)(x))
+		[]string{events.UserCategory + ".", events.SessionCategory + ".", "token.", "credential."}, (*follower)(x))
 }
 
 // CaughtUp is closed once the index has applied the whole log as it stood
@@ -615,7 +675,7 @@ func (x *Index) has(stream string, revision uint64) bool {
 	case events.UserCategory:
 		a, ok := x.accounts[events.StreamID(stream)]
 		return ok && revision <= a.revision
-	case events.TokensCategory:
+	case events.TokensCategory, events.CredentialsCategory:
 		applied, ok := x.streams[stream]
 		return ok && revision <= applied
 	case events.SessionCategory:

@@ -1,0 +1,105 @@
+package queries
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"slices"
+
+	"github.com/accountd/accountd/projections"
+)
+
+// Notification is one entry of the feed, with its read state.
+type Notification struct {
+	projections.NotificationEntry
+	Read bool
+}
+
+// NotificationPage is a page of the feed, newest first.
+type NotificationPage struct {
+	Notifications []Notification
+	NextCursor    string
+	Unread        int // on this page
+}
+
+// ListNotifications reads a page of the user's feed: the state document,
+// the feed's index and its newest buckets, all by _id.
+func (r *Reader) ListNotifications(ctx context.Context, userID, cursor string, limit int) (NotificationPage, error) {
+	r.waitForCaller(ctx, userID, projections.NotificationsProjector().Name)
+	var state projections.NotificationStateDoc
+	if err := r.findByID(ctx, projections.NotificationStateCollection, userID, &state); err != nil && !errors.Is(err, ErrNotFound) {
+		return NotificationPage{}, err
+	}
+	var page NotificationPage
+	last := ""
+	err := eachLogEntry(ctx, r, projections.NotificationIndexCollection, projections.NotificationBucketCollection, userID, cursor,
+		func(e projections.NotificationEntry, c string) (bool, error) {
+			if len(page.Notifications) == limit {
+				page.NextCursor = last
+				return true, nil
+			}
+			n := Notification{NotificationEntry: e, Read: state.IsRead(e)}
+			if !n.Read {
+				page.Unread++
+			}
+			page.Notifications = append(page.Notifications, n)
+			last = c
+			return false, nil
+		})
+	return page, err
+}
+
+// Outbox lists the e-mails not sent yet, of every account (admins), up
+// to limit. The embedded database scans for it: an admin's occasional look.
+func (r *Reader) Outbox(ctx context.Context, limit int) ([]OutboxMail, error) {
+	coll := projections.OutboxCollection
+	if r.collections != nil {
+		coll = r.collections(coll)
+	}
+	cur, err := r.db.Collection(coll).Find(ctx, map[string]any{})
+	if err != nil {
+		return nil, err
+	}
+	defer cur.Close(ctx)
+	var out []OutboxMail
+	for cur.Next(ctx) {
+		var doc projections.OutboxDoc
+		if err := cur.Decode(&doc); err != nil {
+			return nil, err
+		}
+		for id, m := range doc.Emails {
+			if m.SentAt == "" && m.To != "" {
+				out = append(out, OutboxMail{UserID: doc.ID, NotificationID: id, OutboxMail: m})
+			}
+		}
+	}
+	sortOutbox(out)
+	if len(out) > limit {
+		out = out[:limit]
+	}
+	return out, cur.Err()
+}
+
+// OutboxMail is one e-mail waiting to be sent.
+type OutboxMail struct {
+	UserID, NotificationID string
+	projections.OutboxMail
+}
+
+func sortOutbox(out []OutboxMail) {
+	slices.SortFunc(out, func(a, b OutboxMail) int {
+		return cmp.Or(cmp.Compare(a.CreatedAt, b.CreatedAt), cmp.Compare(a.NotificationID, b.NotificationID))
+	})
+}
+
+// NotificationState reads the user's preferences and read state (zero
+// when they never set any).
+func (r *Reader) NotificationState(ctx context.Context, userID string) (projections.NotificationStateDoc, error) {
+	r.waitForCaller(ctx, userID, projections.NotificationsProjector().Name)
+	var state projections.NotificationStateDoc
+	err := r.findByID(ctx, projections.NotificationStateCollection, userID, &state)
+	if errors.Is(err, ErrNotFound) {
+		err = nil
+	}
+	return state, err
+}
