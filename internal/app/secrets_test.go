@@ -51,12 +51,17 @@ func call(t *testing.T, base, method, path, token string, body any, want int) ma
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
+	var sent []byte
+	if body != nil {
+		sent, _ = json.Marshal(body)
+	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer res.Body.Close()
 	raw, _ := io.ReadAll(res.Body)
+	testenv.CheckOpenAPI(t, req, sent, res, raw)
 	if res.StatusCode != want {
 		t.Fatalf("%s %s: %d, want %d: %s", method, path, res.StatusCode, want, raw)
 	}

@@ -304,3 +304,6 @@ func (a *API) renderTime(t time.Time, zone string) string {
 type noMetrics struct{}
 
 func (noMetrics) Request(string, string, int, time.Duration) {}
+
+// OpenAPIDocument is the API's OpenAPI document, as served.
+func OpenAPIDocument() []byte { return openAPIDocument }

@@ -57,6 +57,7 @@ func (c *client) upload(path, contentType string, data []byte) response {
 	}
 	defer res.Body.Close()
 	raw, _ := io.ReadAll(res.Body)
+	testenv.CheckOpenAPI(c.t, req, data, res, raw)
 	return response{status: res.StatusCode, header: res.Header, body: raw}
 }
 
