@@ -29,8 +29,9 @@ const (
 	MaxSide      = 512     // either side, as kept
 	// DecodeBudget bounds the memory the decoded image may take: a picture
 	// that fits MaxDimension but would decode larger than this is refused
-	// too, so an upload never needs more than about this much.
-	DecodeBudget = 40 << 20
+	// too. With the scaling buffers (under 20 MiB) and the upload itself,
+	// one upload stays under 64 MiB whatever it declares.
+	DecodeBudget = 32 << 20
 	// maxStored keeps a stored picture well inside the event store's
 	// 1 MiB event limit once base64-encoded and sealed.
 	maxStored = 384 << 10
@@ -218,6 +219,17 @@ func jpegBytesPerPixel(b []byte) float64 {
 	return 3
 }
 
+// fit scales w x h down (never up) to fit side x side, keeping the aspect.
+func fit(w, h, side int) (int, int) {
+	switch {
+	case w <= side && h <= side:
+		return w, h
+	case w >= h:
+		return side, max(1, h*side/w)
+	}
+	return max(1, w*side/h), side
+}
+
 func isOpaque(img image.Image) bool {
 	if o, ok := img.(interface{ Opaque() bool }); ok {
 		return o.Opaque()
@@ -229,19 +241,23 @@ func isOpaque(img image.Image) bool {
 // an opaque picture, PNG where transparency must survive.
 func encode(img image.Image, side int, opaque bool) (Picture, error) {
 	b := img.Bounds()
-	w, h := b.Dx(), b.Dy()
-	if w > side || h > side {
-		if w >= h {
-			w, h = side, max(1, h*side/b.Dx())
-		} else {
-			w, h = max(1, w*side/b.Dy()), side
-		}
+	w, h := fit(b.Dx(), b.Dy(), side)
+	src := img
+	if pw, ph := fit(b.Dx(), b.Dy(), 2*side); pw < b.Dx() {
+		// The Catmull-Rom scaler keeps a float64 row per source row for
+		// every destination column (32 bytes x dst width x src height:
+		// 65 MB for a 4000-row photo); a cheap bilinear pass to twice the
+		// size first keeps that small, and Catmull-Rom then smooths what
+		// the first pass aliased.
+		pre := image.NewRGBA(image.Rect(0, 0, pw, ph))
+		draw.ApproxBiLinear.Scale(pre, pre.Bounds(), img, b, draw.Src, nil)
+		src = pre
 	}
 	dst := image.NewRGBA(image.Rect(0, 0, w, h))
 	if opaque {
 		draw.Draw(dst, dst.Bounds(), image.White, image.Point{}, draw.Src)
 	}
-	draw.CatmullRom.Scale(dst, dst.Bounds(), img, b, draw.Over, nil)
+	draw.CatmullRom.Scale(dst, dst.Bounds(), src, src.Bounds(), draw.Over, nil)
 	var out bytes.Buffer
 	p := Picture{Width: w, Height: h}
 	if opaque {

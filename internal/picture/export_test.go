@@ -1,0 +1,4 @@
+package picture
+
+// NoiseJPEG is for the upload benchmark of package picture_test.
+var NoiseJPEG = noiseJPEG
