@@ -328,6 +328,26 @@ func TestReplayAndUserHistory(t *testing.T) {
 	if out := s.mustCtl("user-history", ada); !strings.Contains(out, "user.renamed") {
 		t.Fatalf("by id:\n%s", out)
 	}
+
+	// An erased account: its timeline shows its personal data as erased,
+	// and replay, which copies the log, shows it sealed.
+	name := "Grace Brewster Murray"
+	if _, err := s.app.Commands.UpdateProfile(context.Background(), commands.UpdateProfile{UserID: grace, Change: commands.ProfileChange{FullName: &name}}, meta(grace)); err != nil {
+		t.Fatal(err)
+	}
+	if out := s.mustCtl("user-history", grace); !strings.Contains(out, name) {
+		t.Fatalf("before deletion the timeline shows the name:\n%s", out)
+	}
+	if _, err := s.app.Commands.DeleteUser(context.Background(), commands.DeleteUser{UserID: grace, ByAdmin: true}, meta("admin")); err != nil {
+		t.Fatal(err)
+	}
+	out := s.mustCtl("user-history", grace)
+	if strings.Contains(out, name) || !strings.Contains(out, "full_name (erased)") || !strings.Contains(out, events.UserDeleted) {
+		t.Fatalf("after deletion:\n%s", out)
+	}
+	if raw := s.mustCtl("replay", "--stream", events.UserStream(grace)); strings.Contains(raw, name) || !strings.Contains(raw, events.SealedPrefix) {
+		t.Fatalf("replay of the erased account:\n%s", raw)
+	}
 }
 
 func TestCLIErrors(t *testing.T) {
