@@ -273,7 +273,8 @@ func compare(ctx context.Context, p *platform.Platform, name, live, rebuilt stri
 }
 
 // normal is a document as compared: plain maps and values, whatever the
-// order of its fields.
+// order of its fields, with empty sub-documents (what removing a map's
+// last entry leaves) the same as absent ones, as they are to queries.
 func normal(d bson.M) any {
 	if d == nil {
 		return nil
@@ -281,7 +282,20 @@ func normal(d bson.M) any {
 	raw, _ := bson.MarshalExtJSON(d, false, false)
 	var v any
 	_ = json.Unmarshal(raw, &v)
-	return v
+	return dropEmpty(v)
+}
+
+func dropEmpty(v any) any {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return v
+	}
+	for k, sub := range m {
+		if sm, ok := dropEmpty(sub).(map[string]any); ok && len(sm) == 0 {
+			delete(m, k)
+		}
+	}
+	return m
 }
 
 func (e *env) printDiffs(diffs []difference) error {

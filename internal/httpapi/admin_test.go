@@ -264,6 +264,12 @@ func TestDeleteAccountErasesIt(t *testing.T) {
 	if creds := w.admin.expect(http.StatusOK, w.admin.do("GET", path+"/credentials", nil)).json(t)["credentials"].([]any); len(creds) != 0 {
 		t.Fatalf("credentials left: %v", creds)
 	}
+	eventually(t, "every session ended", func() bool {
+		return len(w.admin.expect(http.StatusOK, w.admin.do("GET", path+"/sessions", nil)).json(t)["sessions"].([]any)) == 0
+	})
+	if toks := w.admin.expect(http.StatusOK, w.admin.do("GET", path+"/tokens", nil)).json(t)["tokens"].([]any); len(toks) != 0 {
+		t.Fatalf("tokens left: %v", toks)
+	}
 	// The security log keeps what happened, with the personal values erased.
 	entries := w.admin.expect(http.StatusOK, w.admin.do("GET", path+"/audit", nil)).json(t)["entries"].([]any)
 	erased, deleted := 0, false

@@ -199,12 +199,9 @@ func (x *Index) apply(r events.Recorded, direct bool) {
 	case events.UserEnabledV1:
 		x.updateAccount(events.StreamID(r.Stream), r.Revision, direct, func(a *account) { a.disabled = false })
 	case events.UserDeletedV1:
-		x.updateAccount(events.StreamID(r.Stream), r.Revision, direct, func(a *account) {
-			a.deleted, a.admin = true, false
-			for id := range x.userSessions[p.UserID] {
-				x.endSession(id)
-			}
-		})
+		// Its sessions end with their own events (commands.EraseDeleted);
+		// until then a deleted account's credentials are refused anyway.
+		x.updateAccount(events.StreamID(r.Stream), r.Revision, direct, func(a *account) { a.deleted, a.admin = true, false })
 	case events.UserPasswordChangedV1:
 		x.updateAccount(events.StreamID(r.Stream), r.Revision, direct, func(*account) {
 			// Every other session ends with a password change, even before
