@@ -59,6 +59,11 @@ type NotificationEmailedV1 struct {
 	NotificationID string `json:"notification_id"`
 }
 
+// NotificationAAD names a sealed field of a notification.
+func NotificationAAD(owner, notificationID, field string) string {
+	return "user:" + owner + ":notification:" + notificationID + ":" + field
+}
+
 // MapPersonal implements Personal: the address and the rendered e-mail.
 // Params name things (a token's title, an address), never personal data.
 func (p NotificationRaisedV1) MapPersonal(owner string, f func(aad, value string) (string, error)) (Payload, error) {
@@ -66,7 +71,7 @@ func (p NotificationRaisedV1) MapPersonal(owner string, f func(aad, value string
 		name string
 		v    *string
 	}{{"email_to", &p.EmailTo}, {"email_subject", &p.EmailSubject}, {"email_body", &p.EmailBody}} {
-		out, err := mapString(field.v, "user:"+owner+":notification:"+p.NotificationID+":"+field.name, f)
+		out, err := mapString(field.v, NotificationAAD(owner, p.NotificationID, field.name), f)
 		if err != nil {
 			return p, err
 		}

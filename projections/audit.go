@@ -17,7 +17,7 @@ import (
 // account reads that account's documents only, newest bucket first.
 
 // AuditPerBucket bounds a bucket document.
-const AuditPerBucket = 200
+const AuditPerBucket = 50
 
 // AuditIndexDoc is an account's audit index. Version is the $all position
 // of its newest entry; Seq and Count say which bucket takes the next entry;

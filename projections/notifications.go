@@ -92,7 +92,9 @@ func reduceNotification(e events.Recorded) ([]Write, error) {
 }
 
 // OutboxDoc holds an account's e-mails, pending and sent, keyed by
-// notification id. It holds addresses and text: it goes with the account.
+// notification id. Address and text stay sealed, as in the log: the
+// account's erasure erases them here too, and whoever reads the outbox
+// opens them.
 type OutboxDoc struct {
 	ID      string                `bson:"_id,omitempty"`
 	Version int64                 `bson:"_v,omitempty"`
@@ -109,10 +111,9 @@ type OutboxMail struct {
 	SentAt    string `bson:"sent_at,omitempty"`
 }
 
-// OutboxProjector keeps the e-mail outbox (plaintext: Personal).
+// OutboxProjector keeps the e-mail outbox.
 func OutboxProjector() Projector {
-	return Projector{Name: "outbox", Categories: []string{events.InboxCategory, events.UserCategory}, Collections: []string{OutboxCollection},
-		Personal: true, Reduce: reduceOutbox}
+	return Projector{Name: "outbox", Categories: []string{events.InboxCategory}, Collections: []string{OutboxCollection}, Reduce: reduceOutbox}
 }
 
 func reduceOutbox(e events.Recorded) ([]Write, error) {
@@ -129,8 +130,6 @@ func reduceOutbox(e events.Recorded) ([]Write, error) {
 		return []Write{{Collection: OutboxCollection, ID: user, Version: e.Position, Set: set}}, nil
 	case events.NotificationEmailedV1:
 		return []Write{{Collection: OutboxCollection, ID: user, Version: e.Position, Set: map[string]any{"emails." + p.NotificationID + ".sent_at": stamp(e.Metadata.Time)}}}, nil
-	case events.UserDeletedV1:
-		return []Write{{Collection: OutboxCollection, ID: p.UserID, Version: e.Position, Set: map[string]any{"emails": Removal{}}}}, nil
 	}
 	return nil, nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"slices"
 
+	"github.com/accountd/accountd/events"
 	"github.com/accountd/accountd/projections"
 )
 
@@ -68,9 +69,17 @@ func (r *Reader) Outbox(ctx context.Context, limit int) ([]OutboxMail, error) {
 			return nil, err
 		}
 		for id, m := range doc.Emails {
-			if m.SentAt == "" && m.To != "" {
-				out = append(out, OutboxMail{UserID: doc.ID, NotificationID: id, OutboxMail: m})
+			if m.SentAt != "" || m.To == "" {
+				continue
 			}
+			m, err := r.openMail(ctx, doc.ID, id, m)
+			if r.erased != nil && errors.Is(err, r.erased) {
+				continue // the account was deleted: nothing to send
+			}
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, OutboxMail{UserID: doc.ID, NotificationID: id, OutboxMail: m})
 		}
 	}
 	sortOutbox(out)
@@ -102,4 +111,22 @@ func (r *Reader) NotificationState(ctx context.Context, userID string) (projecti
 		err = nil
 	}
 	return state, err
+}
+
+// openMail opens an e-mail's sealed address and text.
+func (r *Reader) openMail(ctx context.Context, owner, id string, m projections.OutboxMail) (projections.OutboxMail, error) {
+	if r.keys == nil {
+		return m, nil
+	}
+	for _, f := range []struct {
+		name string
+		v    *string
+	}{{"email_to", &m.To}, {"email_subject", &m.Subject}, {"email_body", &m.Body}} {
+		plain, err := r.keys.Open(ctx, owner, events.NotificationAAD(owner, id, f.name), *f.v)
+		if err != nil {
+			return m, err
+		}
+		*f.v = plain
+	}
+	return m, nil
 }
