@@ -1,4 +1,4 @@
-package httpapi
+package i18n
 
 import (
 	"maps"
@@ -9,7 +9,7 @@ import (
 // Both languages have every message, and a field without its own message
 // gets its rule's generic one.
 func TestCatalogs(t *testing.T) {
-	c, err := loadCatalogs()
+	c, err := Load()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -23,7 +23,7 @@ func TestCatalogs(t *testing.T) {
 		{"tr", "pronouns.too_long", "Bu alan en fazla 200 karakter olabilir."},
 		{"en", "no.such_rule", "no.such_rule"},
 	} {
-		if got := c.message(tt.lang, tt.code, map[string]int{"max": 200}); got != tt.want {
+		if got := c.Message(tt.lang, tt.code, map[string]int{"max": 200}); got != tt.want {
 			t.Errorf("%s %s: %q, want %q", tt.lang, tt.code, got, tt.want)
 		}
 	}
