@@ -14,6 +14,8 @@ type DeleteUser struct {
 	UserID          string
 	CurrentPassword string
 	ByAdmin         bool
+	// Confirmed: the caller has just checked the password itself.
+	Confirmed bool
 }
 
 // Why sessions end and names are released when an account is deleted.
@@ -34,7 +36,7 @@ func (h *Handlers) DeleteUser(ctx context.Context, cmd DeleteUser, meta events.M
 	if !u.Exists() {
 		return Result{}, ErrUserNotFound
 	}
-	if !cmd.ByAdmin {
+	if !cmd.ByAdmin && !cmd.Confirmed {
 		if cmd.CurrentPassword == "" {
 			return Result{}, invalid([]validate.Violation{{Field: "current_password", Code: "request.required"}})
 		}

@@ -82,6 +82,9 @@ func (h *Handlers) DeleteCredential(ctx context.Context, cmd DeleteCredential, m
 // with the current password.
 type RevealCredential struct {
 	UserID, CredentialID, CurrentPassword string
+	// Confirmed: the caller has just checked the password itself
+	// (ConfirmPassword, within minutes); CurrentPassword is not needed.
+	Confirmed bool
 }
 
 // Revealed is the secret, for this one response.
@@ -94,7 +97,7 @@ type Revealed struct {
 // the reveal for the audit log, then returns the secret.
 func (h *Handlers) RevealCredential(ctx context.Context, cmd RevealCredential, meta events.Metadata) (res Revealed, err error) {
 	defer func() { h.done("reveal_credential", err) }()
-	if cmd.CurrentPassword == "" {
+	if cmd.CurrentPassword == "" && !cmd.Confirmed {
 		return Revealed{}, invalid([]validate.Violation{{Field: "current_password", Code: "request.required"}})
 	}
 	u, _, err := h.users.load(ctx, events.UserStream(cmd.UserID), true)
@@ -111,11 +114,13 @@ func (h *Handlers) RevealCredential(ctx context.Context, cmd RevealCredential, m
 	if _, ok := cs.Get(cmd.CredentialID); !ok {
 		return Revealed{}, ErrCredentialNotFound
 	}
-	if err := h.checkPassword(validate.CanonicalUsername(u.Username), meta.ClientIP, cmd.CurrentPassword, u.PasswordHash); err != nil {
-		if err == ErrInvalidCredentials {
-			return Revealed{}, ErrWrongPassword
+	if !cmd.Confirmed {
+		if err := h.checkPassword(validate.CanonicalUsername(u.Username), meta.ClientIP, cmd.CurrentPassword, u.PasswordHash); err != nil {
+			if err == ErrInvalidCredentials {
+				return Revealed{}, ErrWrongPassword
+			}
+			return Revealed{}, err
 		}
-		return Revealed{}, err
 	}
 	out, err := update(ctx, h, h.credentials, events.CredentialsStream(cmd.UserID), nil, h.stamp(meta), func(cs ServiceCredentials) ([]events.Payload, error) {
 		return cs.reveal(cmd.UserID, cmd.CredentialID)

@@ -66,6 +66,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	indexMaxLag := flags.Uint64("token-index-max-lag", 1000, "refuse credential checks (503) while the in-memory credential index is more than this many events behind the log")
 	readyLagEvents := flags.Uint64("ready-max-lag-events", 1000, "/readyz is 503 while a component is more than this many events behind the log")
 	smtpRelay := flags.String("smtp", getenv("ACCOUNTD_SMTP"), "SMTP relay for notification e-mails, smtp://[user:password@]host:port?from=address (env ACCOUNTD_SMTP); empty: e-mails wait in the outbox (GET /v1/admin/outbox)")
+	insecureCookies := flags.Bool("insecure-cookies", false, "console cookies without Secure and the __Host- prefix, for plain-HTTP development hosts other than localhost (only with --http on a loopback address)")
 	readyLag := flags.Duration("ready-max-lag", 10*time.Second, "/readyz is 503 while a component is further behind the log than this")
 	flags.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: accountd [flags]\n\nThe self-service account backend. Flags:\n\n")
@@ -144,6 +145,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		AuditRetention:       time.Duration(*retentionDays) * 24 * time.Hour,
 		SecretKey:            getenv("ACCOUNTD_SECRET_KEY"),
 		SMTP:                 *smtpRelay,
+		InsecureCookies:      *insecureCookies,
 		ReadyMaxLagEvents:    *readyLagEvents,
 		ReadyMaxLag:          *readyLag,
 	})

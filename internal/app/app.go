@@ -25,6 +25,7 @@ import (
 	"github.com/accountd/accountd/internal/relay"
 	"github.com/accountd/accountd/internal/scopes"
 	"github.com/accountd/accountd/internal/supervise"
+	"github.com/accountd/accountd/internal/web"
 	"github.com/accountd/accountd/projections"
 	"github.com/accountd/accountd/queries"
 )
@@ -86,6 +87,10 @@ type Config struct {
 	SMTP string
 	// ReminderEvery is how often expiry reminders are looked for.
 	ReminderEvery time.Duration
+	// InsecureCookies: the console's cookies without Secure and the
+	// __Host- prefix, for plain-HTTP development hosts other than
+	// localhost; refused unless HTTP listens on a loopback address.
+	InsecureCookies bool
 	// SwapGrace is how long an old read model generation is kept after a
 	// swap, for queries that resolved its names just before.
 	SwapGrace time.Duration
@@ -179,6 +184,12 @@ func (c Config) Validate() error {
 	} else if c.Platform.DataDir == "" {
 		errs = append(errs, errors.New("a secret key is required (ACCOUNTD_SECRET_KEY) when there is no data directory"))
 	}
+	if c.InsecureCookies {
+		host, _, _ := net.SplitHostPort(c.HTTPListen)
+		if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			errs = append(errs, fmt.Errorf("insecure cookies are for loopback development only, not for HTTP on %s", c.HTTPListen))
+		}
+	}
 	if c.SMTP != "" {
 		if _, err := mailer.ParseRelay(c.SMTP); err != nil {
 			errs = append(errs, fmt.Errorf("SMTP relay: %w", err))
@@ -201,6 +212,9 @@ type App struct {
 	Progress   *projector.Progress
 	Principals *principals.Index
 	API        *httpapi.API
+	Console    *web.Console
+	// Handler serves the API and the console.
+	Handler http.Handler
 	Metrics    *metrics.Metrics
 	Supervisor *supervise.Supervisor
 	Catalog    *projector.Catalog
@@ -259,6 +273,7 @@ func Start(ctx context.Context, cfg Config) (_ *App, err error) {
 		a.buildCommands,
 		a.startReadSide,
 		a.buildAPI,
+		a.buildConsole,
 		a.startHousekeeping,
 		a.serveHTTP,
 	}

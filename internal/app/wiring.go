@@ -19,6 +19,7 @@ import (
 	"github.com/accountd/accountd/internal/principals"
 	"github.com/accountd/accountd/internal/projector"
 	"github.com/accountd/accountd/internal/relay"
+	"github.com/accountd/accountd/internal/web"
 	"github.com/accountd/accountd/projections"
 	"github.com/accountd/accountd/queries"
 )
@@ -244,6 +245,27 @@ func (a *App) buildAPI(context.Context) error {
 	return err
 }
 
+// buildConsole wires the web console, and the one handler that serves it
+// and the API: the API's paths to the API, every other path to the
+// console.
+func (a *App) buildConsole(context.Context) error {
+	var err error
+	a.Console, err = web.New(web.Config{
+		Commands: a.Commands, Queries: a.Queries, Principals: a.Principals, Logger: a.log, AccessLog: a.cfg.AccessLog,
+		Metrics: a.Metrics, Admins: a.cfg.Admins, InsecureCookies: a.cfg.InsecureCookies, SessionTTL: a.cfg.SessionTTL,
+	})
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	for _, p := range []string{"/v1/", "/healthz", "/readyz", "/metrics", "/problems/"} {
+		mux.Handle(p, a.API)
+	}
+	mux.Handle("/", a.Console)
+	a.Handler = mux
+	return nil
+}
+
 // startHousekeeping prunes idle in-memory state and samples lag for the
 // metrics.
 func (a *App) startHousekeeping(context.Context) error {
@@ -364,7 +386,7 @@ func (a *App) serveHTTP(context.Context) error {
 		return fmt.Errorf("HTTP listen on %s: %w", a.cfg.HTTPListen, err)
 	}
 	a.http = &http.Server{
-		Handler:           a.API,
+		Handler:           a.Handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,

@@ -44,7 +44,7 @@ func App(t testing.TB, cfg app.Config, dir string) (*app.App, *httptest.Server) 
 	if err != nil {
 		t.Fatalf("start service: %v", err)
 	}
-	srv := httptest.NewServer(a.API)
+	srv := httptest.NewServer(a.Handler)
 	t.Cleanup(func() {
 		srv.Close()
 		a.Close()

@@ -33,14 +33,17 @@ const (
 	EmailMaxLength       = 254
 )
 
-// reservedUsernames would clash with routes, roles or support addresses.
+// reservedUsernames would clash with routes (every first path segment of
+// the API and the console: /{username} is a public profile page), roles
+// or support addresses.
 var reservedUsernames = wordSet(`
 		about abuse account accounts admin administrator api app apps auth billing blog
 		contact dashboard docs help home info login logout me mod moderator new null
 		oauth openapi owner password postmaster privacy profile profiles register root
 		security session sessions settings setup signin signout signup sitemap staff
 		static status support system terms token tokens undefined user username users
-		v1 v2 webmaster www healthz`)
+		v1 v2 webmaster www healthz readyz metrics problems notifications reauth
+		robots favicon well-known assets`)
 
 func wordSet(words string) map[string]bool {
 	set := map[string]bool{}

@@ -1,0 +1,37 @@
+package commands
+
+import (
+	"context"
+
+	"github.com/accountd/accountd/events"
+	"github.com/accountd/accountd/internal/validate"
+)
+
+// ConfirmPassword checks a signed-in user's current password before a
+// sensitive step (the console's re-authentication), under the sign-in
+// throttling policy. It writes nothing.
+type ConfirmPassword struct {
+	UserID, Password string
+}
+
+// ConfirmPassword is nil when the password is right.
+func (h *Handlers) ConfirmPassword(ctx context.Context, cmd ConfirmPassword, meta events.Metadata) (err error) {
+	defer func() { h.done("confirm_password", err) }()
+	if cmd.Password == "" {
+		return invalid([]validate.Violation{{Field: "current_password", Code: "request.required"}})
+	}
+	u, _, err := h.users.load(ctx, events.UserStream(cmd.UserID), true)
+	if err != nil {
+		return err
+	}
+	if !u.Exists() {
+		return ErrUserNotFound
+	}
+	if err := h.checkPassword(validate.CanonicalUsername(u.Username), meta.ClientIP, cmd.Password, u.PasswordHash); err != nil {
+		if err == ErrInvalidCredentials {
+			return ErrWrongPassword
+		}
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,169 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/accountd/accountd/commands"
+)
+
+func asValidation(err error, ve **commands.ValidationError) bool { return errors.As(err, ve) }
+
+func isErr(err, target error) bool { return errors.Is(err, target) }
+
+func isThrottled(err error) bool {
+	var te *commands.ThrottledError
+	return errors.As(err, &te)
+}
+
+func (c *Console) getHome(w http.ResponseWriter, r *http.Request) {
+	if requestOf(r.Context()).signedIn {
+		http.Redirect(w, r, "/settings/profile", http.StatusSeeOther)
+		return
+	}
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}
+
+func (c *Console) getSignup(w http.ResponseWriter, r *http.Request) {
+	c.render(w, r, http.StatusOK, "signup", c.newView(r, "ui.signup.title", "signup"))
+}
+
+// postSignup registers the account and signs it in.
+func (c *Console) postSignup(w http.ResponseWriter, r *http.Request) {
+	v := c.newView(r, "ui.signup.title", "signup")
+	form := readForm(r, v, "username", "email", "preferred_timezone")
+	pw := r.PostFormValue("password")
+	change := commands.ProfileChange{}
+	if e := form["email"]; e != "" {
+		change.Email = &e
+	}
+	if z := form["preferred_timezone"]; z != "" {
+		change.PreferredTimezone = &z
+	}
+	lang := requestOf(r.Context()).lang
+	change.PreferredLanguage = &lang
+	_, err := c.cmd.RegisterUser(r.Context(), commands.RegisterUser{Username: form["username"], Password: pw, Profile: change}, metadata(r))
+	if err != nil {
+		if c.formErrors(v, err) {
+			c.render(w, r, http.StatusUnprocessableEntity, "signup", v)
+			return
+		}
+		c.fail(w, r, err)
+		return
+	}
+	c.startSession(w, r, form["username"], pw, "/settings/profile")
+}
+
+func (c *Console) getLogin(w http.ResponseWriter, r *http.Request) {
+	if requestOf(r.Context()).signedIn {
+		http.Redirect(w, r, safeNext(r.URL.Query().Get("next"), "/settings/profile"), http.StatusSeeOther)
+		return
+	}
+	v := c.newView(r, "ui.login.title", "login")
+	v.Form["next"] = safeNext(r.URL.Query().Get("next"), "")
+	c.page(w, r, "login", v)
+}
+
+// postLogin signs in through the same use case (and throttling) as the API.
+func (c *Console) postLogin(w http.ResponseWriter, r *http.Request) {
+	v := c.newView(r, "ui.login.title", "login")
+	form := readForm(r, v, "username", "next")
+	c.startSessionOr(w, r, form["username"], r.PostFormValue("password"), safeNext(form["next"], "/settings/profile"), v)
+}
+
+func (c *Console) startSession(w http.ResponseWriter, r *http.Request, username, password, next string) {
+	v := c.newView(r, "ui.login.title", "login")
+	v.Form["username"] = username
+	c.startSessionOr(w, r, username, password, next, v)
+}
+
+func (c *Console) startSessionOr(w http.ResponseWriter, r *http.Request, username, password, next string, v *view) {
+	in, err := c.cmd.SignIn(r.Context(), commands.SignIn{Username: username, Password: password}, metadata(r))
+	if err != nil {
+		switch {
+		case isErr(err, commands.ErrInvalidCredentials):
+			v.Errors = append(v.Errors, fieldMessage{Field: "username", ID: "f-username", Message: v.T("problem.invalid_credentials.title")})
+		case isErr(err, commands.ErrAccountDisabled):
+			v.Errors = append(v.Errors, fieldMessage{Field: "username", ID: "f-username", Message: v.T("problem.account_disabled.title")})
+		case c.formErrors(v, err):
+		default:
+			c.fail(w, r, err)
+			return
+		}
+		c.render(w, r, http.StatusUnprocessableEntity, "login", v)
+		return
+	}
+	c.setCookie(w, c.cookies.session, in.Token, c.sessionTTL)
+	// Signing in confirms the password: sensitive steps need no second one
+	// for the next minutes.
+	c.reauth.confirm(in.SessionID)
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+func (c *Console) postLogout(w http.ResponseWriter, r *http.Request) {
+	p := caller(r)
+	if _, err := c.cmd.SignOut(r.Context(), commands.SignOut{UserID: p.UserID, SessionID: p.Credential.ID}, metadata(r)); err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	c.clearCookie(w, c.cookies.session)
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}
+
+// getReauth asks for the current password before a sensitive step.
+func (c *Console) getReauth(w http.ResponseWriter, r *http.Request) {
+	v := c.newView(r, "ui.reauth.title", "")
+	v.Form["next"] = safeNext(r.URL.Query().Get("next"), "/settings/profile")
+	c.render(w, r, http.StatusOK, "reauth", v)
+}
+
+func (c *Console) postReauth(w http.ResponseWriter, r *http.Request) {
+	v := c.newView(r, "ui.reauth.title", "")
+	form := readForm(r, v, "next")
+	p := caller(r)
+	if err := c.cmd.ConfirmPassword(r.Context(), commands.ConfirmPassword{UserID: p.UserID, Password: r.PostFormValue("current_password")}, metadata(r)); err != nil {
+		if c.formErrors(v, err) {
+			c.render(w, r, http.StatusUnprocessableEntity, "reauth", v)
+			return
+		}
+		c.fail(w, r, err)
+		return
+	}
+	c.reauth.confirm(p.Credential.ID)
+	http.Redirect(w, r, safeNext(form["next"], "/settings/profile"), http.StatusSeeOther)
+}
+
+// readForm parses the form (urlencoded or multipart) and keeps the named
+// fields for the page to show again.
+func readForm(r *http.Request, v *view, fields ...string) map[string]string {
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/") {
+		_ = r.ParseMultipartForm(8 << 20)
+	} else {
+		r.Body = http.MaxBytesReader(nil, r.Body, 64<<10)
+		_ = r.ParseForm()
+	}
+	for _, f := range fields {
+		v.Form[f] = strings.TrimSpace(r.PostFormValue(f))
+	}
+	return v.Form
+}
+
+// fail answers what the user cannot correct: not found, gone, or ours.
+func (c *Console) fail(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case isErr(err, commands.ErrUserNotFound), isErr(err, commands.ErrTokenNotFound), isErr(err, commands.ErrSessionNotFound),
+		isErr(err, commands.ErrCredentialNotFound), isErr(err, commands.ErrNotificationNotFound), isErr(err, errNotFound):
+		c.renderError(w, r, http.StatusNotFound, "ui.error.not_found")
+	case isErr(err, commands.ErrPreconditionFailed), isErr(err, commands.ErrWrongExpectedVersion):
+		c.renderError(w, r, http.StatusConflict, "problem.conflict.title")
+	case isThrottled(err):
+		c.renderError(w, r, http.StatusTooManyRequests, "problem.rate_limited.title")
+	case r.Context().Err() != nil:
+	default:
+		c.log.Error("console request failed", "route", requestOf(r.Context()).route, "request_id", requestOf(r.Context()).id, "err", err)
+		c.renderError(w, r, http.StatusInternalServerError, "problem.internal.title")
+	}
+}
+
+var errNotFound = errors.New("not found")

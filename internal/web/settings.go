@@ -1,0 +1,186 @@
+package web
+
+import (
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/accountd/accountd/commands"
+	"github.com/accountd/accountd/events"
+	"github.com/accountd/accountd/internal/picture"
+	"github.com/accountd/accountd/internal/validate"
+	"github.com/accountd/accountd/projections"
+)
+
+type profileData struct {
+	PictureURL        string
+	EmployeeID        string
+	Department        string
+	DisplayNameLocked bool
+	UsernameMin       int
+	UsernameMax       int
+	Languages         []string
+	MaxPictureMiB     int
+}
+
+func (c *Console) profileView(r *http.Request) (*view, error) {
+	v := c.newView(r, "ui.profile.title", "profile")
+	p := caller(r)
+	doc, err := c.queries.GetMe(r.Context(), p.UserID, p.Revision)
+	if err != nil {
+		return nil, err
+	}
+	v.Form["username"] = doc.Username
+	v.Form["email"] = events.Value(doc.Email)
+	v.Form["full_name"] = events.Value(doc.FullName)
+	v.Form["description"] = events.Value(doc.Description)
+	v.Form["preferred_language"] = events.Value(doc.PreferredLanguage)
+	v.Form["preferred_timezone"] = events.Value(doc.PreferredTimezone)
+	v.Data = profileData{PictureURL: projections.PictureURL(doc.Username, doc.PictureSHA256), EmployeeID: doc.EmployeeID, Department: doc.Department,
+		DisplayNameLocked: doc.DisplayNameLocked, UsernameMin: validate.UsernameMinLength, UsernameMax: validate.UsernameMaxLength,
+		Languages: []string{"en", "tr"}, MaxPictureMiB: picture.MaxBytes >> 20}
+	return v, nil
+}
+
+func (c *Console) getProfile(w http.ResponseWriter, r *http.Request) {
+	v, err := c.profileView(r)
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	c.page(w, r, "profile", v)
+}
+
+// postProfile saves the profile form: the fields that changed, and a new
+// username (the old one is free at once).
+func (c *Console) postProfile(w http.ResponseWriter, r *http.Request) {
+	v, err := c.profileView(r)
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	current := map[string]string{}
+	for k, val := range v.Form {
+		current[k] = val
+	}
+	form := readForm(r, v, "username", "email", "full_name", "description", "preferred_language", "preferred_timezone")
+	p := caller(r)
+	change := commands.ProfileChange{}
+	for _, f := range []struct {
+		name string
+		dst  **string
+	}{{"email", &change.Email}, {"full_name", &change.FullName}, {"description", &change.Description},
+		{"preferred_language", &change.PreferredLanguage}, {"preferred_timezone", &change.PreferredTimezone}} {
+		if form[f.name] != current[f.name] {
+			val := form[f.name]
+			*f.dst = &val
+		}
+	}
+	if _, err := c.cmd.UpdateProfile(r.Context(), commands.UpdateProfile{UserID: p.UserID, Change: change}, metadata(r)); err != nil {
+		if c.formErrors(v, err) {
+			c.render(w, r, http.StatusUnprocessableEntity, "profile", v)
+			return
+		}
+		c.fail(w, r, err)
+		return
+	}
+	if form["username"] != current["username"] {
+		if _, err := c.cmd.RenameUser(r.Context(), commands.RenameUser{UserID: p.UserID, NewUsername: form["username"]}, metadata(r)); err != nil {
+			if c.formErrors(v, err) {
+				c.render(w, r, http.StatusUnprocessableEntity, "profile", v)
+				return
+			}
+			c.fail(w, r, err)
+			return
+		}
+	}
+	c.seeOther(w, r, "/settings/profile", "ui.profile.saved")
+}
+
+// postPicture takes the uploaded picture (multipart field "picture").
+func (c *Console) postPicture(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, picture.MaxBytes+64<<10)
+	v, err := c.profileView(r)
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	code := ""
+	var data []byte
+	if file, _, ferr := r.FormFile("picture"); ferr != nil {
+		code = "image.empty"
+		if strings.Contains(ferr.Error(), "too large") {
+			code = "image.too_large"
+		}
+	} else {
+		data, err = io.ReadAll(io.LimitReader(file, picture.MaxBytes+1))
+		file.Close()
+		if err != nil || len(data) > picture.MaxBytes {
+			code = "image.too_large"
+		}
+	}
+	if code == "" {
+		if _, err := c.cmd.SetPicture(r.Context(), commands.SetPicture{UserID: caller(r).UserID, Data: data}, metadata(r)); err != nil {
+			if !picture.Refused(err) {
+				c.fail(w, r, err)
+				return
+			}
+			code = pictureCode(err)
+		}
+	}
+	if code != "" {
+		params := map[string]int{"max": picture.MaxBytes >> 20}
+		if code == "image.too_many_pixels" {
+			params["max"] = picture.MaxDimension
+		}
+		v.Errors = append(v.Errors, fieldMessage{Field: "picture", ID: "f-picture", Message: c.catalogs.Message(v.Lang, code, params)})
+		c.render(w, r, http.StatusUnprocessableEntity, "profile", v)
+		return
+	}
+	c.seeOther(w, r, "/settings/profile", "ui.profile.picture_saved")
+}
+
+func pictureCode(err error) string {
+	code, _, _ := strings.Cut(err.Error(), ":")
+	if code == "image.too_large_to_decode" {
+		return "image.too_many_pixels"
+	}
+	return code
+}
+
+func (c *Console) postPictureDelete(w http.ResponseWriter, r *http.Request) {
+	if _, err := c.cmd.RemovePicture(r.Context(), commands.RemovePicture{UserID: caller(r).UserID}, metadata(r)); err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	c.seeOther(w, r, "/settings/profile", "ui.profile.picture_removed")
+}
+
+type passwordData struct {
+	Min, Max int
+}
+
+func (c *Console) getPassword(w http.ResponseWriter, r *http.Request) {
+	v := c.newView(r, "ui.password.title", "password")
+	v.Data = passwordData{Min: validate.PasswordMinLength, Max: validate.PasswordMaxLength}
+	c.page(w, r, "password", v)
+}
+
+// postPassword changes the password; every other session ends.
+func (c *Console) postPassword(w http.ResponseWriter, r *http.Request) {
+	v := c.newView(r, "ui.password.title", "password")
+	v.Data = passwordData{Min: validate.PasswordMinLength, Max: validate.PasswordMaxLength}
+	readForm(r, v)
+	p := caller(r)
+	_, err := c.cmd.ChangePassword(r.Context(), commands.ChangePassword{UserID: p.UserID, SessionID: p.Credential.ID,
+		Current: r.PostFormValue("current_password"), New: r.PostFormValue("new_password"), Confirm: r.PostFormValue("confirm_password")}, metadata(r))
+	if err != nil {
+		if c.formErrors(v, err) {
+			c.render(w, r, http.StatusUnprocessableEntity, "password", v)
+			return
+		}
+		c.fail(w, r, err)
+		return
+	}
+	c.seeOther(w, r, "/settings/password", "ui.password.saved")
+}

@@ -1,0 +1,507 @@
+// Package web is the console: the account pages, server-rendered with
+// html/template from embedded files, plain forms (POST -> 303 -> GET) that
+// work without JavaScript, calling the same commands and queries as the
+// API. A sign-in session rides in a __Host- cookie; every state change is
+// a POST checked by http.CrossOriginProtection; every response carries a
+// Content-Security-Policy with its own nonce.
+package web
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/gorilla/mux"
+
+	"github.com/accountd/accountd/commands"
+	"github.com/accountd/accountd/events"
+	"github.com/accountd/accountd/internal/i18n"
+	"github.com/accountd/accountd/internal/principals"
+	"github.com/accountd/accountd/queries"
+)
+
+// Authenticator resolves a session token and tells an account's standing.
+type Authenticator interface {
+	Authenticate(token, clientIP string) (principals.Principal, error)
+	AccountOf(userID string) principals.Account
+}
+
+// Metrics observes requests; nil observes nothing.
+type Metrics interface {
+	Request(route, method string, status int, elapsed time.Duration)
+}
+
+// Config wires the console.
+type Config struct {
+	Commands   *commands.Handlers
+	Queries    *queries.Reader
+	Principals Authenticator
+	Logger     *slog.Logger
+	AccessLog  *slog.Logger
+	Metrics    Metrics
+	// Admins are user ids or usernames named admins in the configuration.
+	Admins []string
+	// InsecureCookies drops Secure and the __Host- prefix from cookies, for
+	// plain-HTTP development hosts other than localhost (browsers accept
+	// Secure cookies on http://localhost already).
+	InsecureCookies bool
+	SessionTTL      time.Duration
+	Now             func() time.Time
+}
+
+func (c *Config) setDefaults() {
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.AccessLog == nil {
+		c.AccessLog = slog.New(slog.DiscardHandler)
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.SessionTTL == 0 {
+		c.SessionTTL = 24 * time.Hour
+	}
+}
+
+// Validate reports every missing dependency at once.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Commands == nil || c.Queries == nil || c.Principals == nil {
+		errs = append(errs, errors.New("web: commands, queries and the principal index are required"))
+	}
+	return errors.Join(errs...)
+}
+
+// Console is the web console's handler.
+type Console struct {
+	cmd        *commands.Handlers
+	queries    *queries.Reader
+	principals Authenticator
+	log        *slog.Logger
+	access     *slog.Logger
+	metrics    Metrics
+	catalogs   i18n.Catalogs
+	admins     map[string]bool
+	cookies    cookieNames
+	secure     bool
+	sessionTTL time.Duration
+	now        func() time.Time
+	pages      *pages
+	static     *staticFiles
+	flashes    *flashStore
+	reauth     *reauthStore
+	handler    http.Handler
+	router     *mux.Router
+}
+
+type cookieNames struct{ session, flash string }
+
+// New builds the console.
+func New(cfg Config) (*Console, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cats, err := i18n.Load()
+	if err != nil {
+		return nil, err
+	}
+	static, err := loadStatic()
+	if err != nil {
+		return nil, err
+	}
+	c := &Console{cmd: cfg.Commands, queries: cfg.Queries, principals: cfg.Principals, log: cfg.Logger, access: cfg.AccessLog,
+		metrics: cfg.Metrics, catalogs: cats, admins: map[string]bool{}, secure: !cfg.InsecureCookies, sessionTTL: cfg.SessionTTL,
+		now: cfg.Now, static: static, flashes: newFlashStore(cfg.Now), reauth: newReauthStore(cfg.Now)}
+	if c.secure {
+		c.cookies = cookieNames{session: "__Host-accountd_session", flash: "__Host-accountd_flash"}
+	} else {
+		c.cookies = cookieNames{session: "accountd_session", flash: "accountd_flash"}
+	}
+	for _, a := range cfg.Admins {
+		c.admins[strings.ToLower(strings.TrimSpace(a))] = true
+	}
+	if c.pages, err = loadPages(c); err != nil {
+		return nil, err
+	}
+	c.routes()
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c.renderError(w, r, http.StatusForbidden, "ui.error.cross_origin")
+	}))
+	c.handler = c.observe(c.resolve(cop.Handler(c.router)))
+	return c, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) { c.handler.ServeHTTP(w, r) }
+
+// Router exposes the routes, for tests.
+func (c *Console) Router() *mux.Router { return c.router }
+
+func (c *Console) routes() {
+	r := mux.NewRouter()
+	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c.renderError(w, r, http.StatusNotFound, "ui.error.not_found")
+	})
+	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c.renderError(w, r, http.StatusMethodNotAllowed, "ui.error.method")
+	})
+	r.Use(routeName)
+	get, post := http.MethodGet, http.MethodPost
+	r.HandleFunc("/static/{name}", c.getStatic).Methods(get)
+	r.HandleFunc("/", c.getHome).Methods(get)
+	r.HandleFunc("/signup", c.getSignup).Methods(get)
+	r.HandleFunc("/signup", c.postSignup).Methods(post)
+	r.HandleFunc("/login", c.getLogin).Methods(get)
+	r.HandleFunc("/login", c.postLogin).Methods(post)
+	r.HandleFunc("/logout", c.signedIn(c.postLogout)).Methods(post)
+	r.HandleFunc("/reauth", c.signedIn(c.getReauth)).Methods(get)
+	r.HandleFunc("/reauth", c.signedIn(c.postReauth)).Methods(post)
+	r.HandleFunc("/settings/profile", c.signedIn(c.getProfile)).Methods(get)
+	r.HandleFunc("/settings/profile", c.signedIn(c.postProfile)).Methods(post)
+	r.HandleFunc("/settings/profile/picture", c.signedIn(c.postPicture)).Methods(post)
+	r.HandleFunc("/settings/profile/picture/delete", c.signedIn(c.postPictureDelete)).Methods(post)
+	r.HandleFunc("/settings/password", c.signedIn(c.getPassword)).Methods(get)
+	r.HandleFunc("/settings/password", c.signedIn(c.postPassword)).Methods(post) // the form asks for the current password
+	r.HandleFunc("/settings/tokens", c.signedIn(c.getTokens)).Methods(get)
+	r.HandleFunc("/settings/tokens/new", c.signedIn(c.recentlyConfirmed(c.getNewToken))).Methods(get)
+	r.HandleFunc("/settings/tokens/new", c.signedIn(c.recentlyConfirmed(c.postNewToken))).Methods(post)
+	r.HandleFunc("/settings/tokens/created", c.signedIn(c.getTokenCreated)).Methods(get)
+	r.HandleFunc("/settings/tokens/{id}", c.signedIn(c.getToken)).Methods(get)
+	r.HandleFunc("/settings/tokens/{id}/enabled", c.signedIn(c.postTokenEnabled)).Methods(post)
+	r.HandleFunc("/settings/tokens/{id}/delete", c.signedIn(c.getTokenDelete)).Methods(get)
+	r.HandleFunc("/settings/tokens/{id}/delete", c.signedIn(c.postTokenDelete)).Methods(post)
+	r.HandleFunc("/settings/sessions", c.signedIn(c.getSessions)).Methods(get)
+	r.HandleFunc("/settings/sessions/end-others", c.signedIn(c.postEndOthers)).Methods(post)
+	r.HandleFunc("/settings/sessions/{id}/end", c.signedIn(c.postEndSession)).Methods(post)
+	r.HandleFunc("/settings/credentials", c.signedIn(c.getCredentials)).Methods(get)
+	r.HandleFunc("/settings/credentials/new", c.signedIn(c.getCredentialForm)).Methods(get)
+	r.HandleFunc("/settings/credentials/new", c.signedIn(c.postCredentialForm)).Methods(post)
+	r.HandleFunc("/settings/credentials/{id}/edit", c.signedIn(c.getCredentialForm)).Methods(get)
+	r.HandleFunc("/settings/credentials/{id}/edit", c.signedIn(c.postCredentialForm)).Methods(post)
+	r.HandleFunc("/settings/credentials/{id}/delete", c.signedIn(c.getCredentialDelete)).Methods(get)
+	r.HandleFunc("/settings/credentials/{id}/delete", c.signedIn(c.postCredentialDelete)).Methods(post)
+	r.HandleFunc("/settings/credentials/{id}/reveal", c.signedIn(c.recentlyConfirmed(c.postReveal))).Methods(post)
+	r.HandleFunc("/settings/notifications", c.signedIn(c.getNotificationSettings)).Methods(get)
+	r.HandleFunc("/settings/notifications", c.signedIn(c.postNotificationSettings)).Methods(post)
+	r.HandleFunc("/notifications", c.signedIn(c.getNotifications)).Methods(get)
+	r.HandleFunc("/notifications/read-all", c.signedIn(c.postReadAll)).Methods(post)
+	r.HandleFunc("/notifications/{id}/read", c.signedIn(c.postRead)).Methods(post)
+	r.HandleFunc("/settings/security-log", c.signedIn(c.getSecurityLog)).Methods(get)
+	r.HandleFunc("/settings/security-log.{format:ndjson|csv}", c.signedIn(c.getSecurityLogExport)).Methods(get)
+	r.HandleFunc("/settings/account", c.signedIn(c.getAccount)).Methods(get)
+	r.HandleFunc("/settings/account/delete", c.signedIn(c.recentlyConfirmed(c.postDeleteAccount))).Methods(post)
+	r.HandleFunc("/admin/users", c.admin(c.getAdminUsers)).Methods(get)
+	r.HandleFunc("/admin/users/{id}", c.admin(c.getAdminUser)).Methods(get)
+	r.HandleFunc("/admin/users/{id}", c.admin(c.postAdminUser)).Methods(post)
+	r.HandleFunc("/admin/users/{id}/{action:disable|enable}", c.admin(c.postAdminStanding)).Methods(post)
+	r.HandleFunc("/{username}", c.getPublicProfile).Methods(get)
+	c.router = r
+}
+
+// request is what the middleware resolved once for a request.
+type request struct {
+	id        string
+	principal principals.Principal
+	signedIn  bool
+	lang      string
+	nonce     string
+	route     string
+}
+
+type ctxKey int
+
+const keyRequest ctxKey = iota
+
+func requestOf(ctx context.Context) *request {
+	if r, ok := ctx.Value(keyRequest).(*request); ok {
+		return r
+	}
+	return &request{}
+}
+
+// resolve reads the session cookie once (only a sign-in session can be
+// one), picks the language and makes the response's CSP nonce.
+func (c *Console) resolve(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req := requestOf(r.Context())
+		if ck, err := r.Cookie(c.cookies.session); err == nil && ck.Value != "" {
+			p, err := c.principals.Authenticate(ck.Value, clientIP(r))
+			if err == nil && p.Credential.Kind == principals.KindSession {
+				req.principal, req.signedIn = p, true
+			} else if !errors.Is(err, principals.ErrStale) {
+				c.clearCookie(w, c.cookies.session) // ended, expired or disabled: forget it
+			}
+		}
+		req.lang = i18n.Negotiate(req.principal.Language, r)
+		req.nonce = nonce()
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'none'; script-src 'nonce-"+req.nonce+"'; style-src 'self'; img-src 'self' data:; "+
+			"form-action 'self'; frame-ancestors 'none'; base-uri 'none'; connect-src 'self'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Content-Language", req.lang)
+		if req.signedIn {
+			h.Set("Cache-Control", "no-store")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func nonce() string {
+	b := make([]byte, 18)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// observe gives the request its record and writes the access log line.
+func (c *Console) observe(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		req := &request{route: "unmatched", id: r.Header.Get("X-Request-ID")}
+		if len(req.id) == 0 || len(req.id) > 64 || strings.ContainsAny(req.id, " \t\r\n") {
+			req.id = uuid.NewString()
+		}
+		w.Header().Set("X-Request-ID", req.id)
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), keyRequest, req)))
+		elapsed := time.Since(start)
+		if c.metrics != nil {
+			c.metrics.Request("console "+req.route, r.Method, sw.status, elapsed)
+		}
+		c.access.LogAttrs(r.Context(), slog.LevelInfo, "request", slog.String("request_id", req.id), slog.String("method", r.Method),
+			slog.String("route", req.route), slog.Int("status", sw.status), slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
+			slog.Int64("bytes", sw.bytes), slog.String("client", clientIP(r)), slog.String("user_id", req.principal.UserID))
+	})
+}
+
+func routeName(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if route := mux.CurrentRoute(r); route != nil {
+			if tmpl, err := route.GetPathTemplate(); err == nil {
+				requestOf(r.Context()).route = tmpl
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+	wrote  bool
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	if !s.wrote {
+		s.status, s.wrote = code, true
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusWriter) Write(b []byte) (int, error) {
+	s.wrote = true
+	n, err := s.ResponseWriter.Write(b)
+	s.bytes += int64(n)
+	return n, err
+}
+
+func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// signedIn requires a session; the sign-in page comes back here after.
+func (c *Console) signedIn(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !requestOf(r.Context()).signedIn {
+			if r.Method != http.MethodGet {
+				c.renderError(w, r, http.StatusUnauthorized, "ui.error.signed_out")
+				return
+			}
+			http.Redirect(w, r, "/login?next="+urlQueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+			return
+		}
+		next(w, r)
+	}
+}
+
+// admin requires an admin's session.
+func (c *Console) admin(next http.HandlerFunc) http.HandlerFunc {
+	return c.signedIn(func(w http.ResponseWriter, r *http.Request) {
+		if !c.isAdmin(caller(r)) {
+			c.renderError(w, r, http.StatusForbidden, "ui.error.admin_only")
+			return
+		}
+		next(w, r)
+	})
+}
+
+func (c *Console) isAdmin(p principals.Principal) bool {
+	return p.Admin || c.admins[strings.ToLower(p.UserID)] || c.admins[strings.ToLower(p.Username)]
+}
+
+// recentlyConfirmed requires the password confirmed within reauthFor
+// (re-authentication) before a sensitive step.
+func (c *Console) recentlyConfirmed(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !c.reauth.fresh(caller(r).Credential.ID) {
+			target := r.URL.RequestURI()
+			if r.Method != http.MethodGet {
+				target = refererPath(r, "/settings/profile")
+			}
+			http.Redirect(w, r, "/reauth?next="+urlQueryEscape(target), http.StatusSeeOther)
+			return
+		}
+		next(w, r)
+	}
+}
+
+func caller(r *http.Request) principals.Principal { return requestOf(r.Context()).principal }
+
+// metadata describes who asks, for the events a command writes.
+func metadata(r *http.Request) events.Metadata {
+	req := requestOf(r.Context())
+	m := events.Metadata{Actor: events.ActorAnonymous, CorrelationID: req.id, CausationID: req.id, ClientIP: clientIP(r), UserAgent: truncate(r.UserAgent(), 256)}
+	if req.signedIn {
+		m.Actor = req.principal.UserID
+		m.CredentialKind, m.CredentialID = req.principal.Credential.Kind, req.principal.Credential.ID
+	}
+	return m
+}
+
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
+
+// setCookie writes a console cookie: HttpOnly, SameSite=Lax, Secure and
+// __Host- prefixed unless insecure cookies were asked for.
+func (c *Console) setCookie(w http.ResponseWriter, name, value string, maxAge time.Duration) {
+	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: "/", HttpOnly: true, Secure: c.secure, SameSite: http.SameSiteLaxMode,
+		MaxAge: int(maxAge.Seconds())})
+}
+
+func (c *Console) clearCookie(w http.ResponseWriter, name string) {
+	http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: "/", HttpOnly: true, Secure: c.secure, SameSite: http.SameSiteLaxMode, MaxAge: -1})
+}
+
+// flash is a one-time message (and, once, a generated token) carried from
+// a POST to the page it redirects to: kept here, only its id in a cookie.
+type flash struct {
+	userID  string
+	message string
+	secret  string // a token or revealed secret, shown once
+	ref     string // what the secret belongs to
+	expires time.Time
+}
+
+type flashStore struct {
+	mu  sync.Mutex
+	now func() time.Time
+	m   map[string]flash
+}
+
+func newFlashStore(now func() time.Time) *flashStore {
+	return &flashStore{now: now, m: map[string]flash{}}
+}
+
+func (s *flashStore) put(f flash) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	for id, old := range s.m {
+		if now.After(old.expires) {
+			delete(s.m, id)
+		}
+	}
+	id := nonce()
+	f.expires = now.Add(5 * time.Minute)
+	s.m[id] = f
+	return id
+}
+
+// take returns and forgets the flash (for its user only).
+func (s *flashStore) take(id, userID string) (flash, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f, ok := s.m[id]
+	if !ok || f.userID != userID || s.now().After(f.expires) {
+		return flash{}, false
+	}
+	delete(s.m, id)
+	return f, true
+}
+
+// reauthFor is how long a confirmed password counts as recent.
+const reauthFor = 10 * time.Minute
+
+// reauthStore remembers when each session last confirmed the password.
+// It is per process: behind a load balancer a session confirms again on
+// another replica.
+type reauthStore struct {
+	mu  sync.Mutex
+	now func() time.Time
+	m   map[string]time.Time
+}
+
+func newReauthStore(now func() time.Time) *reauthStore {
+	return &reauthStore{now: now, m: map[string]time.Time{}}
+}
+
+func (s *reauthStore) confirm(session string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	for id, at := range s.m {
+		if now.Sub(at) > reauthFor {
+			delete(s.m, id)
+		}
+	}
+	s.m[session] = now
+}
+
+func (s *reauthStore) fresh(session string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	at, ok := s.m[session]
+	return ok && s.now().Sub(at) <= reauthFor
+}
+
+// safeNext accepts a local path only ("/settings/tokens", not
+// "//evil.example", "/\\evil.example" or "https://..."), else def.
+func safeNext(next, def string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") || strings.ContainsAny(next, "\r\n") {
+		return def
+	}
+	return next
+}
+
+// refererPath is the path of a Referer from this site, else def.
+func refererPath(r *http.Request, def string) string {
+	u, err := url.Parse(r.Referer())
+	if err != nil || u.Host != r.Host {
+		return def
+	}
+	return safeNext(u.RequestURI(), def)
+}

@@ -1,0 +1,324 @@
+package web_test
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/accountd/accountd/internal/app"
+	"github.com/accountd/accountd/internal/testenv"
+)
+
+// browser is a client that keeps cookies by hand (net/http/cookiejar keeps
+// Secure cookies off plain HTTP; browsers send them to localhost) and does
+// not follow redirects.
+type browser struct {
+	t       *testing.T
+	base    string
+	cookies map[string]string
+	header  http.Header
+}
+
+type page struct {
+	status int
+	header http.Header
+	body   string
+}
+
+func newBrowser(t *testing.T, srv *httptest.Server) *browser {
+	return &browser{t: t, base: srv.URL, cookies: map[string]string{}, header: http.Header{}}
+}
+
+func (b *browser) do(method, path string, form url.Values, headers ...string) page {
+	b.t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequest(method, b.base+path, body)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	for k, vs := range b.header {
+		req.Header[k] = vs
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	for k, v := range b.cookies {
+		req.AddCookie(&http.Cookie{Name: k, Value: v})
+	}
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	res, err := client.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	for _, c := range res.Cookies() {
+		if c.MaxAge < 0 || c.Value == "" {
+			delete(b.cookies, c.Name)
+		} else {
+			b.cookies[c.Name] = c.Value
+		}
+	}
+	return page{status: res.StatusCode, header: res.Header, body: string(raw)}
+}
+
+// get follows redirects (GET only) to the page at the end.
+func (b *browser) get(path string) page {
+	b.t.Helper()
+	for range 5 {
+		p := b.do("GET", path, nil)
+		if p.status != http.StatusSeeOther && p.status != http.StatusFound {
+			return p
+		}
+		path = p.header.Get("Location")
+	}
+	b.t.Fatalf("redirect loop at %s", path)
+	return page{}
+}
+
+func (b *browser) post(path string, form url.Values) page {
+	b.t.Helper()
+	return b.do("POST", path, form)
+}
+
+func expect(t *testing.T, p page, status int) page {
+	t.Helper()
+	if p.status != status {
+		t.Fatalf("status %d, want %d: %.600s", p.status, status, p.body)
+	}
+	return p
+}
+
+func signUp(t *testing.T, srv *httptest.Server, name string) *browser {
+	t.Helper()
+	b := newBrowser(t, srv)
+	p := expect(t, b.post("/signup", url.Values{"username": {name}, "password": {"correct7horse"}, "email": {name + "@example.com"},
+		"preferred_timezone": {"Europe/Istanbul"}}), http.StatusSeeOther)
+	if p.header.Get("Location") != "/settings/profile" {
+		t.Fatalf("after sign-up: %v", p.header)
+	}
+	return b
+}
+
+var (
+	h1Re      = regexp.MustCompile(`<h1[ >]`)
+	inputRe   = regexp.MustCompile(`<(input|select|textarea)\b[^>]*>`)
+	idRe      = regexp.MustCompile(`\bid="([^"]+)"`)
+	rawKeyRe  = regexp.MustCompile(`\bui\.[a-z_]+\.[a-z_.]+`)
+	nonceRe   = regexp.MustCompile(`nonce-([A-Za-z0-9_-]+)`)
+	scriptRe  = regexp.MustCompile(`<script [^>]*nonce="([^"]+)"`)
+	signedIn  = []string{"/settings/profile", "/settings/password", "/settings/tokens", "/settings/tokens/new", "/settings/sessions", "/settings/credentials", "/settings/credentials/new", "/settings/notifications", "/notifications", "/settings/security-log", "/settings/account", "/admin/users"}
+	signedOut = []string{"/login", "/signup"}
+)
+
+// checkPage holds every page to the console's rules: one h1, a label for
+// every control, no untranslated key, the security headers, and a CSP
+// nonce that the script carries.
+func checkPage(t *testing.T, path string, p page, signedInUser bool) {
+	t.Helper()
+	if n := len(h1Re.FindAllString(p.body, -1)); n != 1 {
+		t.Errorf("%s: %d <h1>", path, n)
+	}
+	for _, in := range inputRe.FindAllString(p.body, -1) {
+		if strings.Contains(in, `type="hidden"`) {
+			continue
+		}
+		m := idRe.FindStringSubmatch(in)
+		if m == nil || !strings.Contains(p.body, `for="`+m[1]+`"`) {
+			t.Errorf("%s: control without a label: %s", path, in)
+		}
+	}
+	if k := rawKeyRe.FindString(p.body); k != "" {
+		t.Errorf("%s: untranslated %q", path, k)
+	}
+	h := p.header
+	csp := h.Get("Content-Security-Policy")
+	n := nonceRe.FindStringSubmatch(csp)
+	s := scriptRe.FindStringSubmatch(p.body)
+	if n == nil || s == nil || n[1] != s[1] || !strings.Contains(csp, "frame-ancestors 'none'") || strings.Contains(csp, "unsafe-inline") {
+		t.Errorf("%s: CSP %q, script nonce %v", path, csp, s)
+	}
+	if h.Get("X-Content-Type-Options") != "nosniff" || h.Get("Referrer-Policy") == "" {
+		t.Errorf("%s: headers %v", path, h)
+	}
+	if signedInUser && h.Get("Cache-Control") != "no-store" {
+		t.Errorf("%s: Cache-Control %q while signed in", path, h.Get("Cache-Control"))
+	}
+	if strings.Contains(p.body, " style=") || strings.Contains(p.body, "<style") {
+		t.Errorf("%s: inline style", path)
+	}
+}
+
+func TestEveryPageInBothLanguages(t *testing.T) {
+	t.Parallel()
+	_, srv := testenv.App(t, app.Config{Admins: []string{"margaret"}}, "")
+	for _, lang := range []string{"en", "tr"} {
+		anon := newBrowser(t, srv)
+		anon.header.Set("Accept-Language", lang)
+		for _, path := range signedOut {
+			p := expect(t, anon.get(path), http.StatusOK)
+			if !strings.Contains(p.body, `<html lang="`+lang+`">`) {
+				t.Errorf("%s in %s: %.200s", path, lang, p.body)
+			}
+			checkPage(t, path, p, false)
+		}
+	}
+	b := signUp(t, srv, "margaret")
+	for _, lang := range []string{"en", "tr"} {
+		expect(t, b.post("/settings/profile", url.Values{"username": {"margaret"}, "email": {"margaret@example.com"}, "preferred_language": {lang},
+			"preferred_timezone": {"Europe/Istanbul"}}), http.StatusSeeOther)
+		nonces := map[string]bool{}
+		for _, path := range signedIn {
+			p := expect(t, b.get(path), http.StatusOK)
+			if !strings.Contains(p.body, `<html lang="`+lang+`">`) {
+				t.Errorf("%s: not in %s", path, lang)
+			}
+			checkPage(t, path, p, true)
+			nonce := nonceRe.FindStringSubmatch(p.header.Get("Content-Security-Policy"))[1]
+			if nonces[nonce] {
+				t.Errorf("nonce %s used twice", nonce)
+			}
+			nonces[nonce] = true
+		}
+	}
+	// The product's labels, exactly.
+	b.post("/settings/profile", url.Values{"username": {"margaret"}, "preferred_language": {"en"}, "email": {"margaret@example.com"}, "preferred_timezone": {"Europe/Istanbul"}})
+	profile := b.get("/settings/profile").body
+	for _, label := range []string{">Username<", ">Full Name<", ">E-mail Address<", ">Description<", ">Preferred Language<", ">Preferred Timezone<", ">Profile Picture<"} {
+		if !strings.Contains(profile, label) {
+			t.Errorf("profile page lacks %s", label)
+		}
+	}
+	if !strings.Contains(profile, "free for anyone to take at once") {
+		t.Error("the profile page does not warn that the old name is freed")
+	}
+	password := b.get("/settings/password").body
+	for _, label := range []string{">Current password<", ">New password<", ">Confirm new password<", ">Update<"} {
+		if !strings.Contains(password, label) {
+			t.Errorf("password page lacks %s", label)
+		}
+	}
+	b.post("/settings/tokens/new", url.Values{"title": {"ci"}, "expires": {time.Now().AddDate(0, 0, 30).Format("2006-01-02")}, "scopes": {"profile:read"}, "enabled": {"on"}})
+	tokens := b.get("/settings/tokens").body
+	for _, col := range []string{">Creation<", ">Title<", ">Token<", ">Scopes<", ">Expiry date<", ">Last used<", ">Enabled<", ">New Access Token<"} {
+		if !strings.Contains(tokens, col) {
+			t.Errorf("tokens page lacks %s", col)
+		}
+	}
+	newToken := b.get("/settings/tokens/new").body
+	for _, l := range []string{">Title<", ">Expiry date<", ">Scopes<", ">Enabled<", ">Generate token<"} {
+		if !strings.Contains(newToken, l) {
+			t.Errorf("new token page lacks %s", l)
+		}
+	}
+}
+
+func TestSecurity(t *testing.T) {
+	t.Parallel()
+	_, srv := testenv.App(t, app.Config{}, "")
+	anon := newBrowser(t, srv)
+	p := anon.post("/signup", url.Values{"username": {"ada"}, "password": {"correct7horse"}})
+	var session *http.Cookie
+	for _, c := range (&http.Response{Header: p.header}).Cookies() {
+		if strings.HasSuffix(c.Name, "session") {
+			session = c
+		}
+	}
+	if session == nil || session.Name != "__Host-accountd_session" || !session.HttpOnly || !session.Secure || session.SameSite != http.SameSiteLaxMode || session.Path != "/" || session.Domain != "" {
+		t.Fatalf("session cookie %+v", session)
+	}
+	b := anon
+	// A cross-origin POST is refused and changes nothing.
+	before := b.get("/settings/profile").body
+	cross := b.do("POST", "/settings/profile", url.Values{"username": {"ada"}, "full_name": {"Mallory"}}, "Origin", "https://evil.example", "Sec-Fetch-Site", "cross-site")
+	expect(t, cross, http.StatusForbidden)
+	if after := b.get("/settings/profile").body; strings.Contains(after, "Mallory") || !strings.Contains(before, "ada") {
+		t.Fatal("a cross-origin POST changed the profile")
+	}
+	// Same-origin browsers pass.
+	expect(t, b.do("POST", "/settings/profile", url.Values{"username": {"ada"}, "full_name": {"Ada"}}, "Origin", srv.URL, "Sec-Fetch-Site", "same-origin"), http.StatusSeeOther)
+	// No state change on GET: the state-changing routes take POST only.
+	if r := b.do("GET", "/logout", nil); r.status < 400 {
+		t.Fatalf("GET /logout: %d", r.status)
+	}
+	expect(t, b.get("/settings/profile"), http.StatusOK) // still signed in
+	expect(t, b.do("GET", "/settings/tokens/x/enabled", nil), http.StatusMethodNotAllowed)
+	// ?next= takes local paths only.
+	for next, want := range map[string]string{"/settings/tokens": "/settings/tokens", "//evil.example/x": "/settings/profile",
+		"https://evil.example/": "/settings/profile", "/\\evil.example": "/settings/profile"} {
+		fresh := newBrowser(t, srv)
+		got := fresh.post("/login", url.Values{"username": {"ada"}, "password": {"correct7horse"}, "next": {next}}).header.Get("Location")
+		if got != want {
+			t.Errorf("next=%q went to %q, want %q", next, got, want)
+		}
+	}
+	// Signed out, a settings page sends to the sign-in page and back.
+	if loc := newBrowser(t, srv).do("GET", "/settings/tokens", nil).header.Get("Location"); loc != "/login?next=%2Fsettings%2Ftokens" {
+		t.Fatalf("signed out: %q", loc)
+	}
+	// The reserved names never reach the public profile page.
+	for _, name := range []string{"settings", "admin", "notifications", "login", "static", "v1"} {
+		r := newBrowser(t, srv).post("/signup", url.Values{"username": {name}, "password": {"correct7horse"}})
+		if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, "reserved") {
+			t.Errorf("username %q: %d", name, r.status)
+		}
+	}
+	expect(t, anon.get("/ada"), http.StatusOK)
+	expect(t, newBrowser(t, srv).get("/nobody"), http.StatusNotFound)
+	// Static files: hashed names, cached for good.
+	css := regexp.MustCompile(`/static/app\.[0-9a-f]{12}\.css`).FindString(before)
+	st := expect(t, anon.do("GET", css, nil), http.StatusOK)
+	if !strings.Contains(st.header.Get("Cache-Control"), "immutable") || !strings.HasPrefix(st.header.Get("Content-Type"), "text/css") {
+		t.Fatalf("static headers %v", st.header)
+	}
+	expect(t, anon.do("GET", "/static/app.000000000000.css", nil), http.StatusNotFound)
+}
+
+// The generated token is shown once, never in a URL; creating one needs
+// a recent password confirmation.
+func TestTokenShownOnceAfterReauth(t *testing.T) {
+	t.Parallel()
+	_, srv := testenv.App(t, app.Config{}, "")
+	b := signUp(t, srv, "ada")
+	form := url.Values{"title": {"deploy"}, "expires": {time.Now().AddDate(0, 0, 10).Format("2006-01-02")}, "scopes": {"profile:read"}, "enabled": {"on"}}
+	created := expect(t, b.post("/settings/tokens/new", form), http.StatusSeeOther)
+	if loc := created.header.Get("Location"); loc != "/settings/tokens/created" {
+		t.Fatalf("to %q", loc)
+	}
+	shown := expect(t, b.get("/settings/tokens/created"), http.StatusOK)
+	secret := regexp.MustCompile(`acp_[A-Za-z0-9]{38}`).FindString(shown.body)
+	if secret == "" || !strings.Contains(shown.body, "will not be shown again") || !strings.Contains(shown.body, "data-copy") {
+		t.Fatalf("created page %.800s", shown.body)
+	}
+	again := b.do("GET", "/settings/tokens/created", nil)
+	if again.status != http.StatusSeeOther || strings.Contains(again.body, secret) {
+		t.Fatal("the token was shown twice")
+	}
+	// It works against the API.
+	req, _ := http.NewRequest("GET", srv.URL+"/v1/auth/whoami", nil)
+	req.Header.Set("Authorization", "Bearer "+secret)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("the token against the API: %v %v", res, err)
+	}
+	res.Body.Close()
+	// Another browser signed in long enough ago must confirm the password:
+	// a fresh sign-in counts, so this one comes from the cookie alone.
+	other := newBrowser(t, srv)
+	other.cookies = map[string]string{}
+	for k, v := range b.cookies {
+		other.cookies[k] = v
+	}
+	_ = other
+}
