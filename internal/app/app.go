@@ -214,7 +214,7 @@ type App struct {
 	API        *httpapi.API
 	Console    *web.Console
 	// Handler serves the API and the console.
-	Handler http.Handler
+	Handler    http.Handler
 	Metrics    *metrics.Metrics
 	Supervisor *supervise.Supervisor
 	Catalog    *projector.Catalog

@@ -118,7 +118,7 @@ var (
 	rawKeyRe  = regexp.MustCompile(`\bui\.[a-z_]+\.[a-z_.]+`)
 	nonceRe   = regexp.MustCompile(`nonce-([A-Za-z0-9_-]+)`)
 	scriptRe  = regexp.MustCompile(`<script [^>]*nonce="([^"]+)"`)
-	signedIn  = []string{"/settings/profile", "/settings/password", "/settings/tokens", "/settings/tokens/new", "/settings/sessions", "/settings/credentials", "/settings/credentials/new", "/settings/notifications", "/notifications", "/settings/security-log", "/settings/account", "/admin/users"}
+	signedIn  = []string{"/settings/profile", "/settings/password", "/settings/tokens", "/settings/tokens/new", "/settings/sessions", "/settings/credentials", "/settings/credentials/new", "/settings/notifications", "/notifications", "/settings/security-log", "/settings/account", "/admin/users", "/margaret"}
 	signedOut = []string{"/login", "/signup"}
 )
 
