@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -321,4 +322,36 @@ func TestTokenShownOnceAfterReauth(t *testing.T) {
 		other.cookies[k] = v
 	}
 	_ = other
+}
+
+var assetRe = regexp.MustCompile(`(?:href|src)="(/static/[^"]+)"`)
+
+// Every page, with its stylesheet and script and without a picture, stays
+// under 30 KB, the script under 5 KB. With -v it prints each page's weight.
+func TestPageWeight(t *testing.T) {
+	t.Parallel()
+	_, srv := testenv.App(t, app.Config{Admins: []string{"margaret"}}, "")
+	b := signUp(t, srv, "margaret")
+	for i := range 3 { // a table with rows, as a user would have
+		expect(t, b.post("/settings/tokens/new", url.Values{"title": {fmt.Sprintf("deploys %d", i)}, "scopes": {"profile:read", "tokens:read"},
+			"expires": {time.Now().AddDate(0, 0, 30).Format("2006-01-02")}, "enabled": {"on"}}), http.StatusSeeOther)
+	}
+	assets := map[string]int{}
+	for _, path := range signedIn {
+		p := expect(t, b.get(path), http.StatusOK)
+		weight, script := len(p.body), 0
+		for _, m := range assetRe.FindAllStringSubmatch(p.body, -1) {
+			if _, ok := assets[m[1]]; !ok {
+				assets[m[1]] = len(expect(t, b.get(m[1]), http.StatusOK).body)
+			}
+			weight += assets[m[1]]
+			if strings.HasSuffix(m[1], ".js") {
+				script += assets[m[1]]
+			}
+		}
+		t.Logf("%-28s %5d B page, %6d B with assets, %4d B script", path, len(p.body), weight, script)
+		if weight > 30_000 || script > 5_000 || script == 0 {
+			t.Errorf("%s weighs %d B, script %d B", path, weight, script)
+		}
+	}
 }
