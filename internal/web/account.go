@@ -228,7 +228,10 @@ func (c *Console) postNotificationSettings(w http.ResponseWriter, r *http.Reques
 	form := readForm(r, v, "lead_days")
 	prefs := commands.Preferences{Categories: map[string]events.Channels{}}
 	for _, cat := range commands.NotificationCategories {
-		prefs.Categories[cat] = events.Channels{InApp: r.PostFormValue(cat+".in_app") == "on", Email: r.PostFormValue(cat+".email") == "on"}
+		// Security notices always appear in the app: the page shows that
+		// box checked and disabled, so the form never sends it.
+		inApp := cat == "security" || r.PostFormValue(cat+".in_app") == "on"
+		prefs.Categories[cat] = events.Channels{InApp: inApp, Email: r.PostFormValue(cat+".email") == "on"}
 	}
 	for _, part := range strings.FieldsFunc(form["lead_days"], func(r rune) bool { return r == ',' || r == ' ' }) {
 		n, ok := atoi(part)

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	cdpbrowser "github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
@@ -119,28 +120,35 @@ func (s *session) page(path, name string) {
 	s.check(name)
 }
 
-// check runs axe-core on the page as it is and writes a screenshot.
+// check runs axe-core on the page as it is, in the light and the dark
+// colour scheme, and writes a screenshot of each.
 func (s *session) check(name string) {
 	s.t.Helper()
 	s.do(chromedp.Evaluate[chromedp.Void](s.axe))
-	raw := eval[string](s, `axe.run(document, {runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]}})
-		.then(r => JSON.stringify(r.violations.map(v => ({id: v.id, help: v.help, nodes: v.nodes.map(n => n.html).slice(0, 3)}))))`)
-	var violations []struct {
-		ID, Help string
-		Nodes    []string
-	}
-	if err := json.Unmarshal([]byte(raw), &violations); err != nil {
-		s.t.Fatalf("axe on %s: %v (%s)", name, err, raw)
-	}
-	for _, v := range violations {
-		s.t.Errorf("%s (%s): axe %s: %s %v", name, s.lang, v.ID, v.Help, v.Nodes)
-	}
-	shot, err := chromedp.Run(s.ctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(s.shots, fmt.Sprintf("%s-%s.png", name, s.lang)), shot, 0o644); err != nil {
-		s.t.Fatal(err)
+	for _, scheme := range []string{"light", "dark"} {
+		if _, err := chromedp.Call(s.ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+			Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}}}); err != nil {
+			s.t.Fatal(err)
+		}
+		raw := eval[string](s, `axe.run(document, {runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]}})
+			.then(r => JSON.stringify(r.violations.map(v => ({id: v.id, help: v.help, nodes: v.nodes.map(n => n.html).slice(0, 3)}))))`)
+		var violations []struct {
+			ID, Help string
+			Nodes    []string
+		}
+		if err := json.Unmarshal([]byte(raw), &violations); err != nil {
+			s.t.Fatalf("axe on %s: %v (%s)", name, err, raw)
+		}
+		for _, v := range violations {
+			s.t.Errorf("%s (%s, %s): axe %s: %s %v", name, s.lang, scheme, v.ID, v.Help, v.Nodes)
+		}
+		shot, err := chromedp.Run(s.ctx, chromedp.FullScreenshot(100))
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(s.shots, fmt.Sprintf("%s-%s-%s.png", name, s.lang, scheme)), shot, 0o644); err != nil {
+			s.t.Fatal(err)
+		}
 	}
 }
 

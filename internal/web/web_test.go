@@ -355,3 +355,24 @@ func TestPageWeight(t *testing.T) {
 		}
 	}
 }
+
+// Security notices cannot be switched off in the app: the box is shown
+// checked and disabled, and a form without it keeps them on.
+func TestNotificationSettingsKeepSecurityInApp(t *testing.T) {
+	t.Parallel()
+	_, srv := testenv.App(t, app.Config{}, "")
+	b := signUp(t, srv, "ada")
+	expect(t, b.post("/settings/notifications", url.Values{"product.email": {"on"}, "lead_days": {"3"}}), http.StatusSeeOther)
+	p := expect(t, b.get("/settings/notifications"), http.StatusOK)
+	for want, on := range map[string]bool{
+		`id="f-security-in_app" checked disabled`:             true,
+		`id="f-product-email" name="product.email" checked`:   true,
+		`id="f-tokens-in_app" name="tokens.in_app" checked`:   false,
+		`id="f-security-email" name="security.email" checked`: false,
+		`value="3"`: true,
+	} {
+		if strings.Contains(p.body, want) != on {
+			t.Errorf("%s: want present=%v", want, on)
+		}
+	}
+}
