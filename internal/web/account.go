@@ -392,5 +392,5 @@ func (c *Console) postDeleteAccount(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.clearCookie(w, c.cookies.session)
-	http.Redirect(w, r, "/login?deleted=1", http.StatusSeeOther)
+	c.seeOtherSignedOut(w, r, "/login", "ui.account.deleted")
 }

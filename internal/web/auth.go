@@ -108,7 +108,7 @@ func (c *Console) postLogout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.clearCookie(w, c.cookies.session)
-	http.Redirect(w, r, "/login", http.StatusSeeOther)
+	c.seeOtherSignedOut(w, r, "/login", "ui.logout.done")
 }
 
 // getReauth asks for the current password before a sensitive step.

@@ -20,6 +20,7 @@ import (
 	cdpbrowser "github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
+	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
@@ -55,6 +56,8 @@ type session struct {
 	axe   string
 	shots string
 	lang  string
+	// dialogs receives the message of every confirm dialog, each accepted.
+	dialogs chan string
 }
 
 // screenshotDir is where screenshots go: $ARTIFACTS_DIR when CI gives one.
@@ -86,8 +89,23 @@ func newSession(t *testing.T, srv *httptest.Server) *session {
 	// Browsers treat localhost as a secure context: Secure and __Host-
 	// cookies work over plain HTTP there, as for a developer.
 	base := strings.Replace(srv.URL, "127.0.0.1", "localhost", 1)
-	s := &session{t: t, ctx: ctx, base: base, axe: string(axe), shots: shots, lang: "en"}
+	s := &session{t: t, ctx: ctx, base: base, axe: string(axe), shots: shots, lang: "en", dialogs: make(chan string, 16)}
 	s.do(chromedp.Navigate("about:blank"))
+	// Accept confirm dialogs from another goroutine: a listener must not
+	// run commands itself.
+	if err := chromedp.Listen(ctx, func(ev any) {
+		if d, ok := ev.(*cdppage.EventJavascriptDialogOpening); ok {
+			select {
+			case s.dialogs <- d.Message:
+			default:
+			}
+			go func() {
+				_, _ = chromedp.Call(ctx, cdppage.HandleJavaScriptDialog, cdppage.HandleJavaScriptDialogParams{Accept: true})
+			}()
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
 	for _, name := range []string{"clipboard-read", "clipboard-write"} {
 		if _, err := chromedp.CallBrowser(ctx, cdpbrowser.SetPermission, cdpbrowser.SetPermissionParams{
 			Permission: &cdpbrowser.PermissionDescriptor{Name: name}, Setting: cdpbrowser.PermissionSettingGranted, Origin: base}); err != nil {
@@ -208,6 +226,33 @@ func writePNG(t *testing.T) string {
 	return path
 }
 
+// confirmed expects the confirm dialog a click opened, with this message.
+func (s *session) confirmed(want string) {
+	s.t.Helper()
+	select {
+	case got := <-s.dialogs:
+		if got != want {
+			s.t.Errorf("confirm dialog %q, want %q", got, want)
+		}
+	default:
+		s.t.Errorf("no confirm dialog (want %q)", want)
+	}
+}
+
+// apiSignIn starts a session through the API, as another device would.
+func apiSignIn(t *testing.T, base, username, password string) string {
+	res, err := http.Post(base+"/v1/sessions", "application/json", strings.NewReader(fmt.Sprintf(`{"username":%q,"password":%q}`, username, password)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var out struct{ Token string }
+	if err := json.NewDecoder(res.Body).Decode(&out); err != nil || res.StatusCode != http.StatusCreated {
+		t.Fatalf("sign-in over the API: %d %v", res.StatusCode, err)
+	}
+	return out.Token
+}
+
 func apiStatus(t *testing.T, base, token string) int {
 	req, _ := http.NewRequest("GET", base+"/v1/auth/whoami", nil)
 	req.Header.Set("Authorization", "Bearer "+token)
@@ -281,6 +326,14 @@ func journey(t *testing.T, cat i18n.Catalogs, lang string) {
 	if got := s.text("[role=status]"); got != say("ui.profile.picture_saved") {
 		t.Fatalf("picture status %q", got)
 	}
+	// Remove it (after a confirm dialog) and upload it again.
+	s.submit(`form[action="/settings/profile/picture/delete"] button`)
+	s.confirmed(say("ui.profile.picture_remove_confirm"))
+	if got := s.text("[role=status]"); got != say("ui.profile.picture_removed") {
+		t.Fatalf("picture removal status %q", got)
+	}
+	s.do(chromedp.SetUploadFiles(chromedp.CSS("#f-picture"), []string{writePNG(t)}))
+	s.submit(`form[action="/settings/profile/picture"] button`)
 	s.page("/ada", "public")
 	natural := eval[int](s, `(async () => { const i = document.querySelector("img.avatar"); if (!i) return 0; await i.decode(); return i.naturalWidth; })()`)
 	if natural != 300 || s.text("h1") != "Ada Lovelace" {
@@ -351,7 +404,25 @@ func journey(t *testing.T, cat i18n.Catalogs, lang string) {
 	}
 
 	// Sessions, credentials, notifications, the security log, the account.
+	phone, laptop := apiSignIn(t, srv.URL, "ada", "battery7staple"), apiSignIn(t, srv.URL, "ada", "battery7staple")
 	s.page("/settings/sessions", "sessions")
+	if n := eval[int](s, `document.querySelectorAll("form[action$='/end'] button").length`); n != 2 {
+		t.Fatalf("%d other sessions listed, want 2", n)
+	}
+	s.submit(`form[action$="/end"] button`)
+	if got := s.text("[role=status]"); got != say("ui.sessions.ended") {
+		t.Fatalf("end one session: %q", got)
+	}
+	s.submit(`form[action="/settings/sessions/end-others"] button`)
+	s.confirmed(say("ui.sessions.end_others_confirm"))
+	if got := s.text("[role=status]"); got != say("ui.sessions.ended_others") {
+		t.Fatalf("end the other sessions: %q", got)
+	}
+	for _, token := range []string{phone, laptop} {
+		if code := apiStatus(t, srv.URL, token); code != http.StatusUnauthorized {
+			t.Errorf("an ended session against the API: %d", code)
+		}
+	}
 	s.page("/settings/credentials/new", "credential-new")
 	s.do(fill("#f-service", "git"), fill("#f-url", "https://git.example.com"), fill("#f-username", "ada"), fill("#f-secret", "ghp-Browser-Secret-1"))
 	s.submit(`main button[type=submit]`)
@@ -373,6 +444,10 @@ func journey(t *testing.T, cat i18n.Catalogs, lang string) {
 	}
 	s.submit(`a[href$="/delete"]`)
 	s.check("credential-delete")
+	s.submit(`main form button.danger`)
+	if got := s.text("[role=status]"); got != say("ui.credentials.deleted") || !strings.Contains(s.text("main"), say("ui.credentials.none")) {
+		t.Fatalf("credential delete: %q: %s", got, s.text("main"))
+	}
 	s.page("/settings/notifications", "notification-settings")
 	s.do(click(`#f-product-in_app`))
 	s.submit(`main button[type=submit]`)
@@ -408,12 +483,36 @@ func journey(t *testing.T, cat i18n.Catalogs, lang string) {
 		t.Fatalf("admin fields status %q", got)
 	}
 	s.submit(`form[action$="/disable"] button`)
+	s.confirmed(say("ui.admin_user.disable_confirm"))
 	if !strings.Contains(s.text("main"), say("ui.status.disabled")) {
 		t.Fatalf("admin disable: %s", s.text("main"))
 	}
 	s.submit(`form[action$="/enable"] button`)
 	if !strings.Contains(s.text("main"), say("ui.status.active")) {
 		t.Fatalf("admin enable: %s", s.text("main"))
+	}
+
+	// Ada signs in again and deletes her account from the danger zone.
+	s.submit(`form[action="/logout"] button`)
+	if got := s.text("[role=status]"); got != say("ui.logout.done") {
+		t.Fatalf("after sign-out: %q", got)
+	}
+	s.do(fill("#f-username", "ada"), fill("#f-password", "battery7staple"))
+	s.submit(`main button[type=submit]`)
+	s.page("/settings/account", "account")
+	s.submit(`form[action="/settings/account/delete"] button`)
+	if got := s.text(".summary"); !strings.Contains(got, say("ui.account.confirm_required")) {
+		t.Fatalf("delete without the box ticked: %q", got)
+	}
+	s.check("account-error")
+	s.do(click("#f-confirm"))
+	s.submit(`form[action="/settings/account/delete"] button`)
+	if loc, got := s.location(), s.text("[role=status]"); loc != "/login" || got != say("ui.account.deleted") {
+		t.Fatalf("after deletion at %s: %q", loc, got)
+	}
+	s.page("/ada", "deleted-profile")
+	if got := s.text("h1"); got != say("ui.public.not_found") {
+		t.Fatalf("the deleted account's page: %q", got)
 	}
 	t.Logf("screenshots in %s", s.shots)
 }

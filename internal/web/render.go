@@ -260,6 +260,15 @@ func (c *Console) seeOther(w http.ResponseWriter, r *http.Request, to, messageKe
 	http.Redirect(w, r, to, http.StatusSeeOther)
 }
 
+// seeOtherSignedOut is seeOther for a page the caller reaches signed out
+// (after signing out or deleting the account): the message is not bound to
+// the account.
+func (c *Console) seeOtherSignedOut(w http.ResponseWriter, r *http.Request, to, messageKey string) {
+	id := c.flashes.put(flash{message: messageKey})
+	c.setCookie(w, c.cookies.flash, id, 5*time.Minute)
+	http.Redirect(w, r, to, http.StatusSeeOther)
+}
+
 // takeFlash reads the flash a redirect left for this page.
 func (c *Console) takeFlash(w http.ResponseWriter, r *http.Request) (flash, bool) {
 	ck, err := r.Cookie(c.cookies.flash)
