@@ -4,18 +4,14 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"net"
 	"net/http"
-	"regexp"
 	"strings"
 	"time"
-
-	"github.com/google/uuid"
-	"github.com/gorilla/mux"
 
 	"github.com/accountd/accountd/commands"
 	"github.com/accountd/accountd/events"
 	"github.com/accountd/accountd/internal/principals"
+	"github.com/accountd/accountd/internal/reqmeta"
 )
 
 type ctxKey int
@@ -43,8 +39,6 @@ func requestOf(ctx context.Context) *request {
 	return &request{}
 }
 
-var safeID = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
-
 // resolveCaller assigns a request id, adopts a caller's correlation id,
 // and checks the bearer credential (in memory), which also gives the
 // signed-in user's language. Nothing later in the request authenticates or
@@ -52,13 +46,7 @@ var safeID = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
 func (a *API) resolveCaller(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req := requestOf(r.Context())
-		if req.id = r.Header.Get("X-Request-ID"); !safeID.MatchString(req.id) {
-			req.id = uuid.NewString()
-		}
-		req.correlationID = r.Header.Get("X-Correlation-ID")
-		if !safeID.MatchString(req.correlationID) {
-			req.correlationID = req.id
-		}
+		req.id, req.correlationID = reqmeta.IDs(r)
 		w.Header().Set("X-Request-ID", req.id)
 		if token, ok := bearer(r); ok {
 			req.principal, req.authErr = a.principals.Authenticate(token, clientIP(r))
@@ -94,7 +82,7 @@ func (a *API) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		req := &request{route: "unmatched"}
-		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		sw := reqmeta.NewStatusWriter(w)
 		inner := r.WithContext(context.WithValue(r.Context(), keyRequest, req))
 		if r.Method == http.MethodHead {
 			// Routed as GET; net/http drops the body of a HEAD response.
@@ -102,14 +90,14 @@ func (a *API) observe(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(sw, inner)
 		elapsed := time.Since(start)
-		a.metrics.Request(req.route, r.Method, sw.status, elapsed)
+		a.metrics.Request(req.route, r.Method, sw.Status, elapsed)
 		a.access.LogAttrs(r.Context(), slog.LevelInfo, "request",
 			slog.String("request_id", req.id),
 			slog.String("method", r.Method),
 			slog.String("route", req.route),
-			slog.Int("status", sw.status),
+			slog.Int("status", sw.Status),
 			slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
-			slog.Int64("bytes", sw.bytes),
+			slog.Int64("bytes", sw.Bytes),
 			slog.String("client", clientIP(r)),
 			slog.String("user_id", req.principal.UserID),
 		)
@@ -120,37 +108,12 @@ func (a *API) observe(next http.Handler) http.Handler {
 // which carries usernames).
 func routeName(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if route := mux.CurrentRoute(r); route != nil {
-			if tmpl, err := route.GetPathTemplate(); err == nil {
-				requestOf(r.Context()).route = tmpl
-			}
+		if tmpl := reqmeta.RouteTemplate(r); tmpl != "" {
+			requestOf(r.Context()).route = tmpl
 		}
 		next.ServeHTTP(w, r)
 	})
 }
-
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-	bytes  int64
-	wrote  bool
-}
-
-func (s *statusWriter) WriteHeader(code int) {
-	if !s.wrote {
-		s.status, s.wrote = code, true
-	}
-	s.ResponseWriter.WriteHeader(code)
-}
-
-func (s *statusWriter) Write(b []byte) (int, error) {
-	s.wrote = true
-	n, err := s.ResponseWriter.Write(b)
-	s.bytes += int64(n)
-	return n, err
-}
-
-func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 // afterAuthentication does what a credential check calls for: a
 // rotated-away token revokes the token it was rotated into; a token's
@@ -253,31 +216,11 @@ func caller(r *http.Request) principals.Principal { return requestOf(r.Context()
 // metadata describes who asks, for the events a command writes.
 func metadata(r *http.Request) events.Metadata {
 	req := requestOf(r.Context())
-	m := events.Metadata{
-		Actor:         events.ActorAnonymous,
-		CorrelationID: req.correlationID,
-		CausationID:   req.id,
-		ClientIP:      clientIP(r),
-		UserAgent:     truncate(r.UserAgent(), 256),
-	}
+	var who *principals.Principal
 	if req.signedIn {
-		m.Actor = req.principal.UserID
-		m.CredentialKind, m.CredentialID = req.principal.Credential.Kind, req.principal.Credential.ID
+		who = &req.principal
 	}
-	return m
+	return reqmeta.Metadata(r, req.id, req.correlationID, who)
 }
 
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n]
-}
+func clientIP(r *http.Request) string { return reqmeta.ClientIP(r) }

@@ -14,8 +14,8 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/accountd/accountd/commands"
+	"github.com/accountd/accountd/internal/outcome"
 	"github.com/accountd/accountd/internal/validate"
-	"github.com/accountd/accountd/queries"
 )
 
 // problem is an RFC 9457 problem details document.
@@ -72,47 +72,30 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	lang := responseLanguage(r)
 	status, kind := http.StatusInternalServerError, "internal"
 	var violations []validate.Violation
-	var ve *commands.ValidationError
 	var re *requestError
-	var rl *commands.ThrottledError
 	var se *commands.ScopeError
 	var afe *adminFieldError
 	var ie *imageError
 	detail := ""
+	domain, isDomain := outcome.Of(err)
 	switch {
-	case errors.As(err, &ve):
-		status, kind, violations = http.StatusUnprocessableEntity, "validation", ve.Violations
+	case isDomain:
+		status, kind, violations = domain.Status, domain.Kind, domain.Violations
+		if domain.RetryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(domain.RetryAfter.Seconds()))))
+		}
 	case errors.As(err, &re):
 		status, kind, violations = re.status, re.kind, re.violations
-	case errors.Is(err, commands.ErrUsernameTaken):
-		status, kind = http.StatusConflict, "username_taken"
-		violations = []validate.Violation{{Field: "username", Code: "username.taken"}}
-	case errors.Is(err, commands.ErrWrongExpectedVersion):
-		status, kind = http.StatusConflict, "conflict"
-	case errors.Is(err, commands.ErrPreconditionFailed):
-		status, kind = http.StatusPreconditionFailed, "precondition_failed"
 	case errors.Is(err, errBadPrecondition):
 		status, kind = http.StatusBadRequest, "bad_precondition"
-	case errors.Is(err, commands.ErrInvalidCredentials):
-		status, kind = http.StatusUnauthorized, "invalid_credentials"
-	case errors.Is(err, commands.ErrWrongPassword):
-		status, kind = http.StatusForbidden, "wrong_password"
-		violations = []validate.Violation{{Field: "current_password", Code: "password.wrong"}}
 	case errors.As(err, &se):
 		status, kind = http.StatusForbidden, "insufficient_scope"
 		detail = a.catalogs.message(lang, "problem.insufficient_scope.detail", nil) + " " + strings.Join(se.Missing, ", ")
 		w.Header().Set("WWW-Authenticate", `Bearer realm="accountd", error="insufficient_scope", scope="`+strings.Join(se.Missing, " ")+`"`)
 	case errors.As(err, &afe):
 		status, kind, violations = http.StatusForbidden, "admin_field", afe.violations
-	case errors.Is(err, commands.ErrFieldLocked):
-		status, kind = http.StatusForbidden, "field_locked"
-		violations = []validate.Violation{{Field: "full_name", Code: "full_name.locked"}}
-	case errors.Is(err, commands.ErrAccountDisabled), errors.Is(err, errAccountDisabled):
+	case errors.Is(err, errAccountDisabled):
 		status, kind = http.StatusForbidden, "account_disabled"
-	case errors.Is(err, commands.ErrLastAdmin):
-		status, kind = http.StatusConflict, "last_admin"
-	case errors.Is(err, commands.ErrDisableSelf):
-		status, kind = http.StatusConflict, "disable_self"
 	case errors.As(err, &ie):
 		status, kind, violations = ie.status, "bad_image", []validate.Violation{ie.violation}
 		if ie.status == http.StatusRequestEntityTooLarge {
@@ -135,15 +118,10 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, errUnauthorized):
 		status, kind = http.StatusUnauthorized, "unauthorized"
 		w.Header().Set("WWW-Authenticate", `Bearer realm="accountd"`)
-	case errors.Is(err, commands.ErrUserNotFound), errors.Is(err, commands.ErrSessionNotFound), errors.Is(err, commands.ErrTokenNotFound),
-		errors.Is(err, commands.ErrCredentialNotFound), errors.Is(err, commands.ErrUnknownRole), errors.Is(err, commands.ErrPictureNotFound), errors.Is(err, commands.ErrNotificationNotFound),
-		errors.Is(err, queries.ErrNotFound), errors.Is(err, errNotFound):
+	case errors.Is(err, errNotFound):
 		status, kind = http.StatusNotFound, "not_found"
 	case errors.Is(err, errMethod):
 		status, kind = http.StatusMethodNotAllowed, "method_not_allowed"
-	case errors.As(err, &rl):
-		status, kind = http.StatusTooManyRequests, "rate_limited"
-		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(rl.RetryAfter.Seconds()))))
 	case r.Context().Err() != nil:
 		status, kind = 499, "unavailable" // the client went away; nobody reads this
 	default:

@@ -3,6 +3,7 @@ package web
 import (
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -40,10 +41,13 @@ func (c *Console) getSessions(w http.ResponseWriter, r *http.Request) {
 }
 
 func (c *Console) postEndSession(w http.ResponseWriter, r *http.Request) {
-	if _, err := c.cmd.EndSession(r.Context(), commands.EndSession{UserID: caller(r).UserID, SessionID: mux.Vars(r)["id"]}, metadata(r)); err != nil {
+	id := mux.Vars(r)["id"]
+	if _, err := c.cmd.EndSession(r.Context(), commands.EndSession{UserID: caller(r).UserID, SessionID: id}, metadata(r)); err != nil {
 		c.fail(w, r, err)
 		return
 	}
+	c.confirmed.forget(id)
+	c.flashes.forget(sessionFlashKey(id))
 	c.seeOther(w, r, "/settings/sessions", "ui.sessions.ended")
 }
 
@@ -185,8 +189,7 @@ func (c *Console) postReveal(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, err)
 		return
 	}
-	fid := c.flashes.put(flash{userID: caller(r).UserID, secret: res.Secret, ref: id, message: "ui.credentials.revealed"})
-	c.setCookie(w, c.cookies.flash, fid, 5*time.Minute)
+	c.leaveFlash(w, r, flash{secret: res.Secret, ref: id, message: "ui.credentials.revealed"})
 	http.Redirect(w, r, "/settings/credentials#c-"+id, http.StatusSeeOther)
 }
 
@@ -274,8 +277,8 @@ type feedItem struct {
 func (c *Console) getNotifications(w http.ResponseWriter, r *http.Request) {
 	page, err := c.queries.ListNotifications(r.Context(), caller(r).UserID, r.URL.Query().Get("cursor"), 20)
 	if err != nil {
-		if isErr(err, queries.ErrBadCursor) {
-			err = errNotFound
+		if errors.Is(err, queries.ErrBadCursor) {
+			err = queries.ErrNotFound
 		}
 		c.fail(w, r, err)
 		return
@@ -330,8 +333,8 @@ type logData struct {
 func (c *Console) getSecurityLog(w http.ResponseWriter, r *http.Request) {
 	page, err := c.queries.AuditLog(r.Context(), caller(r).UserID, queries.AuditFilter{Cursor: r.URL.Query().Get("cursor"), Limit: 50})
 	if err != nil {
-		if isErr(err, queries.ErrBadCursor) {
-			err = errNotFound
+		if errors.Is(err, queries.ErrBadCursor) {
+			err = queries.ErrNotFound
 		}
 		c.fail(w, r, err)
 		return

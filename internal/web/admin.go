@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/google/uuid"
@@ -9,6 +10,7 @@ import (
 	"github.com/accountd/accountd/commands"
 	"github.com/accountd/accountd/events"
 	"github.com/accountd/accountd/projections"
+	"github.com/accountd/accountd/queries"
 )
 
 type adminUsersData struct {
@@ -102,10 +104,6 @@ func (c *Console) postAdminStanding(w http.ResponseWriter, r *http.Request) {
 		_, err = c.cmd.EnableUser(r.Context(), commands.EnableUser{UserID: id}, metadata(r))
 		msg = "ui.admin_user.enabled"
 	}
-	if isErr(err, commands.ErrDisableSelf) {
-		c.renderError(w, r, http.StatusConflict, "problem.disable_self.title")
-		return
-	}
 	if err != nil {
 		c.fail(w, r, err)
 		return
@@ -119,15 +117,21 @@ func (c *Console) getPublicProfile(w http.ResponseWriter, r *http.Request) {
 	p, err := c.queries.GetProfile(r.Context(), caller(r).UserID, mux.Vars(r)["username"])
 	if err == nil {
 		if acc := c.principals.AccountOf(p.UserID); acc.Disabled || acc.Deleted {
-			err = errNotFound
+			err = queries.ErrNotFound
 		}
 	}
 	if err != nil {
+		if !errors.Is(err, queries.ErrNotFound) {
+			c.fail(w, r, err)
+			return
+		}
 		c.renderError(w, r, http.StatusNotFound, "ui.public.not_found")
 		return
 	}
 	v := c.newView(r, "", "")
 	v.Data = p
+	// The page differs by language and by who looks (the header).
+	w.Header().Set("Vary", "Accept-Language, Cookie")
 	if !requestOf(r.Context()).signedIn {
 		w.Header().Set("Cache-Control", "public, max-age=0, must-revalidate")
 	}

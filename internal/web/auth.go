@@ -2,20 +2,15 @@ package web
 
 import (
 	"errors"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/accountd/accountd/commands"
+	"github.com/accountd/accountd/internal/outcome"
+	"github.com/accountd/accountd/internal/validate"
 )
-
-func asValidation(err error, ve **commands.ValidationError) bool { return errors.As(err, ve) }
-
-func isErr(err, target error) bool { return errors.Is(err, target) }
-
-func isThrottled(err error) bool {
-	var te *commands.ThrottledError
-	return errors.As(err, &te)
-}
 
 func (c *Console) getHome(w http.ResponseWriter, r *http.Request) {
 	if requestOf(r.Context()).signedIn {
@@ -38,7 +33,9 @@ func (c *Console) postSignup(w http.ResponseWriter, r *http.Request) {
 	if e := form["email"]; e != "" {
 		change.Email = &e
 	}
-	if z := form["preferred_timezone"]; z != "" {
+	// The time zone comes from the browser, in a hidden field the user
+	// cannot correct: one we do not know is left out (the profile sets it).
+	if z := form["preferred_timezone"]; z != "" && len(validate.Timezone("preferred_timezone", z)) == 0 {
 		change.PreferredTimezone = &z
 	}
 	lang := requestOf(r.Context()).lang
@@ -82,9 +79,9 @@ func (c *Console) startSessionOr(w http.ResponseWriter, r *http.Request, usernam
 	in, err := c.cmd.SignIn(r.Context(), commands.SignIn{Username: username, Password: password}, metadata(r))
 	if err != nil {
 		switch {
-		case isErr(err, commands.ErrInvalidCredentials):
+		case errors.Is(err, commands.ErrInvalidCredentials):
 			v.Errors = append(v.Errors, fieldMessage{Field: "username", ID: "f-username", Message: v.T("problem.invalid_credentials.title")})
-		case isErr(err, commands.ErrAccountDisabled):
+		case errors.Is(err, commands.ErrAccountDisabled):
 			v.Errors = append(v.Errors, fieldMessage{Field: "username", ID: "f-username", Message: v.T("problem.account_disabled.title")})
 		case c.formErrors(v, err):
 		default:
@@ -97,7 +94,7 @@ func (c *Console) startSessionOr(w http.ResponseWriter, r *http.Request, usernam
 	c.setCookie(w, c.cookies.session, in.Token, c.sessionTTL)
 	// Signing in confirms the password: sensitive steps need no second one
 	// for the next minutes.
-	c.reauth.confirm(in.SessionID)
+	c.confirmed.put(in.SessionID, struct{}{})
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
@@ -107,6 +104,8 @@ func (c *Console) postLogout(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, err)
 		return
 	}
+	c.confirmed.forget(p.Credential.ID)
+	c.flashes.forget(sessionFlashKey(p.Credential.ID))
 	c.clearCookie(w, c.cookies.session)
 	c.seeOtherSignedOut(w, r, "/login", "ui.logout.done")
 }
@@ -130,40 +129,37 @@ func (c *Console) postReauth(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, err)
 		return
 	}
-	c.reauth.confirm(p.Credential.ID)
+	c.confirmed.put(p.Credential.ID, struct{}{})
 	http.Redirect(w, r, safeNext(form["next"], "/settings/profile"), http.StatusSeeOther)
 }
 
-// readForm parses the form (urlencoded or multipart) and keeps the named
-// fields for the page to show again.
+// readForm keeps the named fields of the form (decodeForm parsed it) for
+// the page to show again.
 func readForm(r *http.Request, v *view, fields ...string) map[string]string {
-	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/") {
-		_ = r.ParseMultipartForm(8 << 20)
-	} else {
-		r.Body = http.MaxBytesReader(nil, r.Body, 64<<10)
-		_ = r.ParseForm()
-	}
 	for _, f := range fields {
 		v.Form[f] = strings.TrimSpace(r.PostFormValue(f))
 	}
 	return v.Form
 }
 
-// fail answers what the user cannot correct: not found, gone, or ours.
+// fail answers what the user cannot correct on the page: not found, a
+// conflict, too many attempts, or a failure of ours.
 func (c *Console) fail(w http.ResponseWriter, r *http.Request, err error) {
-	switch {
-	case isErr(err, commands.ErrUserNotFound), isErr(err, commands.ErrTokenNotFound), isErr(err, commands.ErrSessionNotFound),
-		isErr(err, commands.ErrCredentialNotFound), isErr(err, commands.ErrNotificationNotFound), isErr(err, errNotFound):
-		c.renderError(w, r, http.StatusNotFound, "ui.error.not_found")
-	case isErr(err, commands.ErrPreconditionFailed), isErr(err, commands.ErrWrongExpectedVersion):
-		c.renderError(w, r, http.StatusConflict, "problem.conflict.title")
-	case isThrottled(err):
-		c.renderError(w, r, http.StatusTooManyRequests, "problem.rate_limited.title")
-	case r.Context().Err() != nil:
-	default:
-		c.log.Error("console request failed", "route", requestOf(r.Context()).route, "request_id", requestOf(r.Context()).id, "err", err)
-		c.renderError(w, r, http.StatusInternalServerError, "problem.internal.title")
+	if o, ok := outcome.Of(err); ok {
+		key := "problem." + o.Kind + ".title"
+		if o.Kind == "not_found" {
+			key = "ui.error.not_found"
+		}
+		if o.RetryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(o.RetryAfter.Seconds()))))
+		}
+		c.renderError(w, r, o.Status, key)
+		return
 	}
+	if r.Context().Err() != nil {
+		w.WriteHeader(499) // the browser went away: nobody reads an answer; the access log says so
+		return
+	}
+	c.log.Error("console request failed", "route", requestOf(r.Context()).route, "request_id", requestOf(r.Context()).id, "err", err)
+	c.renderError(w, r, http.StatusInternalServerError, "problem.internal.title")
 }
-
-var errNotFound = errors.New("not found")

@@ -16,7 +16,7 @@ import (
 
 	"github.com/gorilla/mux"
 
-	"github.com/accountd/accountd/commands"
+	"github.com/accountd/accountd/internal/outcome"
 	"github.com/accountd/accountd/internal/validate"
 )
 
@@ -86,6 +86,11 @@ func loadPages(c *Console) (*pages, error) {
 			}
 			return m
 		},
+		// limits are the validation rules' numbers, for the hints.
+		"limits": func() fieldLimits {
+			return fieldLimits{UsernameMin: validate.UsernameMinLength, UsernameMax: validate.UsernameMaxLength,
+				PasswordMin: validate.PasswordMinLength, PasswordMax: validate.PasswordMaxLength}
+		},
 		"join":  strings.Join,
 		"query": url.QueryEscape,
 		"has": func(list []string, s string) bool {
@@ -110,6 +115,8 @@ func loadPages(c *Console) (*pages, error) {
 	}
 	return p, nil
 }
+
+type fieldLimits struct{ UsernameMin, UsernameMax, PasswordMin, PasswordMax int }
 
 // view is what every page template gets.
 type view struct {
@@ -218,24 +225,21 @@ func (c *Console) renderError(w http.ResponseWriter, r *http.Request, status int
 	c.render(w, r, status, "error", v)
 }
 
-// formErrors turns a command's error into field messages for the form
-// (an error summary linked to each field), or "" and false when it is not
-// the user's to correct.
+// formErrors turns a use case's error into messages for the form: one
+// per field to correct (the error summary links each to its field), or one
+// for the whole form (too many attempts). False when the user cannot
+// correct it on the form.
 func (c *Console) formErrors(v *view, err error) bool {
-	var ve *commands.ValidationError
+	o, ok := outcome.Of(err)
 	switch {
-	case asValidation(err, &ve):
-		for _, vi := range ve.Violations {
+	case !ok:
+		return false
+	case len(o.Violations) > 0:
+		for _, vi := range o.Violations {
 			v.Errors = append(v.Errors, c.fieldMessage(v.Lang, vi))
 		}
-	case isErr(err, commands.ErrUsernameTaken):
-		v.Errors = append(v.Errors, c.fieldMessage(v.Lang, validate.Violation{Field: "username", Code: "username.taken"}))
-	case isErr(err, commands.ErrWrongPassword):
-		v.Errors = append(v.Errors, c.fieldMessage(v.Lang, validate.Violation{Field: "current_password", Code: "password.wrong"}))
-	case isErr(err, commands.ErrFieldLocked):
-		v.Errors = append(v.Errors, c.fieldMessage(v.Lang, validate.Violation{Field: "full_name", Code: "full_name.locked"}))
-	case isThrottled(err):
-		v.Errors = append(v.Errors, fieldMessage{Field: "form", ID: "form", Message: c.catalogs.Message(v.Lang, "problem.rate_limited.title", nil)})
+	case o.Kind == "rate_limited":
+		v.Errors = append(v.Errors, fieldMessage{Message: c.catalogs.Message(v.Lang, "problem.rate_limited.title", nil)})
 	default:
 		return false
 	}
@@ -254,29 +258,54 @@ func (c *Console) fieldMessage(lang string, vi validate.Violation) fieldMessage 
 // for the page it lands on.
 func (c *Console) seeOther(w http.ResponseWriter, r *http.Request, to, messageKey string) {
 	if messageKey != "" {
-		id := c.flashes.put(flash{userID: caller(r).UserID, message: messageKey})
-		c.setCookie(w, c.cookies.flash, id, 5*time.Minute)
+		c.leaveFlash(w, r, flash{message: messageKey})
 	}
 	http.Redirect(w, r, to, http.StatusSeeOther)
 }
 
 // seeOtherSignedOut is seeOther for a page the caller reaches signed out
-// (after signing out or deleting the account): the message is not bound to
-// the account.
+// (after signing out or deleting the account): the message is bound to no
+// session.
 func (c *Console) seeOtherSignedOut(w http.ResponseWriter, r *http.Request, to, messageKey string) {
-	id := c.flashes.put(flash{message: messageKey})
-	c.setCookie(w, c.cookies.flash, id, 5*time.Minute)
+	key := randomID()
+	c.flashes.put(key, flash{message: messageKey})
+	c.setCookie(w, c.cookies.flash, key, flashFor)
 	http.Redirect(w, r, to, http.StatusSeeOther)
 }
 
-// takeFlash reads the flash a redirect left for this page.
+// leaveFlash keeps f for the caller's next page: one per session, the
+// newest.
+func (c *Console) leaveFlash(w http.ResponseWriter, r *http.Request, f flash) {
+	p := caller(r)
+	f.userID = p.UserID
+	key := sessionFlashKey(p.Credential.ID)
+	c.flashes.put(key, f)
+	c.setCookie(w, c.cookies.flash, key, flashFor)
+}
+
+func sessionFlashKey(sessionID string) string { return "session:" + sessionID }
+
+// takeFlash reads the flash a redirect left for this page: a signed-in
+// caller only their session's, a signed-out one only one bound to none.
 func (c *Console) takeFlash(w http.ResponseWriter, r *http.Request) (flash, bool) {
 	ck, err := r.Cookie(c.cookies.flash)
 	if err != nil || ck.Value == "" {
 		return flash{}, false
 	}
 	c.clearCookie(w, c.cookies.flash)
-	return c.flashes.take(ck.Value, caller(r).UserID)
+	p := caller(r)
+	if requestOf(r.Context()).signedIn {
+		if ck.Value != sessionFlashKey(p.Credential.ID) {
+			return flash{}, false
+		}
+	} else if strings.HasPrefix(ck.Value, sessionFlashKey("")) {
+		return flash{}, false // nobody signed out may take a session's flash
+	}
+	f, ok := c.flashes.take(ck.Value)
+	if !ok || f.userID != p.UserID {
+		return flash{}, false
+	}
+	return f, true
 }
 
 // page renders a page with the flash's status message, if any.

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -109,7 +110,7 @@ func (c *Console) postPicture(w http.ResponseWriter, r *http.Request) {
 	var data []byte
 	if file, _, ferr := r.FormFile("picture"); ferr != nil {
 		code = "image.empty"
-		if strings.Contains(ferr.Error(), "too large") {
+		if tooLarge := new(http.MaxBytesError); errors.As(ferr, &tooLarge) {
 			code = "image.too_large"
 		}
 	} else {

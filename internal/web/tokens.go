@@ -100,8 +100,7 @@ func (c *Console) postNewToken(w http.ResponseWriter, r *http.Request) {
 		res, err := c.cmd.CreateToken(r.Context(), commands.CreateToken{UserID: caller(r).UserID, Spec: commands.TokenSpec{
 			Title: form["title"], Scopes: chosen, ExpiresAt: expires, Enabled: form["enabled"] == "on"}}, metadata(r))
 		if err == nil {
-			id := c.flashes.put(flash{userID: caller(r).UserID, secret: res.Secret, ref: res.Token.ID})
-			c.setCookie(w, c.cookies.flash, id, 5*time.Minute)
+			c.leaveFlash(w, r, flash{secret: res.Secret, ref: res.Token.ID})
 			http.Redirect(w, r, "/settings/tokens/created", http.StatusSeeOther)
 			return
 		}
@@ -177,8 +176,11 @@ func (c *Console) getToken(w http.ResponseWriter, r *http.Request) {
 
 func (c *Console) postTokenEnabled(w http.ResponseWriter, r *http.Request) {
 	id := mux.Vars(r)["id"]
-	_ = r.ParseForm()
-	on, _ := strconv.ParseBool(r.PostFormValue("enabled"))
+	on, err := strconv.ParseBool(r.PostFormValue("enabled"))
+	if err != nil {
+		c.renderError(w, r, http.StatusBadRequest, "ui.error.bad_form")
+		return
+	}
 	if _, err := c.cmd.UpdateToken(r.Context(), commands.UpdateToken{UserID: caller(r).UserID, TokenID: id, Change: commands.TokenChange{Enabled: &on}}, metadata(r)); err != nil {
 		c.fail(w, r, err)
 		return

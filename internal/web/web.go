@@ -8,24 +8,20 @@ package web
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/gorilla/mux"
 
 	"github.com/accountd/accountd/commands"
 	"github.com/accountd/accountd/events"
 	"github.com/accountd/accountd/internal/i18n"
 	"github.com/accountd/accountd/internal/principals"
+	"github.com/accountd/accountd/internal/reqmeta"
 	"github.com/accountd/accountd/queries"
 )
 
@@ -98,8 +94,8 @@ type Console struct {
 	now        func() time.Time
 	pages      *pages
 	static     *staticFiles
-	flashes    *flashStore
-	reauth     *reauthStore
+	flashes    *expiring[flash]
+	confirmed  *expiring[struct{}] // sessions that confirmed the password recently
 	handler    http.Handler
 	router     *mux.Router
 }
@@ -122,7 +118,8 @@ func New(cfg Config) (*Console, error) {
 	}
 	c := &Console{cmd: cfg.Commands, queries: cfg.Queries, principals: cfg.Principals, log: cfg.Logger, access: cfg.AccessLog,
 		metrics: cfg.Metrics, catalogs: cats, admins: map[string]bool{}, secure: !cfg.InsecureCookies, sessionTTL: cfg.SessionTTL,
-		now: cfg.Now, static: static, flashes: newFlashStore(cfg.Now), reauth: newReauthStore(cfg.Now)}
+		now: cfg.Now, static: static, flashes: newExpiring[flash](cfg.Now, flashFor, maxFlashes),
+		confirmed: newExpiring[struct{}](cfg.Now, reauthFor, maxConfirms)}
 	if c.secure {
 		c.cookies = cookieNames{session: "__Host-accountd_session", flash: "__Host-accountd_flash"}
 	} else {
@@ -157,7 +154,7 @@ func (c *Console) routes() {
 	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c.renderError(w, r, http.StatusMethodNotAllowed, "ui.error.method")
 	})
-	r.Use(routeName)
+	r.Use(routeName, c.decodeForm)
 	get, post := http.MethodGet, http.MethodPost
 	r.HandleFunc("/static/{name}", c.getStatic).Methods(get)
 	r.HandleFunc("/", c.getHome).Methods(get)
@@ -212,12 +209,16 @@ func (c *Console) routes() {
 
 // request is what the middleware resolved once for a request.
 type request struct {
-	id        string
-	principal principals.Principal
-	signedIn  bool
-	lang      string
-	nonce     string
-	route     string
+	id            string
+	correlationID string
+	principal     principals.Principal
+	signedIn      bool
+	// stale: this replica's credential index is too far behind the log to
+	// tell; the caller is not signed out, the service is unavailable.
+	stale bool
+	lang  string
+	nonce string
+	route string
 }
 
 type ctxKey int
@@ -237,15 +238,18 @@ func (c *Console) resolve(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req := requestOf(r.Context())
 		if ck, err := r.Cookie(c.cookies.session); err == nil && ck.Value != "" {
-			p, err := c.principals.Authenticate(ck.Value, clientIP(r))
-			if err == nil && p.Credential.Kind == principals.KindSession {
+			p, err := c.principals.Authenticate(ck.Value, reqmeta.ClientIP(r))
+			switch {
+			case err == nil && p.Credential.Kind == principals.KindSession:
 				req.principal, req.signedIn = p, true
-			} else if !errors.Is(err, principals.ErrStale) {
+			case errors.Is(err, principals.ErrStale):
+				req.stale = true
+			default:
 				c.clearCookie(w, c.cookies.session) // ended, expired or disabled: forget it
 			}
 		}
 		req.lang = i18n.Negotiate(req.principal.Language, r)
-		req.nonce = nonce()
+		req.nonce = randomID()
 		h := w.Header()
 		h.Set("Content-Security-Policy", "default-src 'none'; script-src 'nonce-"+req.nonce+"'; style-src 'self'; img-src 'self' data:; "+
 			"form-action 'self'; frame-ancestors 'none'; base-uri 'none'; connect-src 'self'")
@@ -260,70 +264,81 @@ func (c *Console) resolve(next http.Handler) http.Handler {
 	})
 }
 
-func nonce() string {
-	b := make([]byte, 18)
-	_, _ = rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-// observe gives the request its record and writes the access log line.
+// observe gives the request its record, serves HEAD as GET without the
+// body (as the API does) and writes the access log line.
 func (c *Console) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		req := &request{route: "unmatched", id: r.Header.Get("X-Request-ID")}
-		if len(req.id) == 0 || len(req.id) > 64 || strings.ContainsAny(req.id, " \t\r\n") {
-			req.id = uuid.NewString()
-		}
+		req := &request{route: "unmatched"}
+		req.id, req.correlationID = reqmeta.IDs(r)
 		w.Header().Set("X-Request-ID", req.id)
-		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), keyRequest, req)))
+		sw := reqmeta.NewStatusWriter(w)
+		inner := r.WithContext(context.WithValue(r.Context(), keyRequest, req))
+		if r.Method == http.MethodHead {
+			inner.Method = http.MethodGet // net/http drops the body of a HEAD response
+		}
+		next.ServeHTTP(sw, inner)
 		elapsed := time.Since(start)
 		if c.metrics != nil {
-			c.metrics.Request("console "+req.route, r.Method, sw.status, elapsed)
+			c.metrics.Request("console "+req.route, r.Method, sw.Status, elapsed)
 		}
 		c.access.LogAttrs(r.Context(), slog.LevelInfo, "request", slog.String("request_id", req.id), slog.String("method", r.Method),
-			slog.String("route", req.route), slog.Int("status", sw.status), slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
-			slog.Int64("bytes", sw.bytes), slog.String("client", clientIP(r)), slog.String("user_id", req.principal.UserID))
+			slog.String("route", req.route), slog.Int("status", sw.Status), slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
+			slog.Int64("bytes", sw.Bytes), slog.String("client", reqmeta.ClientIP(r)), slog.String("user_id", req.principal.UserID))
 	})
 }
 
-func routeName(next http.Handler) http.Handler {
+// maxForm bounds a form's body; only the picture upload is larger.
+const maxForm = 64 << 10
+
+// pictureRoute reads its own multipart body, with the picture's limit.
+const pictureRoute = "/settings/profile/picture"
+
+// decodeForm parses every POST body once, before its handler runs: a body
+// that is too large (413) or not a form (400) gets an error page and
+// changes nothing, rather than reaching the handler as empty fields.
+func (c *Console) decodeForm(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if route := mux.CurrentRoute(r); route != nil {
-			if tmpl, err := route.GetPathTemplate(); err == nil {
-				requestOf(r.Context()).route = tmpl
+		if r.Method != http.MethodPost || requestOf(r.Context()).route == pictureRoute {
+			next.ServeHTTP(w, r)
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+		var err error
+		if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+			err = r.ParseMultipartForm(maxForm) // all in memory: the body is at most maxForm
+		} else {
+			err = r.ParseForm()
+		}
+		if err != nil {
+			if tooLarge := new(http.MaxBytesError); errors.As(err, &tooLarge) {
+				c.renderError(w, r, http.StatusRequestEntityTooLarge, "ui.error.too_large")
+				return
 			}
+			c.renderError(w, r, http.StatusBadRequest, "ui.error.bad_form")
+			return
 		}
 		next.ServeHTTP(w, r)
 	})
 }
 
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-	bytes  int64
-	wrote  bool
+func routeName(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if tmpl := reqmeta.RouteTemplate(r); tmpl != "" {
+			requestOf(r.Context()).route = tmpl
+		}
+		next.ServeHTTP(w, r)
+	})
 }
-
-func (s *statusWriter) WriteHeader(code int) {
-	if !s.wrote {
-		s.status, s.wrote = code, true
-	}
-	s.ResponseWriter.WriteHeader(code)
-}
-
-func (s *statusWriter) Write(b []byte) (int, error) {
-	s.wrote = true
-	n, err := s.ResponseWriter.Write(b)
-	s.bytes += int64(n)
-	return n, err
-}
-
-func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 // signedIn requires a session; the sign-in page comes back here after.
 func (c *Console) signedIn(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		if requestOf(r.Context()).stale {
+			w.Header().Set("Retry-After", "1")
+			c.renderError(w, r, http.StatusServiceUnavailable, "problem.unavailable.title")
+			return
+		}
 		if !requestOf(r.Context()).signedIn {
 			if r.Method != http.MethodGet {
 				c.renderError(w, r, http.StatusUnauthorized, "ui.error.signed_out")
@@ -355,7 +370,7 @@ func (c *Console) isAdmin(p principals.Principal) bool {
 // (re-authentication) before a sensitive step.
 func (c *Console) recentlyConfirmed(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if !c.reauth.fresh(caller(r).Credential.ID) {
+		if !c.confirmed.has(caller(r).Credential.ID) {
 			target := r.URL.RequestURI()
 			if r.Method != http.MethodGet {
 				target = refererPath(r, "/settings/profile")
@@ -372,27 +387,11 @@ func caller(r *http.Request) principals.Principal { return requestOf(r.Context()
 // metadata describes who asks, for the events a command writes.
 func metadata(r *http.Request) events.Metadata {
 	req := requestOf(r.Context())
-	m := events.Metadata{Actor: events.ActorAnonymous, CorrelationID: req.id, CausationID: req.id, ClientIP: clientIP(r), UserAgent: truncate(r.UserAgent(), 256)}
+	var who *principals.Principal
 	if req.signedIn {
-		m.Actor = req.principal.UserID
-		m.CredentialKind, m.CredentialID = req.principal.Credential.Kind, req.principal.Credential.ID
+		who = &req.principal
 	}
-	return m
-}
-
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n]
+	return reqmeta.Metadata(r, req.id, req.correlationID, who)
 }
 
 // setCookie writes a console cookie: HttpOnly, SameSite=Lax, Secure and
@@ -406,95 +405,21 @@ func (c *Console) clearCookie(w http.ResponseWriter, name string) {
 	http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: "/", HttpOnly: true, Secure: c.secure, SameSite: http.SameSiteLaxMode, MaxAge: -1})
 }
 
-// flash is a one-time message (and, once, a generated token) carried from
-// a POST to the page it redirects to: kept here, only its id in a cookie.
-type flash struct {
-	userID  string
-	message string
-	secret  string // a token or revealed secret, shown once
-	ref     string // what the secret belongs to
-	expires time.Time
-}
-
-type flashStore struct {
-	mu  sync.Mutex
-	now func() time.Time
-	m   map[string]flash
-}
-
-func newFlashStore(now func() time.Time) *flashStore {
-	return &flashStore{now: now, m: map[string]flash{}}
-}
-
-func (s *flashStore) put(f flash) string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
-	for id, old := range s.m {
-		if now.After(old.expires) {
-			delete(s.m, id)
-		}
-	}
-	id := nonce()
-	f.expires = now.Add(5 * time.Minute)
-	s.m[id] = f
-	return id
-}
-
-// take returns and forgets the flash (for its user only).
-func (s *flashStore) take(id, userID string) (flash, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	f, ok := s.m[id]
-	if !ok || f.userID != userID || s.now().After(f.expires) {
-		return flash{}, false
-	}
-	delete(s.m, id)
-	return f, true
-}
-
-// reauthFor is how long a confirmed password counts as recent.
-const reauthFor = 10 * time.Minute
-
-// reauthStore remembers when each session last confirmed the password.
-// It is per process: behind a load balancer a session confirms again on
-// another replica.
-type reauthStore struct {
-	mu  sync.Mutex
-	now func() time.Time
-	m   map[string]time.Time
-}
-
-func newReauthStore(now func() time.Time) *reauthStore {
-	return &reauthStore{now: now, m: map[string]time.Time{}}
-}
-
-func (s *reauthStore) confirm(session string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
-	for id, at := range s.m {
-		if now.Sub(at) > reauthFor {
-			delete(s.m, id)
-		}
-	}
-	s.m[session] = now
-}
-
-func (s *reauthStore) fresh(session string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	at, ok := s.m[session]
-	return ok && s.now().Sub(at) <= reauthFor
-}
-
-// safeNext accepts a local path only ("/settings/tokens", not
-// "//evil.example", "/\\evil.example" or "https://..."), else def.
+// safeNext accepts a local path only ("/settings/tokens?x=1"), else def:
+// never "//evil.example", "/\\evil.example", "https://...", nor a path
+// with control characters, which browsers strip before they resolve it
+// ("/\t/evil.example" is "//evil.example" to them).
 func safeNext(next, def string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") || strings.ContainsAny(next, "\r\n") {
+	for _, ch := range next {
+		if ch < 0x20 || ch == 0x7f || ch == '\\' {
+			return def
+		}
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || !strings.HasPrefix(u.Path, "/") || strings.HasPrefix(next, "//") {
 		return def
 	}
-	return next
+	return u.RequestURI()
 }
 
 // refererPath is the path of a Referer from this site, else def.
