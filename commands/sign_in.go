@@ -16,6 +16,8 @@ import (
 type SignIn struct {
 	Username string
 	Password string
+	// Channel: events.ChannelBrowser for the web console, "" for the API.
+	Channel string
 }
 
 // SignedIn carries the token, shown to the client this once.
@@ -124,6 +126,7 @@ func (h *Handlers) SignIn(ctx context.Context, cmd SignIn, meta events.Metadata)
 		UserID:      userID,
 		TokenDigest: minted.Digest,
 		ExpiresAt:   meta.Time.Add(h.sessionTTL).Truncate(time.Second),
+		Channel:     cmd.Channel,
 	}
 	out, err := update(ctx, h, h.sessions, events.SessionStream(minted.ID), nil, meta, func(s Session) ([]events.Payload, error) {
 		return s.start(started)

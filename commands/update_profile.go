@@ -46,6 +46,14 @@ func validateProfile(c ProfileChange) (events.Profile, []validate.Violation) {
 	return c, vs
 }
 
+// CheckProfile validates a change without applying it (a *ValidationError
+// with every violation, or nil): a form that also renames checks both
+// before it changes either.
+func CheckProfile(change ProfileChange) error {
+	_, vs := validateProfile(change)
+	return invalid(vs)
+}
+
 // UpdateProfile records the fields that actually change; an update that
 // changes nothing writes nothing.
 func (h *Handlers) UpdateProfile(ctx context.Context, cmd UpdateProfile, meta events.Metadata) (res UserResult, err error) {

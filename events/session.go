@@ -9,7 +9,15 @@ type SessionStartedV1 struct {
 	UserID      string    `json:"user_id"`
 	TokenDigest string    `json:"token_digest"` // hex SHA-256 of the secret part
 	ExpiresAt   time.Time `json:"expires_at"`
+	// Channel is ChannelBrowser for a web console session, which lives in a
+	// cookie and is refused as a bearer token (so the console's
+	// re-authentication cannot be gone around through the API); "" for an
+	// API session. Added later: older sessions are API sessions.
+	Channel string `json:"channel,omitempty"`
 }
+
+// ChannelBrowser marks a session started by the web console.
+const ChannelBrowser = "browser"
 
 // SessionEndedV1 records a sign-out or revocation.
 type SessionEndedV1 struct {

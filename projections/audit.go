@@ -150,6 +150,9 @@ func AuditEntryOf(e events.Recorded) AuditEntry {
 		details["username"], details["reason"] = p.Username, p.Reason
 	case events.SessionStartedV1:
 		details["session"], details["expires_at"] = p.SessionID, stamp(p.ExpiresAt)
+		if p.Channel != "" {
+			details["channel"] = p.Channel
+		}
 	case events.SessionEndedV1:
 		details["session"], details["reason"] = p.SessionID, p.Reason
 	case events.SessionSeenV1:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"go.mongodb.org/mongo-driver/bson"
 	"go.mongodb.org/mongo-driver/mongo/options"
@@ -26,7 +27,9 @@ func (r *Reader) ListUsers(ctx context.Context, prefix, cursor string, limit int
 	if cursor != "" {
 		filter["_id"] = bson.M{"$gt": cursor}
 	}
-	if prefix = strings.TrimSpace(prefix); prefix != "" {
+	if prefix = strings.TrimSpace(prefix); !utf8.ValidString(prefix) {
+		return UserPage{}, nil // no name or address is invalid UTF-8 (and the regex would refuse it)
+	} else if prefix != "" {
 		re := bson.M{"$regex": "^" + regexp.QuoteMeta(prefix), "$options": "i"}
 		filter["$or"] = bson.A{bson.M{"username": re}, bson.M{"email": re}}
 	}

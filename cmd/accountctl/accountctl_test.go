@@ -342,7 +342,7 @@ func TestReplayAndUserHistory(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := s.mustCtl("user-history", grace)
-	if strings.Contains(out, name) || !strings.Contains(out, "full_name (erased)") || !strings.Contains(out, events.UserDeleted) {
+	if strings.Contains(out, name) || !strings.Contains(out, "full name (erased)") || !strings.Contains(out, events.UserDeleted) {
 		t.Fatalf("after deletion:\n%s", out)
 	}
 	if raw := s.mustCtl("replay", "--stream", events.UserStream(grace)); strings.Contains(raw, name) || !strings.Contains(raw, events.SealedPrefix) {

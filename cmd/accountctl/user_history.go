@@ -149,7 +149,7 @@ func timeline(e *env, client *esdb.Client, keys *keystore.Store, userID string, 
 				return nil, err
 			}
 			line := timelineJSON{Position: r.Position.Commit, Time: a.Time, Type: a.Type, Stream: r.StreamID, Actor: a.Actor,
-				ClientIP: a.ClientIP, UserAgent: a.UserAgent, Summary: summary.Text(a, "en"), Changes: a.Changes}
+				ClientIP: a.ClientIP, UserAgent: a.UserAgent, Summary: summary.Text(a, "en", time.UTC), Changes: a.Changes}
 			if a.CredentialKind != "" {
 				line.Credential = &credentialJSON{Kind: a.CredentialKind, ID: a.CredentialID}
 			}

@@ -45,6 +45,9 @@ type Config struct {
 	Logger         *slog.Logger
 	// AccessLog gets one line per HTTP request (nil: none).
 	AccessLog *slog.Logger
+	// ConsoleNow is the web console's clock for its own timers (password
+	// confirmations, one-time messages); tests move it. Nil: time.Now.
+	ConsoleNow func() time.Time
 	// Sign-in throttling and the registration limit (zero: the defaults of
 	// commands).
 	SignInLimits      commands.SignInLimits

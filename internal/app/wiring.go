@@ -253,6 +253,7 @@ func (a *App) buildConsole(context.Context) error {
 	a.Console, err = web.New(web.Config{
 		Commands: a.Commands, Queries: a.Queries, Principals: a.Principals, Logger: a.log, AccessLog: a.cfg.AccessLog,
 		Metrics: a.Metrics, Admins: a.cfg.Admins, InsecureCookies: a.cfg.InsecureCookies, SessionTTL: a.cfg.SessionTTL,
+		Now: a.cfg.ConsoleNow,
 	})
 	if err != nil {
 		return err

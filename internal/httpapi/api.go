@@ -289,16 +289,22 @@ func (a *API) renderTime(t time.Time, zone string) string {
 	if t.IsZero() {
 		return ""
 	}
-	loc := time.UTC
-	if zone != "" {
-		if cached, ok := a.zones.Load(zone); ok {
-			loc = cached.(*time.Location)
-		} else if l, err := time.LoadLocation(zone); err == nil {
-			a.zones.Store(zone, l)
-			loc = l
-		}
+	return t.In(a.location(zone)).Format(time.RFC3339)
+}
+
+// location is the named time zone (cached), UTC when unnamed or unknown.
+func (a *API) location(zone string) *time.Location {
+	if zone == "" {
+		return time.UTC
 	}
-	return t.In(loc).Format(time.RFC3339)
+	if cached, ok := a.zones.Load(zone); ok {
+		return cached.(*time.Location)
+	}
+	if l, err := time.LoadLocation(zone); err == nil {
+		a.zones.Store(zone, l)
+		return l
+	}
+	return time.UTC
 }
 
 type noMetrics struct{}

@@ -1,8 +1,7 @@
 package httpapi
 
 import (
-	"encoding/csv"
-	"encoding/json"
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -12,54 +11,15 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/accountd/accountd/commands"
-	"github.com/accountd/accountd/internal/summary"
+	"github.com/accountd/accountd/internal/auditexport"
 	"github.com/accountd/accountd/internal/validate"
 	"github.com/accountd/accountd/projections"
 	"github.com/accountd/accountd/queries"
 )
 
-type auditEntryResponse struct {
-	ID            string                `json:"id"`
-	Position      int64                 `json:"position"`
-	Time          string                `json:"time"`
-	Type          string                `json:"type"`
-	Actor         string                `json:"actor"`
-	Credential    *auditCredential      `json:"credential"`
-	ClientIP      string                `json:"client_ip"`
-	UserAgent     string                `json:"user_agent"`
-	CorrelationID string                `json:"correlation_id"`
-	Summary       string                `json:"summary"`
-	Changes       []auditChangeResponse `json:"changes"`
-}
-
-type auditCredential struct {
-	Kind string `json:"kind"`
-	ID   string `json:"id"`
-}
-
-type auditChangeResponse struct {
-	Field  string `json:"field"`
-	From   string `json:"from"`
-	To     string `json:"to"`
-	Erased bool   `json:"erased,omitempty"`
-}
-
 type auditPageResponse struct {
-	Entries    []auditEntryResponse `json:"entries"`
-	NextCursor *string              `json:"next_cursor"`
-}
-
-func (a *API) auditEntry(e projections.AuditEntry, zone, lang string) auditEntryResponse {
-	out := auditEntryResponse{ID: e.EventID, Position: e.Position, Time: a.renderTime(projections.Time(e.Time), zone), Type: e.Type,
-		Actor: e.Actor, ClientIP: e.ClientIP, UserAgent: e.UserAgent, CorrelationID: e.CorrelationID,
-		Summary: summary.Text(e, lang), Changes: []auditChangeResponse{}}
-	if e.CredentialKind != "" {
-		out.Credential = &auditCredential{Kind: e.CredentialKind, ID: e.CredentialID}
-	}
-	for _, c := range e.Changes {
-		out.Changes = append(out.Changes, auditChangeResponse(c))
-	}
-	return out
+	Entries    []auditexport.Entry `json:"entries"`
+	NextCursor *string             `json:"next_cursor"`
 }
 
 // auditFilter reads ?type= ?since= ?until= ?limit= ?cursor=.
@@ -139,14 +99,17 @@ func (a *API) serveAudit(w http.ResponseWriter, r *http.Request, credentialID st
 		return
 	}
 	f.CredentialID = credentialID
-	lang := responseLanguage(r)
+	lang, zone := responseLanguage(r), a.location(p.Timezone)
 	w.Header().Set("Cache-Control", "private, no-cache")
-	switch exportFormat(r) {
-	case "ndjson":
-		a.exportNDJSON(w, r, f, subject(r), p.Timezone, lang)
-		return
-	case "csv":
-		a.exportCSV(w, r, f, subject(r), p.Timezone, lang)
+	if format := exportFormat(r); format != "" {
+		account := subject(r)
+		all := queries.AuditFilter{TypePrefix: f.TypePrefix, Since: f.Since, Until: f.Until, CredentialID: f.CredentialID}
+		each := func(ctx context.Context, fn func(projections.AuditEntry) error) error {
+			return a.queries.EachAuditEntry(ctx, account, all, func(e projections.AuditEntry, _ string) error { return fn(e) })
+		}
+		if err := auditexport.Write(r.Context(), w, format, each, lang, zone); err != nil {
+			a.log.Warn("audit export cut short", "request_id", requestOf(r.Context()).id, "err", err)
+		}
 		return
 	}
 	page, err := a.queries.AuditLog(r.Context(), subject(r), f)
@@ -157,54 +120,14 @@ func (a *API) serveAudit(w http.ResponseWriter, r *http.Request, credentialID st
 		a.writeError(w, r, err)
 		return
 	}
-	out := auditPageResponse{Entries: make([]auditEntryResponse, len(page.Entries))}
+	out := auditPageResponse{Entries: make([]auditexport.Entry, len(page.Entries))}
 	for i, e := range page.Entries {
-		out.Entries[i] = a.auditEntry(e, p.Timezone, lang)
+		out.Entries[i] = auditexport.Of(e, lang, zone)
 	}
 	if page.NextCursor != "" {
 		out.NextCursor = &page.NextCursor
 	}
 	writeJSON(w, http.StatusOK, out)
-}
-
-// exportNDJSON streams every selected entry as one JSON line each.
-func (a *API) exportNDJSON(w http.ResponseWriter, r *http.Request, f queries.AuditFilter, account, zone, lang string) {
-	w.Header().Set("Content-Type", "application/x-ndjson")
-	w.Header().Set("Content-Disposition", `attachment; filename="security-log.ndjson"`)
-	enc := json.NewEncoder(w)
-	flusher, _ := w.(http.Flusher)
-	n := 0
-	err := a.queries.EachAuditEntry(r.Context(), account, queries.AuditFilter{TypePrefix: f.TypePrefix, Since: f.Since, Until: f.Until, CredentialID: f.CredentialID},
-		func(e projections.AuditEntry, _ string) error {
-			if n++; n%256 == 0 && flusher != nil {
-				flusher.Flush()
-			}
-			return enc.Encode(a.auditEntry(e, zone, lang))
-		})
-	if err != nil {
-		a.log.Warn("audit export cut short", "err", err)
-	}
-}
-
-// exportCSV streams every selected entry as a CSV row.
-func (a *API) exportCSV(w http.ResponseWriter, r *http.Request, f queries.AuditFilter, account, zone, lang string) {
-	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", `attachment; filename="security-log.csv"`)
-	cw := csv.NewWriter(w)
-	_ = cw.Write([]string{"time", "type", "summary", "actor", "credential_kind", "credential_id", "client_ip", "user_agent", "correlation_id", "id"})
-	err := a.queries.EachAuditEntry(r.Context(), account, queries.AuditFilter{TypePrefix: f.TypePrefix, Since: f.Since, Until: f.Until, CredentialID: f.CredentialID},
-		func(e projections.AuditEntry, _ string) error {
-			v := a.auditEntry(e, zone, lang)
-			kind, id := "", ""
-			if v.Credential != nil {
-				kind, id = v.Credential.Kind, v.Credential.ID
-			}
-			return cw.Write([]string{v.Time, v.Type, v.Summary, v.Actor, kind, id, v.ClientIP, v.UserAgent, v.CorrelationID, v.ID})
-		})
-	cw.Flush()
-	if err != nil {
-		a.log.Warn("audit export cut short", "err", err)
-	}
 }
 
 type holdingResponse struct {

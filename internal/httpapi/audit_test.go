@@ -77,7 +77,7 @@ func TestSecurityLog(t *testing.T) {
 	}
 	var sawProfile, sawPAT bool
 	for _, e := range got.Entries {
-		if e.Type == "user.profile_updated" && strings.Contains(e.Summary, `full_name "Charles" → "Charles Babbage"`) && e.Credential != nil && e.Credential.Kind == "session" && e.ClientIP == "127.0.0.1" {
+		if e.Type == "user.profile_updated" && strings.Contains(e.Summary, `full name "Charles" → "Charles Babbage"`) && e.Credential != nil && e.Credential.Kind == "session" && e.ClientIP == "127.0.0.1" {
 			sawProfile = true
 		}
 		if e.Type == "token.used" && e.Credential != nil && e.Credential.Kind == "token" && e.Credential.ID == tok["id"] {

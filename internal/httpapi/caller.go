@@ -50,6 +50,11 @@ func (a *API) resolveCaller(next http.Handler) http.Handler {
 		w.Header().Set("X-Request-ID", req.id)
 		if token, ok := bearer(r); ok {
 			req.principal, req.authErr = a.principals.Authenticate(token, clientIP(r))
+			if req.authErr == nil && req.principal.Credential.Browser {
+				// A console session lives in its cookie: as a bearer token it
+				// would skip the console's re-authentication.
+				req.principal, req.authErr = principals.Principal{}, principals.ErrUnauthenticated
+			}
 			req.signedIn = req.authErr == nil
 			a.afterAuthentication(w, r, req)
 		}

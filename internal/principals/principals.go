@@ -35,6 +35,8 @@ type Credential struct {
 	ID        string
 	Scopes    []string // nil for a session, which holds every scope
 	ExpiresAt time.Time
+	// Browser: a web console session (cookie only, never a bearer token).
+	Browser bool
 }
 
 // Principal is who a valid credential belongs to, with what the transport
@@ -87,6 +89,7 @@ type session struct {
 	userID    string
 	digest    string
 	expiresAt time.Time
+	browser   bool
 }
 
 // tokenEntry is one token secret, current or rotated away, kept small:
@@ -214,7 +217,7 @@ func (x *Index) apply(r events.Recorded, direct bool) {
 		})
 	case events.SessionStartedV1:
 		if _, gone := x.ended[p.SessionID]; !gone {
-			x.live[p.SessionID] = session{userID: p.UserID, digest: p.TokenDigest, expiresAt: p.ExpiresAt}
+			x.live[p.SessionID] = session{userID: p.UserID, digest: p.TokenDigest, expiresAt: p.ExpiresAt, browser: p.Channel == events.ChannelBrowser}
 			if x.userSessions[p.UserID] == nil {
 				x.userSessions[p.UserID] = map[string]struct{}{}
 			}
@@ -417,7 +420,7 @@ func (x *Index) Authenticate(token, clientIP string) (Principal, error) {
 	}
 	return Principal{
 		UserID: s.userID, Username: a.username, Language: a.language, Timezone: a.timezone, Revision: a.revision, Admin: a.admin,
-		Credential: Credential{Kind: KindSession, ID: id, ExpiresAt: s.expiresAt},
+		Credential: Credential{Kind: KindSession, ID: id, ExpiresAt: s.expiresAt, Browser: s.browser},
 	}, nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/accountd/accountd/projections"
 )
@@ -85,9 +86,52 @@ func templates(lang string) map[string]string {
 	}
 }
 
-// Text is the entry in words: what happened, and each changed field's old
-// and new value ("" stands for empty).
-func Text(e projections.AuditEntry, lang string) string {
+// labels per language: field names, detail keys and reasons as words.
+func labels(lang string) map[string]string {
+	if lang == "tr" {
+		return map[string]string{
+			"username": "kullanıcı adı", "email": "e-posta adresi", "full_name": "tam ad", "description": "açıklama",
+			"preferred_language": "tercih edilen dil", "preferred_timezone": "tercih edilen saat dilimi", "picture": "profil resmi",
+			"expires_at": "bitiş", "enabled": "etkin", "allowed_ips": "izinli adresler", "title": "ad", "scopes": "kapsamlar",
+			"service": "hizmet", "url": "adres", "secret": "gizli değer", "note": "not", "account_username": "hesap adı",
+			"changed": "değişen", "provisioned_by": "sağlayan yönetici", "employee_id": "sicil numarası", "department": "birim",
+			"display_name_locked": "tam ad kilitli", "channel": "nereden", "sha256": "SHA-256",
+			"signed_out": "oturum kapatıldı", "revoked": "sonlandırıldı", "password_changed": "parola değişti",
+			"account_deleted": "hesap silindi", "reported": "sızdığı bildirildi", "reuse_detected": "eski değeri yeniden kullanıldı",
+			"renamed": "ad değişti", "abandoned_claim": "yarım kalmış ayırma", "browser": "web konsolu",
+			"true": "evet", "false": "hayır", "erased": "silindi",
+		}
+	}
+	return map[string]string{
+		"full_name": "full name", "email": "e-mail address", "preferred_language": "preferred language",
+		"preferred_timezone": "preferred time zone", "expires_at": "expires", "allowed_ips": "allowed addresses",
+		"url": "URL", "account_username": "account name", "provisioned_by": "provisioned by", "employee_id": "employee ID",
+		"display_name_locked": "full name locked", "channel": "from", "sha256": "SHA-256",
+		"signed_out": "signed out", "password_changed": "password changed", "account_deleted": "account deleted",
+		"reuse_detected": "a replaced secret was used", "abandoned_claim": "abandoned claim", "browser": "the web console",
+		"true": "yes", "false": "no",
+	}
+}
+
+// Text is the entry in words, in lang, with times in zone: what happened,
+// and each changed field's old and new value ("" stands for empty).
+func Text(e projections.AuditEntry, lang string, zone *time.Location) string {
+	words := labels(lang)
+	say := func(s string) string {
+		if w, ok := words[s]; ok {
+			return w
+		}
+		return s
+	}
+	value := func(v string) string {
+		if at, err := time.Parse(time.RFC3339, v); err == nil {
+			return at.In(zone).Format("2006-01-02 15:04 MST")
+		}
+		if w, ok := words[v]; ok {
+			return w
+		}
+		return v
+	}
 	t, ok := templates(lang)[e.Type]
 	if !ok {
 		t = e.Type
@@ -97,21 +141,27 @@ func Text(e projections.AuditEntry, lang string) string {
 		v := e.Details[k]
 		switch {
 		case strings.Contains(t, "{"+k+"}"):
-			t = strings.ReplaceAll(t, "{"+k+"}", v)
+			t = strings.ReplaceAll(t, "{"+k+"}", value(v))
+		case k == "changed": // a list of field names
+			names := strings.Fields(v)
+			for i, n := range names {
+				names[i] = say(n)
+			}
+			extras = append(extras, say(k)+": "+strings.Join(names, ", "))
 		case k != "token" && k != "session" && k != "kept_session" && k != "credential":
-			extras = append(extras, k+": "+v) // what changed, where the sentence does not say
+			extras = append(extras, say(k)+": "+value(v)) // what changed, where the sentence does not say
 		}
 	}
 	if len(extras) > 0 {
-		t += " (" + strings.Join(extras, ", ") + ")"
+		t += " (" + strings.Join(extras, "; ") + ")"
 	}
 	var changes []string
 	for _, c := range e.Changes {
 		if c.Erased {
-			changes = append(changes, c.Field+" (erased)")
+			changes = append(changes, say(c.Field)+" ("+say("erased")+")")
 			continue
 		}
-		changes = append(changes, fmt.Sprintf("%s %q → %q", c.Field, c.From, c.To))
+		changes = append(changes, fmt.Sprintf("%s %q → %q", say(c.Field), value(c.From), value(c.To)))
 	}
 	if len(changes) > 0 {
 		t += ": " + strings.Join(changes, ", ")

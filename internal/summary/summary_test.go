@@ -2,6 +2,7 @@ package summary
 
 import (
 	"testing"
+	"time"
 
 	"github.com/accountd/accountd/events"
 	"github.com/accountd/accountd/projections"
@@ -14,11 +15,17 @@ func TestText(t *testing.T) {
 	}{
 		{projections.AuditEntry{Type: "user.renamed", Changes: []projections.AuditChange{{Field: "username", From: "ada", To: "countess"}}}, "en",
 			`Username changed: username "ada" → "countess"`},
-		{projections.AuditEntry{Type: "token.updated", Details: map[string]string{"token": "t1", "enabled": "false"}}, "en", "Access token changed (enabled: false)"},
-		{projections.AuditEntry{Type: "session.ended", Details: map[string]string{"session": "s", "reason": "signed_out"}}, "tr", "Oturum kapandı (signed_out)"},
+		{projections.AuditEntry{Type: "token.updated", Details: map[string]string{"token": "t1", "enabled": "false"}}, "en", "Access token changed (enabled: no)"},
+		{projections.AuditEntry{Type: "session.ended", Details: map[string]string{"session": "s", "reason": "signed_out"}}, "tr", "Oturum kapandı (oturum kapatıldı)"},
+		{projections.AuditEntry{Type: "user.profile_updated", Changes: []projections.AuditChange{{Field: "full_name", From: "", To: "Ada"}, {Field: "email", Erased: true}}}, "tr",
+			`Profil değişti: tam ad "" → "Ada", e-posta adresi (silindi)`},
+		{projections.AuditEntry{Type: "session.started", Details: map[string]string{"session": "s", "expires_at": "2026-12-02T09:00:00Z", "channel": "browser"}}, "en",
+			"Signed in (from: the web console; expires: 2026-12-02 09:00 UTC)"},
+		{projections.AuditEntry{Type: "credential.updated", Details: map[string]string{"credential": "c", "changed": "secret note expires_at"}}, "en",
+			"Service credential changed (changed: secret, note, expires)"},
 		{projections.AuditEntry{Type: "something.new"}, "en", "something.new"},
 	} {
-		if got := Text(tt.e, tt.lang); got != tt.want {
+		if got := Text(tt.e, tt.lang, time.UTC); got != tt.want {
 			t.Errorf("%s: %q, want %q", tt.e.Type, got, tt.want)
 		}
 	}

@@ -1,8 +1,7 @@
 package web
 
 import (
-	"encoding/csv"
-	"encoding/json"
+	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/accountd/accountd/commands"
 	"github.com/accountd/accountd/events"
+	"github.com/accountd/accountd/internal/auditexport"
 	"github.com/accountd/accountd/internal/summary"
 	"github.com/accountd/accountd/projections"
 	"github.com/accountd/accountd/queries"
@@ -125,38 +125,31 @@ func (c *Console) postCredentialForm(w http.ResponseWriter, r *http.Request) {
 	if secret != "" || id == "" {
 		spec.Secret = &secret
 	}
-	switch at, err := time.ParseInLocation("2006-01-02", form["expires"], v.zone); {
+	end, dateErr := endOfDay(form["expires"], v.zone)
+	switch {
 	case form["expires"] == "":
 		spec.ClearExpiry = id != ""
-	case err != nil:
-		v.Errors = append(v.Errors, fieldMessage{Field: "expires", ID: "f-expires", Message: v.T("expires_at.invalid")})
+	case dateErr != nil:
+		v.Errors = append(v.Errors, fieldMessage{Field: "expires", ID: "f-expires", Message: v.T("date.invalid")})
+		c.render(w, r, http.StatusUnprocessableEntity, "credential_form", v)
+		return
 	default:
-		end := at.Add(24*time.Hour - time.Second)
 		spec.ExpiresAt = &end
 	}
+	p := caller(r)
 	var err error
-	if len(v.Errors) == 0 {
-		p := caller(r)
-		if id == "" {
-			_, err = c.cmd.CreateCredential(r.Context(), commands.CreateCredential{UserID: p.UserID, Spec: spec}, metadata(r))
-		} else {
-			_, err = c.cmd.UpdateCredential(r.Context(), commands.UpdateCredential{UserID: p.UserID, CredentialID: id, Spec: spec}, metadata(r))
-		}
-		if err == nil {
-			c.seeOther(w, r, "/settings/credentials", "ui.credentials.saved")
-			return
-		}
+	if id == "" {
+		_, err = c.cmd.CreateCredential(r.Context(), commands.CreateCredential{UserID: p.UserID, Spec: spec}, metadata(r))
+	} else {
+		_, err = c.cmd.UpdateCredential(r.Context(), commands.UpdateCredential{UserID: p.UserID, CredentialID: id, Spec: spec}, metadata(r))
 	}
-	if err != nil && !c.formErrors(v, err) {
-		c.fail(w, r, err)
+	if err == nil {
+		c.seeOther(w, r, "/settings/credentials", "ui.credentials.saved")
 		return
 	}
-	for i := range v.Errors {
-		if v.Errors[i].Field == "expires_at" {
-			v.Errors[i].Field, v.Errors[i].ID = "expires", "f-expires"
-		}
+	if !c.formFailed(w, r, err, "credential_form", v) {
+		c.fail(w, r, err)
 	}
-	c.render(w, r, http.StatusUnprocessableEntity, "credential_form", v)
 }
 
 func ptr(s string) *string { return &s }
@@ -247,17 +240,10 @@ func (c *Console) postNotificationSettings(w http.ResponseWriter, r *http.Reques
 		prefs.LeadDays = []int{}
 	}
 	if _, err := c.cmd.SetNotificationPreferences(r.Context(), commands.SetNotificationPreferences{UserID: caller(r).UserID, Preferences: prefs}, metadata(r)); err != nil {
-		if c.formErrors(v, err) {
-			for i := range v.Errors {
-				if v.Errors[i].Field == "categories" {
-					v.Errors[i].ID = "f-security-in_app"
-				}
-			}
-			v.Data = notificationSettings{Categories: commands.NotificationCategories, Channels: prefs.Categories}
-			c.render(w, r, http.StatusUnprocessableEntity, "notification_settings", v)
-			return
+		v.Data = notificationSettings{Categories: commands.NotificationCategories, Channels: prefs.Categories}
+		if !c.formFailed(w, r, err, "notification_settings", v) {
+			c.fail(w, r, err)
 		}
-		c.fail(w, r, err)
 		return
 	}
 	c.seeOther(w, r, "/settings/notifications", "ui.notification_settings.saved")
@@ -317,7 +303,7 @@ type auditRow struct {
 }
 
 func (c *Console) auditRow(v *view, e projections.AuditEntry) auditRow {
-	row := auditRow{At: projections.Time(e.Time), Type: e.Type, Summary: summary.Text(e, v.Lang), Actor: e.Actor, ClientIP: e.ClientIP}
+	row := auditRow{At: projections.Time(e.Time), Type: e.Type, Summary: summary.Text(e, v.Lang, v.zone), Actor: e.Actor, ClientIP: e.ClientIP}
 	if e.CredentialKind != "" {
 		row.Credential = e.CredentialKind
 	}
@@ -348,31 +334,15 @@ func (c *Console) getSecurityLog(w http.ResponseWriter, r *http.Request) {
 	c.render(w, r, http.StatusOK, "security_log", v)
 }
 
-// getSecurityLogExport streams the whole log as JSON lines or CSV.
+// getSecurityLogExport streams the whole log as JSON lines or CSV, the
+// same download as the API's.
 func (c *Console) getSecurityLogExport(w http.ResponseWriter, r *http.Request) {
-	format := mux.Vars(r)["format"]
-	v := c.newView(r, "", "")
-	if format == "csv" {
-		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	} else {
-		w.Header().Set("Content-Type", "application/x-ndjson")
+	p, req := caller(r), requestOf(r.Context())
+	each := func(ctx context.Context, fn func(projections.AuditEntry) error) error {
+		return c.queries.EachAuditEntry(ctx, p.UserID, queries.AuditFilter{}, func(e projections.AuditEntry, _ string) error { return fn(e) })
 	}
-	w.Header().Set("Content-Disposition", `attachment; filename="security-log.`+format+`"`)
-	enc := json.NewEncoder(w)
-	cw := csv.NewWriter(w)
-	if format == "csv" {
-		_ = cw.Write([]string{"time", "type", "actor", "credential", "client_ip", "summary"})
-	}
-	err := c.queries.EachAuditEntry(r.Context(), caller(r).UserID, queries.AuditFilter{}, func(e projections.AuditEntry, _ string) error {
-		if format == "csv" {
-			return cw.Write([]string{e.Time, e.Type, e.Actor, e.CredentialKind, e.ClientIP, summary.Text(e, v.Lang)})
-		}
-		return enc.Encode(map[string]any{"time": e.Time, "type": e.Type, "actor": e.Actor, "credential_kind": e.CredentialKind,
-			"client_ip": e.ClientIP, "summary": summary.Text(e, v.Lang), "changes": e.Changes})
-	})
-	cw.Flush()
-	if err != nil {
-		c.log.Warn("security log export cut short", "err", err)
+	if err := auditexport.Write(r.Context(), w, mux.Vars(r)["format"], each, req.lang, c.zone(p.Timezone)); err != nil {
+		c.log.Warn("security log export cut short", "request_id", req.id, "err", err)
 	}
 }
 

@@ -84,11 +84,9 @@ func (c *Console) postAdminUser(w http.ResponseWriter, r *http.Request) {
 	id := mux.Vars(r)["id"]
 	if _, err := c.cmd.UpdateAdminFields(r.Context(), commands.UpdateAdminFields{UserID: id, EmployeeID: ptr(form["employee_id"]),
 		Department: ptr(form["department"]), DisplayNameLocked: &locked}, metadata(r)); err != nil {
-		if c.formErrors(v, err) {
-			c.render(w, r, http.StatusUnprocessableEntity, "admin_user", v)
-			return
+		if !c.formFailed(w, r, err, "admin_user", v) {
+			c.fail(w, r, err)
 		}
-		c.fail(w, r, err)
 		return
 	}
 	c.seeOther(w, r, "/admin/users/"+id, "ui.admin_user.saved")

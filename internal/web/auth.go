@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/accountd/accountd/commands"
+	"github.com/accountd/accountd/events"
 	"github.com/accountd/accountd/internal/outcome"
 	"github.com/accountd/accountd/internal/validate"
 )
@@ -21,6 +22,10 @@ func (c *Console) getHome(w http.ResponseWriter, r *http.Request) {
 }
 
 func (c *Console) getSignup(w http.ResponseWriter, r *http.Request) {
+	if requestOf(r.Context()).signedIn {
+		http.Redirect(w, r, "/settings/profile", http.StatusSeeOther)
+		return
+	}
 	c.render(w, r, http.StatusOK, "signup", c.newView(r, "ui.signup.title", "signup"))
 }
 
@@ -42,11 +47,9 @@ func (c *Console) postSignup(w http.ResponseWriter, r *http.Request) {
 	change.PreferredLanguage = &lang
 	_, err := c.cmd.RegisterUser(r.Context(), commands.RegisterUser{Username: form["username"], Password: pw, Profile: change}, metadata(r))
 	if err != nil {
-		if c.formErrors(v, err) {
-			c.render(w, r, http.StatusUnprocessableEntity, "signup", v)
-			return
+		if !c.formFailed(w, r, err, "signup", v) {
+			c.fail(w, r, err)
 		}
-		c.fail(w, r, err)
 		return
 	}
 	c.startSession(w, r, form["username"], pw, "/settings/profile")
@@ -66,29 +69,28 @@ func (c *Console) getLogin(w http.ResponseWriter, r *http.Request) {
 func (c *Console) postLogin(w http.ResponseWriter, r *http.Request) {
 	v := c.newView(r, "ui.login.title", "login")
 	form := readForm(r, v, "username", "next")
-	c.startSessionOr(w, r, form["username"], r.PostFormValue("password"), safeNext(form["next"], "/settings/profile"), v)
+	c.signInOrShowForm(w, r, form["username"], r.PostFormValue("password"), safeNext(form["next"], "/settings/profile"), v)
 }
 
 func (c *Console) startSession(w http.ResponseWriter, r *http.Request, username, password, next string) {
 	v := c.newView(r, "ui.login.title", "login")
 	v.Form["username"] = username
-	c.startSessionOr(w, r, username, password, next, v)
+	c.signInOrShowForm(w, r, username, password, next, v)
 }
 
-func (c *Console) startSessionOr(w http.ResponseWriter, r *http.Request, username, password, next string, v *view) {
-	in, err := c.cmd.SignIn(r.Context(), commands.SignIn{Username: username, Password: password}, metadata(r))
+func (c *Console) signInOrShowForm(w http.ResponseWriter, r *http.Request, username, password, next string, v *view) {
+	in, err := c.cmd.SignIn(r.Context(), commands.SignIn{Username: username, Password: password, Channel: events.ChannelBrowser}, metadata(r))
 	if err != nil {
 		switch {
 		case errors.Is(err, commands.ErrInvalidCredentials):
 			v.Errors = append(v.Errors, fieldMessage{Field: "username", ID: "f-username", Message: v.T("problem.invalid_credentials.title")})
+			c.render(w, r, http.StatusUnauthorized, "login", v)
 		case errors.Is(err, commands.ErrAccountDisabled):
 			v.Errors = append(v.Errors, fieldMessage{Field: "username", ID: "f-username", Message: v.T("problem.account_disabled.title")})
-		case c.formErrors(v, err):
-		default:
+			c.render(w, r, http.StatusForbidden, "login", v)
+		case !c.formFailed(w, r, err, "login", v):
 			c.fail(w, r, err)
-			return
 		}
-		c.render(w, r, http.StatusUnprocessableEntity, "login", v)
 		return
 	}
 	c.setCookie(w, c.cookies.session, in.Token, c.sessionTTL)
@@ -96,6 +98,16 @@ func (c *Console) startSessionOr(w http.ResponseWriter, r *http.Request, usernam
 	// for the next minutes.
 	c.confirmed.put(in.SessionID, struct{}{})
 	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// getLogout asks, since signing out is a POST (a link or a prefetch must
+// not sign anyone out).
+func (c *Console) getLogout(w http.ResponseWriter, r *http.Request) {
+	if !requestOf(r.Context()).signedIn {
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return
+	}
+	c.render(w, r, http.StatusOK, "logout", c.newView(r, "ui.logout", ""))
 }
 
 func (c *Console) postLogout(w http.ResponseWriter, r *http.Request) {
@@ -122,11 +134,9 @@ func (c *Console) postReauth(w http.ResponseWriter, r *http.Request) {
 	form := readForm(r, v, "next")
 	p := caller(r)
 	if err := c.cmd.ConfirmPassword(r.Context(), commands.ConfirmPassword{UserID: p.UserID, Password: r.PostFormValue("current_password")}, metadata(r)); err != nil {
-		if c.formErrors(v, err) {
-			c.render(w, r, http.StatusUnprocessableEntity, "reauth", v)
-			return
+		if !c.formFailed(w, r, err, "reauth", v) {
+			c.fail(w, r, err)
 		}
-		c.fail(w, r, err)
 		return
 	}
 	c.confirmed.put(p.Credential.ID, struct{}{})

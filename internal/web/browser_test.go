@@ -463,7 +463,7 @@ func journey(t *testing.T, cat i18n.Catalogs, lang string) {
 		t.Fatalf("mark all read: %q", got)
 	}
 	s.page("/settings/security-log", "security-log")
-	if got := s.text("main"); !strings.Contains(got, summary.Text(projections.AuditEntry{Type: "user.password_changed"}, lang)) {
+	if got := s.text("main"); !strings.Contains(got, summary.Text(projections.AuditEntry{Type: "user.password_changed"}, lang, time.UTC)) {
 		t.Fatalf("security log: %s", got)
 	}
 	s.page("/settings/account", "account")

@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"html/template"
 	"io/fs"
+	"math"
 	"net/http"
 	"net/url"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 
@@ -116,6 +118,23 @@ func loadPages(c *Console) (*pages, error) {
 	return p, nil
 }
 
+// zone is the named time zone (cached: loading one reads the tz
+// database), UTC when unnamed or unknown.
+func (c *Console) zone(name string) *time.Location {
+	if name == "" {
+		return time.UTC
+	}
+	if loc, ok := c.zones.Load(name); ok {
+		return loc.(*time.Location)
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return time.UTC
+	}
+	c.zones.Store(name, loc)
+	return loc
+}
+
 type fieldLimits struct{ UsernameMin, UsernameMax, PasswordMin, PasswordMax int }
 
 // view is what every page template gets.
@@ -190,11 +209,7 @@ func (c *Console) newView(r *http.Request, title, nav string) *view {
 	if req.signedIn {
 		v.User = &viewUser{ID: req.principal.UserID, Username: req.principal.Username}
 		v.IsAdmin = c.isAdmin(req.principal)
-		if req.principal.Timezone != "" {
-			if loc, err := time.LoadLocation(req.principal.Timezone); err == nil {
-				v.zone = loc
-			}
-		}
+		v.zone = c.zone(req.principal.Timezone)
 	}
 	return v
 }
@@ -218,10 +233,15 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, nam
 	_, _ = w.Write(buf.Bytes())
 }
 
+type errorPage struct{ Key, RequestID string }
+
 // renderError writes the error page.
 func (c *Console) renderError(w http.ResponseWriter, r *http.Request, status int, key string) {
 	v := c.newView(r, "ui.error.title", "")
-	v.Data = key
+	v.Data = errorPage{Key: key}
+	if status >= 500 {
+		v.Data = errorPage{Key: key, RequestID: requestOf(r.Context()).id} // to quote to support
+	}
 	c.render(w, r, status, "error", v)
 }
 
@@ -246,10 +266,45 @@ func (c *Console) formErrors(v *view, err error) bool {
 	return true
 }
 
+// setFieldMessage gives a field this message instead of the use case's.
+func (v *view) setFieldMessage(field, message string) {
+	for i := range v.Errors {
+		if v.Errors[i].Field == field {
+			v.Errors[i].Message = message
+			return
+		}
+	}
+	v.Errors = append(v.Errors, fieldMessage{Field: field, ID: "f-" + field, Message: message})
+}
+
+// formFailed shows the form again with the error's messages and status
+// when the user can correct it there; false when not (then fail).
+func (c *Console) formFailed(w http.ResponseWriter, r *http.Request, err error, page string, v *view) bool {
+	if !c.formErrors(v, err) {
+		return false
+	}
+	c.formStatus(w, r, err, page, v)
+	return true
+}
+
+// formStatus renders the form whose messages formErrors gave, with the
+// error's status (422, 409 for a taken name, 429 and Retry-After for too
+// many attempts).
+func (c *Console) formStatus(w http.ResponseWriter, r *http.Request, err error, page string, v *view) {
+	o, _ := outcome.Of(err)
+	if o.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(o.RetryAfter.Seconds()))))
+	}
+	c.render(w, r, o.Status, page, v)
+}
+
 func (c *Console) fieldMessage(lang string, vi validate.Violation) fieldMessage {
 	field := vi.Field
 	if i := strings.IndexAny(field, ".["); i > 0 {
 		field = field[:i]
+	}
+	if field == "expires_at" { // the console's date field
+		field = "expires"
 	}
 	return fieldMessage{Field: field, ID: "f-" + field, Message: c.catalogs.Message(lang, vi.Code, vi.Params)}
 }

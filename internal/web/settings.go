@@ -77,23 +77,38 @@ func (c *Console) postProfile(w http.ResponseWriter, r *http.Request) {
 			*f.dst = &val
 		}
 	}
-	if _, err := c.cmd.UpdateProfile(r.Context(), commands.UpdateProfile{UserID: p.UserID, Change: change}, metadata(r)); err != nil {
-		if c.formErrors(v, err) {
-			c.render(w, r, http.StatusUnprocessableEntity, "profile", v)
-			return
-		}
-		c.fail(w, r, err)
-		return
+	// Check everything first, then rename (a taken name is the usual
+	// refusal), then save the rest: a refused form changes nothing.
+	rename := form["username"] != current["username"]
+	var checks []validate.Violation
+	if rename {
+		checks = validate.Username("username", form["username"])
 	}
-	if form["username"] != current["username"] {
-		if _, err := c.cmd.RenameUser(r.Context(), commands.RenameUser{UserID: p.UserID, NewUsername: form["username"]}, metadata(r)); err != nil {
-			if c.formErrors(v, err) {
-				c.render(w, r, http.StatusUnprocessableEntity, "profile", v)
-				return
-			}
+	if err := commands.CheckProfile(change); err != nil {
+		var ve *commands.ValidationError
+		if !errors.As(err, &ve) {
 			c.fail(w, r, err)
 			return
 		}
+		checks = append(checks, ve.Violations...)
+	}
+	if len(checks) > 0 {
+		c.formFailed(w, r, &commands.ValidationError{Violations: checks}, "profile", v)
+		return
+	}
+	if rename {
+		if _, err := c.cmd.RenameUser(r.Context(), commands.RenameUser{UserID: p.UserID, NewUsername: form["username"]}, metadata(r)); err != nil {
+			if !c.formFailed(w, r, err, "profile", v) {
+				c.fail(w, r, err)
+			}
+			return
+		}
+	}
+	if _, err := c.cmd.UpdateProfile(r.Context(), commands.UpdateProfile{UserID: p.UserID, Change: change}, metadata(r)); err != nil {
+		if !c.formFailed(w, r, err, "profile", v) {
+			c.fail(w, r, err)
+		}
+		return
 	}
 	c.seeOther(w, r, "/settings/profile", "ui.profile.saved")
 }
@@ -176,12 +191,11 @@ func (c *Console) postPassword(w http.ResponseWriter, r *http.Request) {
 	_, err := c.cmd.ChangePassword(r.Context(), commands.ChangePassword{UserID: p.UserID, SessionID: p.Credential.ID,
 		Current: r.PostFormValue("current_password"), New: r.PostFormValue("new_password"), Confirm: r.PostFormValue("confirm_password")}, metadata(r))
 	if err != nil {
-		if c.formErrors(v, err) {
-			c.render(w, r, http.StatusUnprocessableEntity, "password", v)
-			return
+		if !c.formFailed(w, r, err, "password", v) {
+			c.fail(w, r, err)
 		}
-		c.fail(w, r, err)
 		return
 	}
+	c.confirmed.put(p.Credential.ID, struct{}{}) // the current password was just given
 	c.seeOther(w, r, "/settings/password", "ui.password.saved")
 }

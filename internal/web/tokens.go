@@ -8,7 +8,6 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/accountd/accountd/commands"
-	"github.com/accountd/accountd/internal/validate"
 	"github.com/accountd/accountd/projections"
 	"github.com/accountd/accountd/queries"
 )
@@ -69,14 +68,14 @@ func (c *Console) newTokenView(r *http.Request) *view {
 	}
 	maxDays := int(c.cmd.MaxTokenLifetime() / (24 * time.Hour))
 	now := c.now().In(v.zone)
-	v.Data = &newTokenData{Scopes: choices, MaxDays: maxDays, MinDate: now.AddDate(0, 0, 1).Format("2006-01-02"),
-		MaxDate: now.Add(c.cmd.MaxTokenLifetime()).Format("2006-01-02")}
+	v.Data = &newTokenData{Scopes: choices, MaxDays: maxDays, MinDate: now.Format(dateLayout),
+		MaxDate: lastDayBefore(now.Add(c.cmd.MaxTokenLifetime()), v.zone)}
 	return v
 }
 
 func (c *Console) getNewToken(w http.ResponseWriter, r *http.Request) {
 	v := c.newTokenView(r)
-	v.Form["expires"] = v.c.now().In(v.zone).AddDate(0, 0, 30).Format("2006-01-02")
+	v.Form["expires"] = v.c.now().In(v.zone).AddDate(0, 0, 30).Format(dateLayout)
 	v.Form["enabled"] = "on"
 	c.render(w, r, http.StatusOK, "token_new", v)
 }
@@ -88,33 +87,25 @@ func (c *Console) postNewToken(w http.ResponseWriter, r *http.Request) {
 	form := readForm(r, v, "title", "expires", "enabled")
 	chosen := r.PostForm["scopes"]
 	v.Data.(*newTokenData).Chosen = chosen
-	var expires time.Time
-	if form["expires"] != "" {
-		d, err := time.ParseInLocation("2006-01-02", form["expires"], v.zone)
-		if err != nil {
-			v.Errors = append(v.Errors, c.fieldMessage(v.Lang, validate.Violation{Field: "expires_at", Code: "expires_at.invalid"}))
-		}
-		expires = d.Add(24*time.Hour - time.Second) // the end of the day chosen
+	// A date that does not parse still goes through the command with the
+	// rest, so every field's error shows at once; its own message replaces
+	// "required".
+	expires, dateErr := endOfDay(form["expires"], v.zone)
+	res, err := c.cmd.CreateToken(r.Context(), commands.CreateToken{UserID: caller(r).UserID, Spec: commands.TokenSpec{
+		Title: form["title"], Scopes: chosen, ExpiresAt: expires, Enabled: form["enabled"] == "on"}}, metadata(r))
+	if err == nil {
+		c.leaveFlash(w, r, flash{secret: res.Secret, ref: res.Token.ID})
+		http.Redirect(w, r, "/settings/tokens/created", http.StatusSeeOther)
+		return
 	}
-	if len(v.Errors) == 0 {
-		res, err := c.cmd.CreateToken(r.Context(), commands.CreateToken{UserID: caller(r).UserID, Spec: commands.TokenSpec{
-			Title: form["title"], Scopes: chosen, ExpiresAt: expires, Enabled: form["enabled"] == "on"}}, metadata(r))
-		if err == nil {
-			c.leaveFlash(w, r, flash{secret: res.Secret, ref: res.Token.ID})
-			http.Redirect(w, r, "/settings/tokens/created", http.StatusSeeOther)
-			return
-		}
-		if !c.formErrors(v, err) {
-			c.fail(w, r, err)
-			return
-		}
+	if !c.formErrors(v, err) {
+		c.fail(w, r, err)
+		return
 	}
-	for i := range v.Errors {
-		if v.Errors[i].Field == "expires_at" {
-			v.Errors[i].Field, v.Errors[i].ID = "expires", "f-expires"
-		}
+	if dateErr != nil && form["expires"] != "" {
+		v.setFieldMessage("expires", v.T("date.invalid"))
 	}
-	c.render(w, r, http.StatusUnprocessableEntity, "token_new", v)
+	c.formStatus(w, r, err, "token_new", v)
 }
 
 type createdData struct {

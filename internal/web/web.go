@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -98,6 +99,7 @@ type Console struct {
 	confirmed  *expiring[struct{}] // sessions that confirmed the password recently
 	handler    http.Handler
 	router     *mux.Router
+	zones      sync.Map // time zone name -> *time.Location
 }
 
 type cookieNames struct{ session, flash string }
@@ -162,7 +164,9 @@ func (c *Console) routes() {
 	r.HandleFunc("/signup", c.postSignup).Methods(post)
 	r.HandleFunc("/login", c.getLogin).Methods(get)
 	r.HandleFunc("/login", c.postLogin).Methods(post)
+	r.HandleFunc("/logout", c.getLogout).Methods(get)
 	r.HandleFunc("/logout", c.signedIn(c.postLogout)).Methods(post)
+	r.Handle("/settings", http.RedirectHandler("/settings/profile", http.StatusSeeOther)).Methods(get)
 	r.HandleFunc("/reauth", c.signedIn(c.getReauth)).Methods(get)
 	r.HandleFunc("/reauth", c.signedIn(c.postReauth)).Methods(post)
 	r.HandleFunc("/settings/profile", c.signedIn(c.getProfile)).Methods(get)
@@ -172,8 +176,8 @@ func (c *Console) routes() {
 	r.HandleFunc("/settings/password", c.signedIn(c.getPassword)).Methods(get)
 	r.HandleFunc("/settings/password", c.signedIn(c.postPassword)).Methods(post) // the form asks for the current password
 	r.HandleFunc("/settings/tokens", c.signedIn(c.getTokens)).Methods(get)
-	r.HandleFunc("/settings/tokens/new", c.signedIn(c.recentlyConfirmed(c.getNewToken))).Methods(get)
-	r.HandleFunc("/settings/tokens/new", c.signedIn(c.recentlyConfirmed(c.postNewToken))).Methods(post)
+	r.HandleFunc("/settings/tokens/new", c.signedIn(c.recentlyConfirmed("/settings/tokens/new", c.getNewToken))).Methods(get)
+	r.HandleFunc("/settings/tokens/new", c.signedIn(c.recentlyConfirmed("/settings/tokens/new", c.postNewToken))).Methods(post)
 	r.HandleFunc("/settings/tokens/created", c.signedIn(c.getTokenCreated)).Methods(get)
 	r.HandleFunc("/settings/tokens/{id}", c.signedIn(c.getToken)).Methods(get)
 	r.HandleFunc("/settings/tokens/{id}/enabled", c.signedIn(c.postTokenEnabled)).Methods(post)
@@ -189,7 +193,7 @@ func (c *Console) routes() {
 	r.HandleFunc("/settings/credentials/{id}/edit", c.signedIn(c.postCredentialForm)).Methods(post)
 	r.HandleFunc("/settings/credentials/{id}/delete", c.signedIn(c.getCredentialDelete)).Methods(get)
 	r.HandleFunc("/settings/credentials/{id}/delete", c.signedIn(c.postCredentialDelete)).Methods(post)
-	r.HandleFunc("/settings/credentials/{id}/reveal", c.signedIn(c.recentlyConfirmed(c.postReveal))).Methods(post)
+	r.HandleFunc("/settings/credentials/{id}/reveal", c.signedIn(c.recentlyConfirmed("/settings/credentials", c.postReveal))).Methods(post)
 	r.HandleFunc("/settings/notifications", c.signedIn(c.getNotificationSettings)).Methods(get)
 	r.HandleFunc("/settings/notifications", c.signedIn(c.postNotificationSettings)).Methods(post)
 	r.HandleFunc("/notifications", c.signedIn(c.getNotifications)).Methods(get)
@@ -198,7 +202,7 @@ func (c *Console) routes() {
 	r.HandleFunc("/settings/security-log", c.signedIn(c.getSecurityLog)).Methods(get)
 	r.HandleFunc("/settings/security-log.{format:ndjson|csv}", c.signedIn(c.getSecurityLogExport)).Methods(get)
 	r.HandleFunc("/settings/account", c.signedIn(c.getAccount)).Methods(get)
-	r.HandleFunc("/settings/account/delete", c.signedIn(c.recentlyConfirmed(c.postDeleteAccount))).Methods(post)
+	r.HandleFunc("/settings/account/delete", c.signedIn(c.recentlyConfirmed("/settings/account", c.postDeleteAccount))).Methods(post)
 	r.HandleFunc("/admin/users", c.admin(c.getAdminUsers)).Methods(get)
 	r.HandleFunc("/admin/users/{id}", c.admin(c.getAdminUser)).Methods(get)
 	r.HandleFunc("/admin/users/{id}", c.admin(c.postAdminUser)).Methods(post)
@@ -232,7 +236,7 @@ func requestOf(ctx context.Context) *request {
 	return &request{}
 }
 
-// resolve reads the session cookie once (only a sign-in session can be
+// resolve reads the session cookie once (only a console session can be
 // one), picks the language and makes the response's CSP nonce.
 func (c *Console) resolve(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -240,7 +244,7 @@ func (c *Console) resolve(next http.Handler) http.Handler {
 		if ck, err := r.Cookie(c.cookies.session); err == nil && ck.Value != "" {
 			p, err := c.principals.Authenticate(ck.Value, reqmeta.ClientIP(r))
 			switch {
-			case err == nil && p.Credential.Kind == principals.KindSession:
+			case err == nil && p.Credential.Kind == principals.KindSession && p.Credential.Browser:
 				req.principal, req.signedIn = p, true
 			case errors.Is(err, principals.ErrStale):
 				req.stale = true
@@ -367,13 +371,15 @@ func (c *Console) isAdmin(p principals.Principal) bool {
 }
 
 // recentlyConfirmed requires the password confirmed within reauthFor
-// (re-authentication) before a sensitive step.
-func (c *Console) recentlyConfirmed(next http.HandlerFunc) http.HandlerFunc {
+// (re-authentication) before a sensitive step. After confirming, a GET
+// comes back to itself; a POST (which cannot be repeated by a redirect)
+// to the page its form was on, else back.
+func (c *Console) recentlyConfirmed(back string, next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if !c.confirmed.has(caller(r).Credential.ID) {
 			target := r.URL.RequestURI()
 			if r.Method != http.MethodGet {
-				target = refererPath(r, "/settings/profile")
+				target = refererPath(r, back)
 			}
 			http.Redirect(w, r, "/reauth?next="+urlQueryEscape(target), http.StatusSeeOther)
 			return

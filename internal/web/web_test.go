@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -249,15 +250,16 @@ func TestSecurity(t *testing.T) {
 	}
 	// Same-origin browsers pass.
 	expect(t, b.do("POST", "/settings/profile", url.Values{"username": {"ada"}, "full_name": {"Ada"}}, "Origin", srv.URL, "Sec-Fetch-Site", "same-origin"), http.StatusSeeOther)
-	// No state change on GET: the state-changing routes take POST only.
-	if r := b.do("GET", "/logout", nil); r.status < 400 {
-		t.Fatalf("GET /logout: %d", r.status)
+	// No state change on GET: the state-changing routes take POST only;
+	// GET /logout asks.
+	if r := expect(t, b.do("GET", "/logout", nil), http.StatusOK); !strings.Contains(r.body, `<form method="post" action="/logout"`) {
+		t.Fatalf("GET /logout: %.300s", r.body)
 	}
 	expect(t, b.get("/settings/profile"), http.StatusOK) // still signed in
 	expect(t, b.do("GET", "/settings/tokens/x/enabled", nil), http.StatusMethodNotAllowed)
 	// ?next= takes local paths only.
 	for next, want := range map[string]string{"/settings/tokens": "/settings/tokens", "//evil.example/x": "/settings/profile",
-		"https://evil.example/": "/settings/profile", "/\\evil.example": "/settings/profile"} {
+		"https://evil.example/": "/settings/profile", "/\\evil.example": "/settings/profile", "/\t/evil.example": "/settings/profile"} {
 		fresh := newBrowser(t, srv)
 		got := fresh.post("/login", url.Values{"username": {"ada"}, "password": {"correct7horse"}, "next": {next}}).header.Get("Location")
 		if got != want {
@@ -314,14 +316,126 @@ func TestTokenShownOnceAfterReauth(t *testing.T) {
 		t.Fatalf("the token against the API: %v %v", res, err)
 	}
 	res.Body.Close()
-	// Another browser signed in long enough ago must confirm the password:
-	// a fresh sign-in counts, so this one comes from the cookie alone.
-	other := newBrowser(t, srv)
-	other.cookies = map[string]string{}
-	for k, v := range b.cookies {
-		other.cookies[k] = v
+}
+
+// Ten minutes after the last password confirmation, creating a token,
+// revealing a secret and deleting the account ask for the password again;
+// until then nothing happens.
+func TestReauthentication(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	offset := time.Duration(0)
+	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return time.Now().Add(offset) }
+	_, srv := testenv.App(t, app.Config{ConsoleNow: now}, "")
+	b := signUp(t, srv, "ada")
+	expect(t, b.post("/settings/credentials/new", url.Values{"service": {"git"}, "url": {"https://git.example.com"}, "secret": {"s3cret-Value"}}), http.StatusSeeOther)
+	cards := expect(t, b.get("/settings/credentials"), http.StatusOK).body
+	credID := regexp.MustCompile(`/settings/credentials/([0-9a-f-]{36})/reveal`).FindStringSubmatch(cards)[1]
+	mu.Lock()
+	offset = 11 * time.Minute
+	mu.Unlock()
+	form := url.Values{"title": {"late"}, "expires": {time.Now().AddDate(0, 0, 10).Format("2006-01-02")}, "scopes": {"profile:read"}, "enabled": {"on"}}
+	for _, step := range []struct{ path, referer, back string }{
+		{"/settings/tokens/new", "", "/settings/tokens/new"},
+		{"/settings/credentials/" + credID + "/reveal", "/settings/credentials", "/settings/credentials"},
+		{"/settings/account/delete", "", "/settings/account"},
+	} {
+		var headers []string
+		if step.referer != "" {
+			headers = []string{"Referer", srv.URL + step.referer}
+		}
+		r := b.do("POST", step.path, url.Values{"confirm": {"on"}, "title": form["title"], "expires": form["expires"], "scopes": form["scopes"]}, headers...)
+		if want := "/reauth?next=" + url.QueryEscape(step.back); r.status != http.StatusSeeOther || r.header.Get("Location") != want {
+			t.Errorf("%s after 11 minutes: %d to %q, want %q", step.path, r.status, r.header.Get("Location"), want)
+		}
 	}
-	_ = other
+	if body := expect(t, b.get("/settings/tokens"), http.StatusOK).body; strings.Contains(body, "late") {
+		t.Fatal("a token was created without a recent confirmation")
+	}
+	expect(t, b.get("/settings/profile"), http.StatusOK) // not deleted
+	// A wrong password is refused on the page; the right one goes on.
+	if r := b.post("/reauth", url.Values{"current_password": {"wrong7horse"}, "next": {"/settings/tokens/new"}}); r.status != http.StatusForbidden || !strings.Contains(r.body, `href="#f-current_password"`) {
+		t.Fatalf("wrong password: %d %.300s", r.status, r.body)
+	}
+	if r := b.post("/reauth", url.Values{"current_password": {"correct7horse"}, "next": {"/settings/tokens/new"}}); r.header.Get("Location") != "/settings/tokens/new" {
+		t.Fatalf("confirmed: %d to %q", r.status, r.header.Get("Location"))
+	}
+	expect(t, b.post("/settings/tokens/new", form), http.StatusSeeOther)
+}
+
+// What a client gets wrong gets an error page or the form again, and
+// changes nothing.
+func TestBadInputChangesNothing(t *testing.T) {
+	t.Parallel()
+	_, srv := testenv.App(t, app.Config{Admins: []string{"ada"}}, "")
+	b := signUp(t, srv, "ada")
+	signUp(t, srv, "grace")
+	profile := url.Values{"username": {"ada"}, "email": {"ada@example.com"}, "full_name": {"Ada"}, "preferred_language": {"en"}, "preferred_timezone": {"Europe/Istanbul"}}
+	expect(t, b.post("/settings/profile", profile), http.StatusSeeOther)
+	nonces := regexp.MustCompile(`nonce[-=]"?[A-Za-z0-9_-]+`)
+	saved := func() string { return nonces.ReplaceAllString(expect(t, b.get("/settings/profile"), http.StatusOK).body, "") }
+	saved() // takes the "saved" message
+	before := saved()
+	with := func(extra url.Values) url.Values {
+		v := url.Values{}
+		for k, vs := range profile {
+			v[k] = vs
+		}
+		for k, vs := range extra {
+			v[k] = vs
+		}
+		return v
+	}
+	tests := []struct {
+		name   string
+		do     func() page
+		status int
+		says   string
+	}{
+		{"a form over 64 KiB", func() page {
+			return b.post("/settings/profile", with(url.Values{"description": {strings.Repeat("x", 70_000)}}))
+		},
+			http.StatusRequestEntityTooLarge, "too large"},
+		{"a body that is not a form", func() page {
+			return b.do("POST", "/settings/notifications", nil, "Content-Type", "multipart/form-data; boundary=x")
+		}, http.StatusBadRequest, "not a form"},
+		{"a taken name with another change", func() page {
+			return b.post("/settings/profile", with(url.Values{"username": {"grace"}, "email": {"new@example.com"}}))
+		}, http.StatusConflict, "taken"},
+		{"an invalid name and an invalid e-mail at once", func() page {
+			return b.post("/settings/profile", with(url.Values{"username": {"a"}, "email": {"ada@"}}))
+		}, http.StatusUnprocessableEntity, "valid e-mail"},
+		{"enabled is not a boolean", func() page { return b.post("/settings/tokens/x/enabled", url.Values{"enabled": {"maybe"}}) }, http.StatusBadRequest, ""},
+		{"an unknown token", func() page { return b.do("GET", "/settings/tokens/zzz", nil) }, http.StatusNotFound, "does not exist"},
+		{"an unknown token's delete page", func() page { return b.do("GET", "/settings/tokens/zzz/delete", nil) }, http.StatusNotFound, ""},
+		{"an unknown credential", func() page { return b.do("GET", "/settings/credentials/zzz/edit", nil) }, http.StatusNotFound, ""},
+		{"a search that is not UTF-8", func() page { return b.do("GET", "/admin/users?q=%ff", nil) }, http.StatusOK, ""},
+		{"a date that is not one, with another error", func() page {
+			return b.post("/settings/tokens/new", url.Values{"title": {""}, "expires": {"31/12/2026"}, "scopes": {"profile:read"}})
+		}, http.StatusUnprocessableEntity, "year-month-day"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := tt.do()
+			if p.status != tt.status || !strings.Contains(p.body, tt.says) {
+				t.Fatalf("%d, want %d with %q: %.600s", p.status, tt.status, tt.says, p.body)
+			}
+			if p.status >= 500 {
+				t.Fatal("a client's mistake answered as ours")
+			}
+			if after := saved(); after != before {
+				t.Fatal("the profile changed")
+			}
+		})
+	}
+	// The date page lists the title's error too, at once.
+	p := b.post("/settings/tokens/new", url.Values{"title": {""}, "expires": {"31/12/2026"}, "scopes": {"profile:read"}})
+	if !strings.Contains(p.body, `href="#f-title"`) || !strings.Contains(p.body, `href="#f-expires"`) {
+		t.Fatalf("not every error at once: %.1500s", p.body)
+	}
+	// A browser that reports a zone nobody knows still signs up.
+	fresh := newBrowser(t, srv)
+	expect(t, fresh.post("/signup", url.Values{"username": {"erin"}, "password": {"correct7horse"}, "preferred_timezone": {"Etc/Unknown"}}), http.StatusSeeOther)
 }
 
 var assetRe = regexp.MustCompile(`(?:href|src)="(/static/[^"]+)"`)
