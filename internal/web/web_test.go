@@ -373,7 +373,9 @@ func TestBadInputChangesNothing(t *testing.T) {
 	profile := url.Values{"username": {"ada"}, "email": {"ada@example.com"}, "full_name": {"Ada"}, "preferred_language": {"en"}, "preferred_timezone": {"Europe/Istanbul"}}
 	expect(t, b.post("/settings/profile", profile), http.StatusSeeOther)
 	nonces := regexp.MustCompile(`nonce[-=]"?[A-Za-z0-9_-]+`)
-	saved := func() string { return nonces.ReplaceAllString(expect(t, b.get("/settings/profile"), http.StatusOK).body, "") }
+	saved := func() string {
+		return nonces.ReplaceAllString(expect(t, b.get("/settings/profile"), http.StatusOK).body, "")
+	}
 	saved() // takes the "saved" message
 	before := saved()
 	with := func(extra url.Values) url.Values {
