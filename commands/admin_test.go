@@ -125,6 +125,40 @@ func TestDisabledAccountCannotSignIn(t *testing.T) {
 	}
 }
 
+// Disabling ends every session of the account for good; enabling it
+// again brings none back.
+func TestDisableEndsSessions(t *testing.T) {
+	dir := &directory{tokens: map[string][2]string{}, sessions: map[string][]string{}, admins: map[string]bool{}}
+	hs := newHarnessOn(t, eventlog.NewMemory(), commands.Config{Directory: dir, Observers: []commands.Observer{dir}, Keys: &shredder{}})
+	id := hs.givenUser("ada")
+	var sessions []string
+	for range 2 {
+		in, err := hs.h.SignIn(hs.ctx, commands.SignIn{Username: "ada", Password: "correct7horse"}, meta())
+		if err != nil {
+			t.Fatal(err)
+		}
+		sessions = append(sessions, in.SessionID)
+	}
+	if _, err := hs.h.DisableUser(hs.ctx, commands.DisableUser{UserID: id}, meta()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := hs.h.EnableUser(hs.ctx, commands.EnableUser{UserID: id}, meta()); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range sessions {
+		got := hs.then(events.SessionStream(s), commands.NoStream)
+		if !slices.Equal(types(got), []string{events.SessionStarted, events.SessionEnded}) {
+			t.Fatalf("session %s: %v", s, types(got))
+		}
+		if ended := got[1].Payload.(events.SessionEndedV1); ended.Reason != commands.ReasonAccountDisabled {
+			t.Errorf("ended for %q", ended.Reason)
+		}
+	}
+	if got := types(hs.then(events.UserStream(id), commands.NoStream)); !slices.Equal(got, []string{events.UserRegistered, events.UserDisabled, events.UserEnabled}) {
+		t.Errorf("user stream %v", got)
+	}
+}
+
 func TestDeleteUser(t *testing.T) {
 	keys := &shredder{}
 	dir := &directory{tokens: map[string][2]string{}, sessions: map[string][]string{}, admins: map[string]bool{}}

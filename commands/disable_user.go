@@ -19,11 +19,25 @@ func (h *Handlers) DisableUser(ctx context.Context, cmd DisableUser, meta events
 	if meta.Actor == cmd.UserID {
 		return UserResult{}, ErrDisableSelf
 	}
-	out, err := update(ctx, h, h.users, events.UserStream(cmd.UserID), nil, h.stamp(meta), func(u User) ([]events.Payload, error) {
+	meta = h.stamp(meta)
+	out, err := update(ctx, h, h.users, events.UserStream(cmd.UserID), nil, meta, func(u User) ([]events.Payload, error) {
 		return u.setDisabled(true)
 	})
-	return UserResult{User: out.State, Result: Result{Revision: out.Revision, Position: out.Position}}, err
+	if err != nil {
+		return UserResult{}, err
+	}
+	// An account is disabled when it may be in the wrong hands: its
+	// sessions end for good (enabling it again does not bring them back).
+	// Its tokens stay, refused while it is disabled.
+	pos, err := h.endOtherSessions(ctx, cmd.UserID, "", ReasonAccountDisabled, meta)
+	if err != nil {
+		return UserResult{}, err
+	}
+	return UserResult{User: out.State, Result: Result{Revision: out.Revision, Position: max(out.Position, pos)}}, nil
 }
+
+// ReasonAccountDisabled: why sessions end when an admin disables the account.
+const ReasonAccountDisabled = "account_disabled"
 
 // EnableUser undoes DisableUser.
 type EnableUser struct {

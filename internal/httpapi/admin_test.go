@@ -92,17 +92,18 @@ func TestAuthorizationMatrix(t *testing.T) {
 		})
 	}
 
-	// A disabled account: every credential refused, sign-in refused.
+	// A disabled account: its sessions ended, its tokens refused.
 	w.admin.expect(http.StatusOK, w.admin.do("POST", adminPath+"/disable", nil))
-	for _, c := range []*client{w.ada, withScope} {
-		if got := problemType(t, c.expect(http.StatusForbidden, c.do("GET", "/v1/me/credentials", nil))); got != "/problems/account_disabled" {
-			t.Fatalf("disabled account's credential: %s", got)
-		}
+	if got := problemType(t, w.ada.expect(http.StatusUnauthorized, w.ada.do("GET", "/v1/me/credentials", nil))); got != "/problems/unauthorized" {
+		t.Fatalf("disabled account's session: %s", got)
+	}
+	if got := problemType(t, withScope.expect(http.StatusForbidden, withScope.do("GET", "/v1/me/credentials", nil))); got != "/problems/account_disabled" {
+		t.Fatalf("disabled account's token: %s", got)
 	}
 }
 
-// Disabling takes effect on the very next request, for sessions and tokens
-// alike; enabling restores them.
+// Disabling takes effect on the very next request: the account's sessions
+// end for good, its tokens are refused until it is enabled again.
 func TestDisableRefusesTheNextRequest(t *testing.T) {
 	t.Parallel()
 	w := newAdminWorld(t)
@@ -116,7 +117,7 @@ func TestDisableRefusesTheNextRequest(t *testing.T) {
 	if disabled["status"] != "disabled" {
 		t.Fatalf("after disable: %v", disabled)
 	}
-	w.ada.expect(http.StatusForbidden, w.ada.do("GET", "/v1/me", nil))
+	w.ada.expect(http.StatusUnauthorized, w.ada.do("GET", "/v1/me", nil))
 	pat.expect(http.StatusForbidden, pat.do("GET", "/v1/me", nil))
 	signIn := anon.expect(http.StatusForbidden, anon.do("POST", "/v1/sessions", map[string]any{"username": "ada", "password": "correct7horse"}))
 	if problemType(t, signIn) != "/problems/account_disabled" {
@@ -133,12 +134,14 @@ func TestDisableRefusesTheNextRequest(t *testing.T) {
 	}
 
 	w.admin.expect(http.StatusOK, w.admin.do("POST", path+"/enable", nil))
-	w.ada.expect(http.StatusOK, w.ada.do("GET", "/v1/me", nil))
+	w.ada.expect(http.StatusUnauthorized, w.ada.do("GET", "/v1/me", nil)) // the ended session stays ended
 	pat.expect(http.StatusOK, pat.do("GET", "/v1/me", nil))
+	again := anon.expect(http.StatusCreated, anon.do("POST", "/v1/sessions", map[string]any{"username": "ada", "password": "correct7horse"})).json(t)
+	ada := &client{t: t, base: w.srv.URL, token: again["token"].(string)}
 	anon.expect(http.StatusOK, anon.do("GET", "/v1/profiles/ada", nil))
 
 	// The owner sees who did it in their own security log.
-	entries := w.ada.expect(http.StatusOK, w.ada.do("GET", "/v1/me/audit?type=user.", nil)).json(t)["entries"].([]any)
+	entries := ada.expect(http.StatusOK, ada.do("GET", "/v1/me/audit?type=user.", nil)).json(t)["entries"].([]any)
 	var types []string
 	rootID := whoami(w.admin)
 	for _, e := range entries {

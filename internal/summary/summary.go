@@ -97,7 +97,7 @@ func labels(lang string) map[string]string {
 			"changed": "değişen", "provisioned_by": "sağlayan yönetici", "employee_id": "sicil numarası", "department": "birim",
 			"display_name_locked": "tam ad kilitli", "channel": "nereden", "sha256": "SHA-256",
 			"signed_out": "oturum kapatıldı", "revoked": "sonlandırıldı", "password_changed": "parola değişti",
-			"account_deleted": "hesap silindi", "reported": "sızdığı bildirildi", "reuse_detected": "eski değeri yeniden kullanıldı",
+			"account_deleted": "hesap silindi", "account_disabled": "hesap devre dışı bırakıldı", "reported": "sızdığı bildirildi", "reuse_detected": "eski değeri yeniden kullanıldı",
 			"renamed": "ad değişti", "abandoned_claim": "yarım kalmış ayırma", "browser": "web konsolu",
 			"true": "evet", "false": "hayır", "erased": "silindi",
 		}
@@ -107,7 +107,7 @@ func labels(lang string) map[string]string {
 		"preferred_timezone": "preferred time zone", "expires_at": "expires", "allowed_ips": "allowed addresses",
 		"url": "URL", "account_username": "account name", "provisioned_by": "provisioned by", "employee_id": "employee ID",
 		"display_name_locked": "full name locked", "channel": "from", "sha256": "SHA-256",
-		"signed_out": "signed out", "password_changed": "password changed", "account_deleted": "account deleted",
+		"signed_out": "signed out", "password_changed": "password changed", "account_deleted": "account deleted", "account_disabled": "account disabled",
 		"reuse_detected": "a replaced secret was used", "abandoned_claim": "abandoned claim", "browser": "the web console",
 		"true": "yes", "false": "no",
 	}
