@@ -43,6 +43,19 @@ func DefaultPreferences() Preferences {
 	}, LeadDays: slices.Clone(DefaultLeadDays)}
 }
 
+// PreferencesOver is what a user's stored choices come to: each category
+// they chose over the default, their lead days if they chose any.
+func PreferencesOver(categories map[string]events.Channels, leadDays []int) Preferences {
+	prefs := DefaultPreferences()
+	for c, ch := range categories {
+		prefs.Categories[c] = ch
+	}
+	if leadDays != nil {
+		prefs.LeadDays = leadDays
+	}
+	return prefs
+}
+
 // Inbox is the state of one inbox-<user id> stream.
 type Inbox struct {
 	prefs  *Preferences        // nil: the defaults

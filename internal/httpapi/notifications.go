@@ -29,13 +29,7 @@ func (a *API) getNotificationPreferences(w http.ResponseWriter, r *http.Request)
 		a.writeError(w, r, err)
 		return
 	}
-	prefs := commands.DefaultPreferences()
-	for c, ch := range state.Categories {
-		prefs.Categories[c] = ch
-	}
-	if state.LeadDays != nil {
-		prefs.LeadDays = state.LeadDays
-	}
+	prefs := commands.PreferencesOver(state.Categories, state.LeadDays)
 	w.Header().Set("Cache-Control", "private, no-cache")
 	writeJSON(w, http.StatusOK, preferencesOf(prefs))
 }

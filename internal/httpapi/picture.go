@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"errors"
 	"io"
 	"net/http"
 	"strconv"
@@ -50,16 +49,8 @@ func (a *API) putPicture(w http.ResponseWriter, r *http.Request) {
 
 // imageProblem turns a refused upload into its problem.
 func imageProblem(err error) error {
-	var tl *picture.TooLargeError
-	v := validate.Violation{Field: "body"}
-	switch {
-	case errors.As(err, &tl) && tl.Budget:
-		v.Code, v.Params = "image.too_large_to_decode", map[string]int{"max": tl.MaxPixels / 1_000_000}
-	case errors.As(err, &tl):
-		v.Code, v.Params = "image.too_many_pixels", map[string]int{"max": picture.MaxDimension}
-	case errors.Is(err, picture.ErrEmpty), errors.Is(err, picture.ErrUnsupported), errors.Is(err, picture.ErrCorrupt):
-		v.Code = err.Error()
-	default:
+	v, refused := picture.Refusal(err, "body")
+	if !refused {
 		return err
 	}
 	return &imageError{status: http.StatusUnprocessableEntity, violation: v}

@@ -20,6 +20,8 @@ import (
 
 	"golang.org/x/image/draw"
 	"golang.org/x/image/webp"
+
+	"github.com/accountd/accountd/internal/validate"
 )
 
 // Limits.
@@ -65,6 +67,24 @@ func (e *TooLargeError) Error() string {
 func Refused(err error) bool {
 	var tl *TooLargeError
 	return errors.Is(err, ErrEmpty) || errors.Is(err, ErrUnsupported) || errors.Is(err, ErrCorrupt) || errors.As(err, &tl)
+}
+
+// Refusal is a refused upload as a field's violation (for the field named
+// field), with the limit it broke; false when err is no refusal.
+func Refusal(err error, field string) (validate.Violation, bool) {
+	var tl *TooLargeError
+	v := validate.Violation{Field: field}
+	switch {
+	case errors.As(err, &tl) && tl.Budget:
+		v.Code, v.Params = "image.too_large_to_decode", map[string]int{"max": tl.MaxPixels / 1_000_000}
+	case errors.As(err, &tl):
+		v.Code, v.Params = "image.too_many_pixels", map[string]int{"max": MaxDimension}
+	case errors.Is(err, ErrEmpty), errors.Is(err, ErrUnsupported), errors.Is(err, ErrCorrupt):
+		v.Code = err.Error()
+	default:
+		return validate.Violation{}, false
+	}
+	return v, true
 }
 
 // Picture is a processed picture.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/accountd/accountd/commands"
 	"github.com/accountd/accountd/events"
 	"github.com/accountd/accountd/internal/auditexport"
+	"github.com/accountd/accountd/internal/notices"
 	"github.com/accountd/accountd/internal/summary"
 	"github.com/accountd/accountd/projections"
 	"github.com/accountd/accountd/queries"
@@ -189,7 +191,6 @@ func (c *Console) postReveal(w http.ResponseWriter, r *http.Request) {
 type notificationSettings struct {
 	Categories []string
 	Channels   map[string]events.Channels
-	LeadDays   string
 }
 
 func (c *Console) getNotificationSettings(w http.ResponseWriter, r *http.Request) {
@@ -198,15 +199,9 @@ func (c *Console) getNotificationSettings(w http.ResponseWriter, r *http.Request
 		c.fail(w, r, err)
 		return
 	}
-	prefs := commands.DefaultPreferences()
-	for k, ch := range state.Categories {
-		prefs.Categories[k] = ch
-	}
-	if state.LeadDays != nil {
-		prefs.LeadDays = state.LeadDays
-	}
+	prefs := commands.PreferencesOver(state.Categories, state.LeadDays)
 	v := c.newView(r, "ui.notification_settings.title", "notification_settings")
-	v.Data = notificationSettings{Categories: commands.NotificationCategories, Channels: prefs.Categories, LeadDays: joinInts(prefs.LeadDays)}
+	v.Data = notificationSettings{Categories: commands.NotificationCategories, Channels: prefs.Categories}
 	v.Form["lead_days"] = joinInts(prefs.LeadDays)
 	c.page(w, r, "notification_settings", v)
 }
@@ -214,7 +209,7 @@ func (c *Console) getNotificationSettings(w http.ResponseWriter, r *http.Request
 func joinInts(ds []int) string {
 	var s []string
 	for _, d := range ds {
-		s = append(s, itoa(d))
+		s = append(s, strconv.Itoa(d))
 	}
 	return strings.Join(s, ", ")
 }
@@ -230,9 +225,9 @@ func (c *Console) postNotificationSettings(w http.ResponseWriter, r *http.Reques
 		prefs.Categories[cat] = events.Channels{InApp: inApp, Email: r.PostFormValue(cat+".email") == "on"}
 	}
 	for _, part := range strings.FieldsFunc(form["lead_days"], func(r rune) bool { return r == ',' || r == ' ' }) {
-		n, ok := atoi(part)
-		if !ok {
-			n = -1
+		n, err := strconv.Atoi(part)
+		if err != nil {
+			n = -1 // refused by the use case, with its message
 		}
 		prefs.LeadDays = append(prefs.LeadDays, n)
 	}
@@ -272,7 +267,7 @@ func (c *Console) getNotifications(w http.ResponseWriter, r *http.Request) {
 	v := c.newView(r, "ui.notifications.title", "notifications")
 	d := feedData{Next: page.NextCursor}
 	for _, n := range page.Notifications {
-		d.Items = append(d.Items, feedItem{ID: n.ID, Title: c.noticeTitle(v.Lang, n), Category: n.Category, At: projections.Time(n.At), Read: n.Read})
+		d.Items = append(d.Items, feedItem{ID: n.ID, Title: notices.Title(n.Kind, v.Lang, n.Params), Category: n.Category, At: projections.Time(n.At), Read: n.Read})
 	}
 	v.Data = d
 	c.page(w, r, "notifications", v)
@@ -296,14 +291,14 @@ func (c *Console) postReadAll(w http.ResponseWriter, r *http.Request) {
 
 type auditRow struct {
 	At              time.Time
-	Type, Summary   string
+	Summary         string
 	Actor, ClientIP string
 	Credential      string
 	ByAnother       bool
 }
 
 func (c *Console) auditRow(v *view, e projections.AuditEntry) auditRow {
-	row := auditRow{At: projections.Time(e.Time), Type: e.Type, Summary: summary.Text(e, v.Lang, v.zone), Actor: e.Actor, ClientIP: e.ClientIP}
+	row := auditRow{At: projections.Time(e.Time), Summary: summary.Text(e, v.Lang, v.zone), Actor: e.Actor, ClientIP: e.ClientIP}
 	if e.CredentialKind != "" {
 		row.Credential = e.CredentialKind
 	}

@@ -22,10 +22,9 @@ type adminUsersData struct {
 func (c *Console) getAdminUsers(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	cursor := q.Get("cursor")
-	if cursor != "" {
-		if _, err := uuid.Parse(cursor); err != nil {
-			cursor = ""
-		}
+	if _, err := uuid.Parse(cursor); cursor != "" && err != nil {
+		c.renderError(w, r, http.StatusNotFound, "ui.error.not_found") // as a bad cursor of the other pages
+		return
 	}
 	page, err := c.queries.ListUsers(r.Context(), q.Get("q"), cursor, 50)
 	if err != nil {

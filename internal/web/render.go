@@ -371,4 +371,4 @@ func (c *Console) page(w http.ResponseWriter, r *http.Request, name string, v *v
 	c.render(w, r, http.StatusOK, name, v)
 }
 
-func urlQueryEscape(s string) string { return url.QueryEscape(s) }
+

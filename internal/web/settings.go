@@ -4,7 +4,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"strings"
 
 	"github.com/accountd/accountd/commands"
 	"github.com/accountd/accountd/events"
@@ -20,7 +19,6 @@ type profileData struct {
 	DisplayNameLocked bool
 	UsernameMin       int
 	UsernameMax       int
-	Languages         []string
 	MaxPictureMiB     int
 }
 
@@ -39,7 +37,7 @@ func (c *Console) profileView(r *http.Request) (*view, error) {
 	v.Form["preferred_timezone"] = events.Value(doc.PreferredTimezone)
 	v.Data = profileData{PictureURL: projections.PictureURL(doc.Username, doc.PictureSHA256), EmployeeID: doc.EmployeeID, Department: doc.Department,
 		DisplayNameLocked: doc.DisplayNameLocked, UsernameMin: validate.UsernameMinLength, UsernameMax: validate.UsernameMaxLength,
-		Languages: []string{"en", "tr"}, MaxPictureMiB: picture.MaxBytes >> 20}
+		MaxPictureMiB: picture.MaxBytes >> 20}
 	return v, nil
 }
 
@@ -121,47 +119,37 @@ func (c *Console) postPicture(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, err)
 		return
 	}
-	code := ""
+	tooLarge := validate.Violation{Field: "picture", Code: "image.too_large", Params: map[string]int{"max": picture.MaxBytes >> 20}}
+	var refused *validate.Violation
 	var data []byte
 	if file, _, ferr := r.FormFile("picture"); ferr != nil {
-		code = "image.empty"
-		if tooLarge := new(http.MaxBytesError); errors.As(ferr, &tooLarge) {
-			code = "image.too_large"
+		refused = &validate.Violation{Field: "picture", Code: "image.empty"}
+		if overLimit := new(http.MaxBytesError); errors.As(ferr, &overLimit) {
+			refused = &tooLarge
 		}
 	} else {
 		data, err = io.ReadAll(io.LimitReader(file, picture.MaxBytes+1))
 		file.Close()
 		if err != nil || len(data) > picture.MaxBytes {
-			code = "image.too_large"
+			refused = &tooLarge
 		}
 	}
-	if code == "" {
+	if refused == nil {
 		if _, err := c.cmd.SetPicture(r.Context(), commands.SetPicture{UserID: caller(r).UserID, Data: data}, metadata(r)); err != nil {
-			if !picture.Refused(err) {
+			why, ok := picture.Refusal(err, "picture")
+			if !ok {
 				c.fail(w, r, err)
 				return
 			}
-			code = pictureCode(err)
+			refused = &why
 		}
 	}
-	if code != "" {
-		params := map[string]int{"max": picture.MaxBytes >> 20}
-		if code == "image.too_many_pixels" {
-			params["max"] = picture.MaxDimension
-		}
-		v.Errors = append(v.Errors, fieldMessage{Field: "picture", ID: "f-picture", Message: c.catalogs.Message(v.Lang, code, params)})
+	if refused != nil {
+		v.Errors = append(v.Errors, c.fieldMessage(v.Lang, *refused))
 		c.render(w, r, http.StatusUnprocessableEntity, "profile", v)
 		return
 	}
 	c.seeOther(w, r, "/settings/profile", "ui.profile.picture_saved")
-}
-
-func pictureCode(err error) string {
-	code, _, _ := strings.Cut(err.Error(), ":")
-	if code == "image.too_large_to_decode" {
-		return "image.too_many_pixels"
-	}
-	return code
 }
 
 func (c *Console) postPictureDelete(w http.ResponseWriter, r *http.Request) {

@@ -56,15 +56,20 @@ type newTokenData struct {
 	MaxDate string
 }
 
+// scopeDescription is a configured scope's own description, else the
+// catalogs' for a built-in one.
+func (c *Console) scopeDescription(v *view, scope string) string {
+	if d := c.cmd.Scopes().Description(scope); d != "" {
+		return d
+	}
+	return v.T("scope." + scope)
+}
+
 func (c *Console) newTokenView(r *http.Request) *view {
 	v := c.newView(r, "ui.token_new.title", "tokens")
 	var choices []scopeChoice
 	for _, n := range c.cmd.Scopes().Names() {
-		d := c.cmd.Scopes().Description(n)
-		if d == "" {
-			d = v.T("scope." + n)
-		}
-		choices = append(choices, scopeChoice{Name: n, Description: d})
+		choices = append(choices, scopeChoice{Name: n, Description: c.scopeDescription(v, n)})
 	}
 	maxDays := int(c.cmd.MaxTokenLifetime() / (24 * time.Hour))
 	now := c.now().In(v.zone)
@@ -147,11 +152,7 @@ func (c *Console) getToken(w http.ResponseWriter, r *http.Request) {
 	v := c.newView(r, "ui.token.title", "tokens")
 	d := tokenDetail{Token: rowOf(t, c.now())}
 	for _, s := range t.Scopes {
-		desc := c.cmd.Scopes().Description(s)
-		if desc == "" {
-			desc = v.T("scope." + s)
-		}
-		d.Scopes = append(d.Scopes, scopeChoice{Name: s, Description: desc})
+		d.Scopes = append(d.Scopes, scopeChoice{Name: s, Description: c.scopeDescription(v, s)})
 	}
 	page, err := c.queries.AuditLog(r.Context(), p.UserID, queries.AuditFilter{CredentialID: id, Limit: 20})
 	if err != nil {

@@ -145,9 +145,6 @@ func New(cfg Config) (*Console, error) {
 // ServeHTTP implements http.Handler.
 func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) { c.handler.ServeHTTP(w, r) }
 
-// Router exposes the routes, for tests.
-func (c *Console) Router() *mux.Router { return c.router }
-
 func (c *Console) routes() {
 	r := mux.NewRouter()
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -348,7 +345,7 @@ func (c *Console) signedIn(next http.HandlerFunc) http.HandlerFunc {
 				c.renderError(w, r, http.StatusUnauthorized, "ui.error.signed_out")
 				return
 			}
-			http.Redirect(w, r, "/login?next="+urlQueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+			http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 			return
 		}
 		next(w, r)
@@ -381,7 +378,7 @@ func (c *Console) recentlyConfirmed(back string, next http.HandlerFunc) http.Han
 			if r.Method != http.MethodGet {
 				target = refererPath(r, back)
 			}
-			http.Redirect(w, r, "/reauth?next="+urlQueryEscape(target), http.StatusSeeOther)
+			http.Redirect(w, r, "/reauth?next="+url.QueryEscape(target), http.StatusSeeOther)
 			return
 		}
 		next(w, r)

@@ -157,6 +157,7 @@ func checkPage(t *testing.T, path string, p page, signedInUser bool) {
 	if signedInUser && h.Get("Cache-Control") != "no-store" {
 		t.Errorf("%s: Cache-Control %q while signed in", path, h.Get("Cache-Control"))
 	}
+	checkSummaryLinks(t, path, p.body)
 	if strings.Contains(p.body, " style=") || strings.Contains(p.body, "<style") {
 		t.Errorf("%s: inline style", path)
 	}
@@ -425,6 +426,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 			if p.status >= 500 {
 				t.Fatal("a client's mistake answered as ours")
 			}
+			checkSummaryLinks(t, tt.name, p.body)
 			if after := saved(); after != before {
 				t.Fatal("the profile changed")
 			}
@@ -438,6 +440,18 @@ func TestBadInputChangesNothing(t *testing.T) {
 	// A browser that reports a zone nobody knows still signs up.
 	fresh := newBrowser(t, srv)
 	expect(t, fresh.post("/signup", url.Values{"username": {"erin"}, "password": {"correct7horse"}, "preferred_timezone": {"Etc/Unknown"}}), http.StatusSeeOther)
+}
+
+var summaryLinkRe = regexp.MustCompile(`<li><a href="#([^"]+)">`)
+
+// checkSummaryLinks: every link of an error summary leads to a field.
+func checkSummaryLinks(t *testing.T, path, body string) {
+	t.Helper()
+	for _, m := range summaryLinkRe.FindAllStringSubmatch(body, -1) {
+		if !strings.Contains(body, `id="`+m[1]+`"`) {
+			t.Errorf("%s: the error summary links to #%s, which is not on the page", path, m[1])
+		}
+	}
 }
 
 var assetRe = regexp.MustCompile(`(?:href|src)="(/static/[^"]+)"`)
