@@ -370,5 +370,3 @@ func (c *Console) page(w http.ResponseWriter, r *http.Request, name string, v *v
 	}
 	c.render(w, r, http.StatusOK, name, v)
 }
-
-
