@@ -95,7 +95,9 @@ func labels(lang string) map[string]string {
 			"expires_at": "bitiş", "enabled": "etkin", "allowed_ips": "izinli adresler", "title": "ad", "scopes": "kapsamlar",
 			"service": "hizmet", "url": "adres", "secret": "gizli değer", "note": "not", "account_username": "hesap adı",
 			"changed": "değişen", "provisioned_by": "sağlayan yönetici", "employee_id": "sicil numarası", "department": "birim",
-			"display_name_locked": "tam ad kilitli", "channel": "nereden", "sha256": "SHA-256",
+			"display_name_locked": "tam ad kilitli", "channel": "nereden", "sha256": "SHA-256", "token_prefix": "önek",
+			"channels": "kanallar", "lead_days": "hatırlatma günleri", "in_app": "uygulamada", "by_email": "e-postayla",
+			"security": "güvenlik", "tokens": "erişim belirteçleri", "account": "hesap", "product": "ürün haberleri",
 			"signed_out": "oturum kapatıldı", "revoked": "sonlandırıldı", "password_changed": "parola değişti",
 			"account_deleted": "hesap silindi", "account_disabled": "hesap devre dışı bırakıldı", "reported": "sızdığı bildirildi", "reuse_detected": "eski değeri yeniden kullanıldı",
 			"renamed": "ad değişti", "abandoned_claim": "yarım kalmış ayırma", "browser": "web konsolu",
@@ -106,7 +108,8 @@ func labels(lang string) map[string]string {
 		"full_name": "full name", "email": "e-mail address", "preferred_language": "preferred language",
 		"preferred_timezone": "preferred time zone", "expires_at": "expires", "allowed_ips": "allowed addresses",
 		"url": "URL", "account_username": "account name", "provisioned_by": "provisioned by", "employee_id": "employee ID",
-		"display_name_locked": "full name locked", "channel": "from", "sha256": "SHA-256",
+		"display_name_locked": "full name locked", "channel": "from", "sha256": "SHA-256", "token_prefix": "prefix",
+		"lead_days": "reminder days", "in_app": "in the app", "by_email": "by e-mail", "tokens": "access tokens", "product": "product news",
 		"signed_out": "signed out", "password_changed": "password changed", "account_deleted": "account deleted", "account_disabled": "account disabled",
 		"reuse_detected": "a replaced secret was used", "abandoned_claim": "abandoned claim", "browser": "the web console",
 		"true": "yes", "false": "no",
@@ -148,6 +151,18 @@ func Text(e projections.AuditEntry, lang string, zone *time.Location) string {
 				names[i] = say(n)
 			}
 			extras = append(extras, say(k)+": "+strings.Join(names, ", "))
+		case k == "channels": // "security:in_app tokens:email ..."
+			var on []string
+			for _, pair := range strings.Fields(v) {
+				category, channel, _ := strings.Cut(pair, ":")
+				if channel == "email" {
+					channel = "by_email"
+				}
+				on = append(on, say(category)+" "+say(channel))
+			}
+			extras = append(extras, say(k)+": "+strings.Join(on, ", "))
+		case k == "lead_days":
+			extras = append(extras, say(k)+": "+strings.Join(strings.Fields(v), ", "))
 		case k != "token" && k != "session" && k != "kept_session" && k != "credential":
 			extras = append(extras, say(k)+": "+value(v)) // what changed, where the sentence does not say
 		}

@@ -24,6 +24,8 @@ func TestText(t *testing.T) {
 		{projections.AuditEntry{Type: "credential.updated", Details: map[string]string{"credential": "c", "changed": "secret note expires_at"}}, "en",
 			"Service credential changed (changed: secret, note, expires)"},
 		{projections.AuditEntry{Type: "something.new"}, "en", "something.new"},
+		{projections.AuditEntry{Type: "notification.preferences_set", Details: map[string]string{"channels": "security:in_app tokens:email", "lead_days": "7 1"}}, "tr",
+			"Bildirim tercihleri değişti (kanallar: güvenlik uygulamada, erişim belirteçleri e-postayla; hatırlatma günleri: 7, 1)"},
 	} {
 		if got := Text(tt.e, tt.lang, time.UTC); got != tt.want {
 			t.Errorf("%s: %q, want %q", tt.e.Type, got, tt.want)

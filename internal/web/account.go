@@ -300,7 +300,7 @@ type auditRow struct {
 func (c *Console) auditRow(v *view, e projections.AuditEntry) auditRow {
 	row := auditRow{At: projections.Time(e.Time), Summary: summary.Text(e, v.Lang, v.zone), Actor: e.Actor, ClientIP: e.ClientIP}
 	if e.CredentialKind != "" {
-		row.Credential = e.CredentialKind
+		row.Credential = v.T("ui.log.with_" + e.CredentialKind) // "with a session", "with a token"
 	}
 	row.ByAnother = e.Actor != "" && v.User != nil && e.Actor != v.User.ID
 	return row
