@@ -17,8 +17,8 @@ const (
 
 // Channels says where a category's notifications go.
 type Channels struct {
-	InApp bool `json:"in_app"`
-	Email bool `json:"email"`
+	InApp bool `json:"in_app" bson:"in_app"`
+	Email bool `json:"email" bson:"email"`
 }
 
 // NotificationPreferencesSetV1 records the user's preferences.

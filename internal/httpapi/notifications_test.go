@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"fmt"
 	"net/http"
 	"slices"
 	"testing"
@@ -22,6 +23,12 @@ func TestNotificationsOverHTTP(t *testing.T) {
 		"categories": map[string]any{"tokens": map[string]any{"in_app": true, "email": false}}, "lead_days": []int{14, 3}})).json(t)
 	if cats := set["categories"].(map[string]any); cats["tokens"].(map[string]any)["email"] != false || cats["security"].(map[string]any)["email"] != true {
 		t.Fatalf("set %v", set)
+	}
+	// Read back, what was set is what was stored (the read model keeps
+	// every channel under its own name).
+	got := w.ada.expect(http.StatusOK, w.ada.do("GET", "/v1/me/notifications/preferences", nil)).json(t)
+	if fmt.Sprint(got) != fmt.Sprint(set) {
+		t.Fatalf("read back %v, set %v", got, set)
 	}
 	readOnly, _ := newToken(t, w.ada, "notifications:read")
 	readOnly.expect(http.StatusForbidden, readOnly.do("POST", "/v1/me/notifications/read-all", nil))

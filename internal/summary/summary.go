@@ -126,12 +126,17 @@ func Text(e projections.AuditEntry, lang string, zone *time.Location) string {
 		}
 		return s
 	}
-	value := func(v string) string {
-		if at, err := time.Parse(time.RFC3339, v); err == nil {
-			return at.In(zone).Format("2006-01-02 15:04 MST")
+	// value renders a detail the service wrote (a time, a reason, a
+	// flag) in words; what a user typed (a title, a name) stays as typed.
+	value := func(key, v string) string {
+		if strings.HasSuffix(key, "_at") {
+			if at, err := time.Parse(time.RFC3339, v); err == nil {
+				return at.In(zone).Format("2006-01-02 15:04 MST")
+			}
 		}
-		if w, ok := words[v]; ok {
-			return w
+		switch key {
+		case "reason", "enabled", "channel", "display_name_locked":
+			return say(v)
 		}
 		return v
 	}
@@ -144,7 +149,7 @@ func Text(e projections.AuditEntry, lang string, zone *time.Location) string {
 		v := e.Details[k]
 		switch {
 		case strings.Contains(t, "{"+k+"}"):
-			t = strings.ReplaceAll(t, "{"+k+"}", value(v))
+			t = strings.ReplaceAll(t, "{"+k+"}", value(k, v))
 		case k == "changed": // a list of field names
 			names := strings.Fields(v)
 			for i, n := range names {
@@ -164,7 +169,7 @@ func Text(e projections.AuditEntry, lang string, zone *time.Location) string {
 		case k == "lead_days":
 			extras = append(extras, say(k)+": "+strings.Join(strings.Fields(v), ", "))
 		case k != "token" && k != "session" && k != "kept_session" && k != "credential":
-			extras = append(extras, say(k)+": "+value(v)) // what changed, where the sentence does not say
+			extras = append(extras, say(k)+": "+value(k, v)) // what changed, where the sentence does not say
 		}
 	}
 	if len(extras) > 0 {
@@ -176,7 +181,7 @@ func Text(e projections.AuditEntry, lang string, zone *time.Location) string {
 			changes = append(changes, say(c.Field)+" ("+say("erased")+")")
 			continue
 		}
-		changes = append(changes, fmt.Sprintf("%s %q → %q", say(c.Field), value(c.From), value(c.To)))
+		changes = append(changes, fmt.Sprintf("%s %q → %q", say(c.Field), c.From, c.To)) // values as typed
 	}
 	if len(changes) > 0 {
 		t += ": " + strings.Join(changes, ", ")

@@ -24,6 +24,11 @@ func TestText(t *testing.T) {
 		{projections.AuditEntry{Type: "credential.updated", Details: map[string]string{"credential": "c", "changed": "secret note expires_at"}}, "en",
 			"Service credential changed (changed: secret, note, expires)"},
 		{projections.AuditEntry{Type: "something.new"}, "en", "something.new"},
+		{projections.AuditEntry{Type: "user.profile_updated", Changes: []projections.AuditChange{{Field: "full_name", From: "changed", To: "true"},
+			{Field: "description", From: "", To: "2030-01-01T00:00:00Z"}}}, "tr",
+			`Profil değişti: tam ad "changed" → "true", açıklama "" → "2030-01-01T00:00:00Z"`},
+		{projections.AuditEntry{Type: "token.created", Details: map[string]string{"title": "true", "scopes": "profile:read", "expires_at": "2027-01-01T00:00:00Z", "token_prefix": "acp_x"}}, "en",
+			`Access token "true" created with scopes profile:read (expires: 2027-01-01 00:00 UTC; prefix: acp_x)`},
 		{projections.AuditEntry{Type: "notification.preferences_set", Details: map[string]string{"channels": "security:in_app tokens:email", "lead_days": "7 1"}}, "tr",
 			"Bildirim tercihleri değişti (kanallar: güvenlik uygulamada, erişim belirteçleri e-postayla; hatırlatma günleri: 7, 1)"},
 	} {

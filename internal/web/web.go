@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"mime"
 	"net/http"
 	"net/url"
 	"strings"
@@ -305,11 +306,19 @@ func (c *Console) decodeForm(next http.Handler) http.Handler {
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+		// Only a form is one: Go would read any other body as no fields,
+		// and an empty form would clear what it names.
+		media, _, mediaErr := mime.ParseMediaType(r.Header.Get("Content-Type"))
 		var err error
-		if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+		switch {
+		case media == "multipart/form-data":
 			err = r.ParseMultipartForm(maxForm) // all in memory: the body is at most maxForm
-		} else {
+		case media == "application/x-www-form-urlencoded":
 			err = r.ParseForm()
+		case r.Header.Get("Content-Type") == "" && r.ContentLength == 0:
+			err = r.ParseForm() // a bodiless POST: no fields
+		default:
+			err = errors.Join(errors.New("not a form"), mediaErr)
 		}
 		if err != nil {
 			if tooLarge := new(http.MaxBytesError); errors.As(err, &tooLarge) {

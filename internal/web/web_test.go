@@ -402,6 +402,12 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"a body that is not a form", func() page {
 			return b.do("POST", "/settings/notifications", nil, "Content-Type", "multipart/form-data; boundary=x")
 		}, http.StatusBadRequest, "not a form"},
+		{"a body that is no form", func() page {
+			return b.do("POST", "/settings/notifications", nil, "Content-Type", "text/plain")
+		}, http.StatusBadRequest, "not a form"},
+		{"a form under another media type", func() page {
+			return b.do("POST", "/settings/profile", with(url.Values{"full_name": {"Mallory"}}), "Content-Type", "application/json")
+		}, http.StatusBadRequest, "not a form"},
 		{"a taken name with another change", func() page {
 			return b.post("/settings/profile", with(url.Values{"username": {"grace"}, "email": {"new@example.com"}}))
 		}, http.StatusConflict, "taken"},
@@ -492,12 +498,13 @@ func TestNotificationSettingsKeepSecurityInApp(t *testing.T) {
 	t.Parallel()
 	_, srv := testenv.App(t, app.Config{}, "")
 	b := signUp(t, srv, "ada")
-	expect(t, b.post("/settings/notifications", url.Values{"product.email": {"on"}, "lead_days": {"3"}}), http.StatusSeeOther)
+	expect(t, b.post("/settings/notifications", url.Values{"product.email": {"on"}, "tokens.in_app": {"on"}, "lead_days": {"3"}}), http.StatusSeeOther)
 	p := expect(t, b.get("/settings/notifications"), http.StatusOK)
 	for want, on := range map[string]bool{
 		`id="f-security-in_app" checked disabled`:             true,
 		`id="f-product-email" name="product.email" checked`:   true,
-		`id="f-tokens-in_app" name="tokens.in_app" checked`:   false,
+		`id="f-tokens-in_app" name="tokens.in_app" checked`:   true, // what was saved reads back
+		`id="f-account-in_app" name="account.in_app" checked`: false,
 		`id="f-security-email" name="security.email" checked`: false,
 		`value="3"`: true,
 	} {
