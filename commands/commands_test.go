@@ -630,6 +630,25 @@ func TestSignInIsThrottled(t *testing.T) {
 	}
 }
 
+// An address out of attempts is told the longest wait: the account's
+// block outlasts the address's refill, and retrying sooner meets it.
+func TestThrottledSaysTheLongestWait(t *testing.T) {
+	hs := newHarnessOn(t, eventlog.NewMemory(), commands.Config{SignIn: commands.SignInLimits{
+		PerAccountAddress: commands.Rate{Burst: 1, Every: time.Hour},
+		PerAccount:        commands.Rate{Burst: 100, Every: time.Hour},
+		PerAddress:        commands.Rate{Burst: 2, Every: time.Second},
+	}})
+	hs.givenUser("linus")
+	var last error
+	for range 3 {
+		_, last = hs.h.SignIn(hs.ctx, commands.SignIn{Username: "linus", Password: "wrong7horse"}, meta())
+	}
+	var te *commands.ThrottledError
+	if !errors.As(last, &te) || te.Scope != commands.ScopeAddress || te.RetryAfter < 50*time.Minute {
+		t.Fatalf("third attempt: %v", last)
+	}
+}
+
 func TestRegistrationIsLimitedPerAddress(t *testing.T) {
 	hs := newHarnessOn(t, eventlog.NewMemory(), commands.Config{RegistrationLimit: commands.Rate{Burst: 2, Every: time.Hour}})
 	for i, want := range []bool{true, true, false} {

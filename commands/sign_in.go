@@ -49,12 +49,16 @@ const (
 // username) as asked from address, under the throttling policy. A wrong
 // password is ErrInvalidCredentials and counts against the account.
 func (h *Handlers) checkPassword(account, address, given, hash string) error {
+	pair := account + "\x00" + address
 	if ok, wait := h.signIn.address.Allow(address); !ok {
-		return h.throttled(ScopeAddress, wait, account, address)
+		// Say the longest wait: retrying when the address may go again
+		// would only meet the account's block.
+		_, pairWait := h.signIn.accountAddress.Check(pair)
+		_, accountWait := h.signIn.account.Check(account)
+		return h.throttled(ScopeAddress, max(wait, pairWait, accountWait), account, address)
 	}
 	unlock := h.signIn.locks.Lock(account)
 	defer unlock()
-	pair := account + "\x00" + address
 	if ok, wait := h.signIn.accountAddress.Check(pair); !ok {
 		return h.throttled(ScopeAccountAddress, wait, account, address)
 	}
