@@ -12,12 +12,12 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gorilla/mux"
 
 	"github.com/accountd/accountd/commands"
+	"github.com/accountd/accountd/internal/i18n"
 	"github.com/accountd/accountd/internal/principals"
 	"github.com/accountd/accountd/internal/scopes"
 	"github.com/accountd/accountd/queries"
@@ -110,12 +110,12 @@ type API struct {
 	ready      func(context.Context) (bool, any)
 	catalogs   catalogs
 	clients    map[string][32]byte // introspection client -> SHA-256 of its secret
-	admins     map[string]bool     // user ids and case-folded usernames
+	admins     principals.Admins
 	now        func() time.Time
 
 	router  *mux.Router
 	handler http.Handler
-	zones   sync.Map // time zone name -> *time.Location
+	zones   i18n.Zones
 }
 
 // New builds the router.
@@ -138,11 +138,8 @@ func New(cfg Config) (*API, error) {
 		ready:      cfg.Ready,
 		catalogs:   cats,
 		clients:    map[string][32]byte{},
-		admins:     map[string]bool{},
+		admins:     principals.NewAdmins(cfg.Admins),
 		now:        cfg.Now,
-	}
-	for _, admin := range cfg.Admins {
-		a.admins[strings.ToLower(strings.TrimSpace(admin))] = true
 	}
 	for id, secret := range cfg.IntrospectionClients {
 		a.clients[id] = sha256.Sum256([]byte(secret))
@@ -292,20 +289,8 @@ func (a *API) renderTime(t time.Time, zone string) string {
 	return t.In(a.location(zone)).Format(time.RFC3339)
 }
 
-// location is the named time zone (cached), UTC when unnamed or unknown.
-func (a *API) location(zone string) *time.Location {
-	if zone == "" {
-		return time.UTC
-	}
-	if cached, ok := a.zones.Load(zone); ok {
-		return cached.(*time.Location)
-	}
-	if l, err := time.LoadLocation(zone); err == nil {
-		a.zones.Store(zone, l)
-		return l
-	}
-	return time.UTC
-}
+// location is the named time zone, UTC when unnamed or unknown.
+func (a *API) location(zone string) *time.Location { return a.zones.Location(zone) }
 
 type noMetrics struct{}
 

@@ -190,7 +190,7 @@ func (a *API) adminOnly(next http.HandlerFunc) http.HandlerFunc {
 // isAdmin: the principal holds the admin role, or is one of the admins
 // named in the configuration (the first admins, who grant the role).
 func (a *API) isAdmin(p principals.Principal) bool {
-	return p.Admin || a.admins[strings.ToLower(p.UserID)] || a.admins[strings.ToLower(p.Username)]
+	return a.admins.Include(p)
 }
 
 func credentialError(err error) error {

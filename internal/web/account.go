@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -258,9 +257,6 @@ type feedItem struct {
 func (c *Console) getNotifications(w http.ResponseWriter, r *http.Request) {
 	page, err := c.queries.ListNotifications(r.Context(), caller(r).UserID, r.URL.Query().Get("cursor"), 20)
 	if err != nil {
-		if errors.Is(err, queries.ErrBadCursor) {
-			err = queries.ErrNotFound
-		}
 		c.fail(w, r, err)
 		return
 	}
@@ -314,9 +310,6 @@ type logData struct {
 func (c *Console) getSecurityLog(w http.ResponseWriter, r *http.Request) {
 	page, err := c.queries.AuditLog(r.Context(), caller(r).UserID, queries.AuditFilter{Cursor: r.URL.Query().Get("cursor"), Limit: 50})
 	if err != nil {
-		if errors.Is(err, queries.ErrBadCursor) {
-			err = queries.ErrNotFound
-		}
 		c.fail(w, r, err)
 		return
 	}

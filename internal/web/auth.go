@@ -11,6 +11,7 @@ import (
 	"github.com/accountd/accountd/events"
 	"github.com/accountd/accountd/internal/outcome"
 	"github.com/accountd/accountd/internal/validate"
+	"github.com/accountd/accountd/queries"
 )
 
 func (c *Console) getHome(w http.ResponseWriter, r *http.Request) {
@@ -155,6 +156,9 @@ func readForm(r *http.Request, v *view, fields ...string) map[string]string {
 // fail answers what the user cannot correct on the page: not found, a
 // conflict, too many attempts, or a failure of ours.
 func (c *Console) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, queries.ErrBadCursor) {
+		err = queries.ErrNotFound // a page past the end, or a link taken apart: no such page
+	}
 	if o, ok := outcome.Of(err); ok {
 		key := "problem." + o.Kind + ".title"
 		if o.Kind == "not_found" {

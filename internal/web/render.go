@@ -118,22 +118,8 @@ func loadPages(c *Console) (*pages, error) {
 	return p, nil
 }
 
-// zone is the named time zone (cached: loading one reads the tz
-// database), UTC when unnamed or unknown.
-func (c *Console) zone(name string) *time.Location {
-	if name == "" {
-		return time.UTC
-	}
-	if loc, ok := c.zones.Load(name); ok {
-		return loc.(*time.Location)
-	}
-	loc, err := time.LoadLocation(name)
-	if err != nil {
-		return time.UTC
-	}
-	c.zones.Store(name, loc)
-	return loc
-}
+// zone is the named time zone, UTC when unnamed or unknown.
+func (c *Console) zone(name string) *time.Location { return c.zones.Location(name) }
 
 type fieldLimits struct{ UsernameMin, UsernameMax, PasswordMin, PasswordMax int }
 

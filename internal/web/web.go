@@ -14,7 +14,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -89,7 +88,7 @@ type Console struct {
 	access     *slog.Logger
 	metrics    Metrics
 	catalogs   i18n.Catalogs
-	admins     map[string]bool
+	admins     principals.Admins
 	cookies    cookieNames
 	secure     bool
 	sessionTTL time.Duration
@@ -100,7 +99,7 @@ type Console struct {
 	confirmed  *expiring[struct{}] // sessions that confirmed the password recently
 	handler    http.Handler
 	router     *mux.Router
-	zones      sync.Map // time zone name -> *time.Location
+	zones      i18n.Zones
 }
 
 type cookieNames struct{ session, flash string }
@@ -120,16 +119,13 @@ func New(cfg Config) (*Console, error) {
 		return nil, err
 	}
 	c := &Console{cmd: cfg.Commands, queries: cfg.Queries, principals: cfg.Principals, log: cfg.Logger, access: cfg.AccessLog,
-		metrics: cfg.Metrics, catalogs: cats, admins: map[string]bool{}, secure: !cfg.InsecureCookies, sessionTTL: cfg.SessionTTL,
+		metrics: cfg.Metrics, catalogs: cats, admins: principals.NewAdmins(cfg.Admins), secure: !cfg.InsecureCookies, sessionTTL: cfg.SessionTTL,
 		now: cfg.Now, static: static, flashes: newExpiring[flash](cfg.Now, flashFor, maxFlashes),
 		confirmed: newExpiring[struct{}](cfg.Now, reauthFor, maxConfirms)}
 	if c.secure {
 		c.cookies = cookieNames{session: "__Host-accountd_session", flash: "__Host-accountd_flash"}
 	} else {
 		c.cookies = cookieNames{session: "accountd_session", flash: "accountd_flash"}
-	}
-	for _, a := range cfg.Admins {
-		c.admins[strings.ToLower(strings.TrimSpace(a))] = true
 	}
 	if c.pages, err = loadPages(c); err != nil {
 		return nil, err
@@ -373,7 +369,7 @@ func (c *Console) admin(next http.HandlerFunc) http.HandlerFunc {
 }
 
 func (c *Console) isAdmin(p principals.Principal) bool {
-	return p.Admin || c.admins[strings.ToLower(p.UserID)] || c.admins[strings.ToLower(p.Username)]
+	return c.admins.Include(p)
 }
 
 // recentlyConfirmed requires the password confirmed within reauthFor
