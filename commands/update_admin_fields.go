@@ -28,10 +28,10 @@ func (h *Handlers) UpdateAdminFields(ctx context.Context, cmd UpdateAdminFields,
 	defer func() { h.done("update_admin_fields", err) }()
 	var vs []validate.Violation
 	if cmd.EmployeeID != nil {
-		vs = append(vs, validate.Text("employee_id", *cmd.EmployeeID, EmployeeIDMaxLength)...)
+		vs = append(vs, validate.SingleLine("employee_id", *cmd.EmployeeID, EmployeeIDMaxLength)...)
 	}
 	if cmd.Department != nil {
-		vs = append(vs, validate.Text("department", *cmd.Department, DepartmentMaxLength)...)
+		vs = append(vs, validate.SingleLine("department", *cmd.Department, DepartmentMaxLength)...)
 	}
 	if err := invalid(vs); err != nil {
 		return UserResult{}, err
