@@ -1,12 +1,14 @@
 package web_test
 
 import (
+	"encoding/csv"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -466,6 +468,35 @@ func TestDescriptionKeptWithLF(t *testing.T) {
 		"preferred_language": {"en"}, "preferred_timezone": {"Europe/Istanbul"}}), http.StatusSeeOther)
 	if p := expect(t, b.get("/settings/profile"), http.StatusOK); !strings.Contains(p.body, ">one\ntwo\nthree</textarea>") {
 		t.Fatalf("description not kept with LF: %.3000s", p.body)
+	}
+}
+
+// The console's security-log download is as safe to open in a spreadsheet
+// as the API's: a formula user agent comes out as text.
+func TestSecurityLogCSVIsSafeInSpreadsheets(t *testing.T) {
+	t.Parallel()
+	_, srv := testenv.App(t, app.Config{}, "")
+	b := signUp(t, srv, "ada")
+	b.header.Set("User-Agent", "=cmd|' /C calc'!A0")
+	expect(t, b.post("/settings/profile", url.Values{"username": {"ada"}, "email": {"ada@example.com"}, "full_name": {"Ada"},
+		"preferred_language": {"en"}, "preferred_timezone": {"Europe/Istanbul"}}), http.StatusSeeOther)
+	b.header.Del("User-Agent")
+	p := expect(t, b.get("/settings/security-log.csv"), http.StatusOK)
+	rows, err := csv.NewReader(strings.NewReader(p.body)).ReadAll()
+	if err != nil || len(rows) < 2 {
+		t.Fatalf("csv %v: %q", err, p.body)
+	}
+	var agents []string
+	for _, row := range rows[1:] {
+		for _, cell := range row {
+			if cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
+				t.Fatalf("cell %q can start a formula", cell)
+			}
+		}
+		agents = append(agents, row[7])
+	}
+	if !slices.Contains(agents, "'=cmd|' /C calc'!A0") {
+		t.Fatalf("user agents %q", agents)
 	}
 }
 
