@@ -27,12 +27,13 @@ type CredentialResult struct {
 func (h *Handlers) CreateCredential(ctx context.Context, cmd CreateCredential, meta events.Metadata) (res CredentialResult, err error) {
 	defer func() { h.done("create_credential", err) }()
 	meta = h.stamp(meta)
-	if err := invalid(validCredential(cmd.Spec, true, meta.Time)); err != nil {
+	spec, vs := validCredential(cmd.Spec, true, meta.Time)
+	if err := invalid(vs); err != nil {
 		return CredentialResult{}, err
 	}
 	id := uuid.NewString()
 	out, err := update(ctx, h, h.credentials, events.CredentialsStream(cmd.UserID), nil, meta, func(cs ServiceCredentials) ([]events.Payload, error) {
-		return cs.create(cmd.UserID, id, cmd.ProvisionedBy, cmd.Spec)
+		return cs.create(cmd.UserID, id, cmd.ProvisionedBy, spec)
 	})
 	if err != nil {
 		return CredentialResult{}, err
@@ -51,11 +52,12 @@ type UpdateCredential struct {
 func (h *Handlers) UpdateCredential(ctx context.Context, cmd UpdateCredential, meta events.Metadata) (res CredentialResult, err error) {
 	defer func() { h.done("update_credential", err) }()
 	meta = h.stamp(meta)
-	if err := invalid(validCredential(cmd.Spec, false, meta.Time)); err != nil {
+	spec, vs := validCredential(cmd.Spec, false, meta.Time)
+	if err := invalid(vs); err != nil {
 		return CredentialResult{}, err
 	}
 	out, err := update(ctx, h, h.credentials, events.CredentialsStream(cmd.UserID), nil, meta, func(cs ServiceCredentials) ([]events.Payload, error) {
-		return cs.update(cmd.UserID, cmd.CredentialID, cmd.Spec)
+		return cs.update(cmd.UserID, cmd.CredentialID, spec)
 	})
 	if err != nil {
 		return CredentialResult{}, err

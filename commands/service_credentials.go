@@ -4,6 +4,7 @@ import (
 	"errors"
 	"maps"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/accountd/accountd/events"
@@ -103,9 +104,10 @@ type CredentialSpec struct {
 	ClearExpiry                          bool
 }
 
-// validCredential checks the given fields; creating requires service, url
-// and secret.
-func validCredential(s CredentialSpec, creating bool, now time.Time) []validate.Violation {
+// validCredential checks the given fields and returns them in canonical
+// form (the note's line endings LF); creating requires service, url and
+// secret. The secret is taken as given: a key may span lines.
+func validCredential(s CredentialSpec, creating bool, now time.Time) (CredentialSpec, []validate.Violation) {
 	var vs []validate.Violation
 	required := func(field string, v *string) bool {
 		if creating && (v == nil || *v == "") {
@@ -119,14 +121,15 @@ func validCredential(s CredentialSpec, creating bool, now time.Time) []validate.
 		return v != nil
 	}
 	if required("service", s.Service) {
-		vs = append(vs, validate.Text("service", *s.Service, ServiceMaxLength)...)
+		vs = append(vs, validate.SingleLine("service", *s.Service, ServiceMaxLength)...)
 	}
 	if required("url", s.URL) {
 		u, err := url.Parse(*s.URL)
 		switch {
 		case len(*s.URL) > URLMaxLength:
 			vs = append(vs, validate.Violation{Field: "url", Code: "url.too_long", Params: map[string]int{"max": URLMaxLength}})
-		case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http" && u.Scheme != "ssh") || u.User != nil:
+		case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http" && u.Scheme != "ssh") || u.User != nil,
+			strings.IndexFunc(*s.URL, validate.IsLineBreak) >= 0: // url.Parse takes U+2028 and NEL
 			vs = append(vs, validate.Violation{Field: "url", Code: "url.invalid"})
 		}
 	}
@@ -136,15 +139,17 @@ func validCredential(s CredentialSpec, creating bool, now time.Time) []validate.
 		}
 	}
 	if s.Username != nil {
-		vs = append(vs, validate.Text("username", *s.Username, AccountNameMaxLength)...)
+		vs = append(vs, validate.SingleLine("username", *s.Username, AccountNameMaxLength)...)
 	}
 	if s.Note != nil {
-		vs = append(vs, validate.Text("note", *s.Note, NoteMaxLength)...)
+		note, nvs := validate.MultiLine("note", *s.Note, NoteMaxLength)
+		vs = append(vs, nvs...)
+		s.Note = &note
 	}
 	if s.ExpiresAt != nil && !s.ExpiresAt.After(now) {
 		vs = append(vs, validate.Violation{Field: "expires_at", Code: "expires_at.past"})
 	}
-	return vs
+	return s, vs
 }
 
 func (cs ServiceCredentials) create(userID, id, provisionedBy string, s CredentialSpec) ([]events.Payload, error) {

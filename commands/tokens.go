@@ -141,12 +141,12 @@ type tokenPolicy struct {
 	maxLive     int
 }
 
-// validTitle checks a token's title: 1 to 100 characters.
+// validTitle checks a token's title: one line of 1 to 100 characters.
 func validTitle(field, title string) []validate.Violation {
 	if strings.TrimSpace(title) == "" {
 		return []validate.Violation{{Field: field, Code: "request.required"}}
 	}
-	return validate.Text(field, title, 100)
+	return validate.SingleLine(field, title, 100)
 }
 
 // validIPs checks and normalises allowed addresses: CIDR prefixes, a bare

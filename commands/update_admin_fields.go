@@ -26,20 +26,33 @@ const (
 // UpdateAdminFields records the fields that actually change.
 func (h *Handlers) UpdateAdminFields(ctx context.Context, cmd UpdateAdminFields, meta events.Metadata) (res UserResult, err error) {
 	defer func() { h.done("update_admin_fields", err) }()
-	var vs []validate.Violation
-	if cmd.EmployeeID != nil {
-		vs = append(vs, validate.Text("employee_id", *cmd.EmployeeID, EmployeeIDMaxLength)...)
-	}
-	if cmd.Department != nil {
-		vs = append(vs, validate.Text("department", *cmd.Department, DepartmentMaxLength)...)
-	}
-	if err := invalid(vs); err != nil {
+	if err := invalid(validAdminFields(cmd)); err != nil {
 		return UserResult{}, err
 	}
 	out, err := update(ctx, h, h.users, events.UserStream(cmd.UserID), cmd.IfMatch, h.stamp(meta), func(u User) ([]events.Payload, error) {
 		return u.updateAdminFields(cmd)
 	})
 	return UserResult{User: out.State, Result: Result{Revision: out.Revision, Position: out.Position}}, err
+}
+
+func validAdminFields(c UpdateAdminFields) []validate.Violation {
+	var vs []validate.Violation
+	if c.EmployeeID != nil {
+		vs = append(vs, validate.SingleLine("employee_id", *c.EmployeeID, EmployeeIDMaxLength)...)
+	}
+	if c.Department != nil {
+		vs = append(vs, validate.SingleLine("department", *c.Department, DepartmentMaxLength)...)
+	}
+	return vs
+}
+
+// CheckAdminEdit validates an admin's profile change and admin-field
+// change together without applying either (a *ValidationError with every
+// violation, or nil): a request that sets both checks both before it
+// changes either.
+func CheckAdminEdit(profile ProfileChange, fields UpdateAdminFields) error {
+	_, vs := validateProfile(profile)
+	return invalid(append(vs, validAdminFields(fields)...))
 }
 
 func (u User) updateAdminFields(c UpdateAdminFields) ([]events.Payload, error) {

@@ -30,10 +30,12 @@ func validateProfile(c ProfileChange) (events.Profile, []validate.Violation) {
 		vs = append(vs, validate.Email("email", *c.Email)...)
 	}
 	if c.FullName != nil {
-		vs = append(vs, validate.Text("full_name", *c.FullName, validate.FullNameMaxLength)...)
+		vs = append(vs, validate.SingleLine("full_name", *c.FullName, validate.FullNameMaxLength)...)
 	}
 	if c.Description != nil {
-		vs = append(vs, validate.Text("description", *c.Description, validate.DescriptionMaxLength)...)
+		description, dvs := validate.MultiLine("description", *c.Description, validate.DescriptionMaxLength)
+		vs = append(vs, dvs...)
+		c.Description = &description
 	}
 	if c.PreferredLanguage != nil && *c.PreferredLanguage != "" {
 		tag, lvs := validate.Language("preferred_language", *c.PreferredLanguage)

@@ -8,6 +8,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/accountd/accountd/internal/summary"
@@ -84,7 +85,7 @@ func Write(ctx context.Context, w http.ResponseWriter, format string, each Each,
 	var write func(Entry) error
 	var done func() error
 	if format == CSV {
-		cw := csv.NewWriter(w)
+		cw := spreadsheetWriter{csv.NewWriter(w)}
 		_ = cw.Write([]string{"time", "type", "summary", "actor", "credential_kind", "credential_id", "client_ip", "user_agent", "correlation_id", "id"})
 		write = func(v Entry) error {
 			kind, id := "", ""
@@ -94,7 +95,7 @@ func Write(ctx context.Context, w http.ResponseWriter, format string, each Each,
 			return cw.Write([]string{v.Time, v.Type, v.Summary, v.Actor, kind, id, v.ClientIP, v.UserAgent, v.CorrelationID, v.ID})
 		}
 		done = func() error { cw.Flush(); return cw.Error() }
-	} else {
+	} else { // JSON lines are not opened by spreadsheets: values stay as they are
 		enc := json.NewEncoder(w)
 		write = func(v Entry) error { return enc.Encode(v) }
 		done = func() error { return nil }
@@ -117,4 +118,29 @@ func Write(ctx context.Context, w http.ResponseWriter, format string, each Each,
 	}
 	flush()
 	return err
+}
+
+// spreadsheetWriter writes CSV rows whose every cell is SpreadsheetCell'd,
+// so no cell of an export can be left out.
+type spreadsheetWriter struct{ *csv.Writer }
+
+func (w spreadsheetWriter) Write(row []string) error {
+	safe := make([]string, len(row))
+	for i, cell := range row {
+		safe[i] = SpreadsheetCell(cell)
+	}
+	return w.Writer.Write(safe)
+}
+
+// SpreadsheetCell makes a CSV cell safe to open in a spreadsheet (OWASP
+// "CSV injection"): a cell that begins with =, +, -, @, a tab or a carriage
+// return is read as a formula by Excel, LibreOffice and Google Sheets, so
+// it gets a leading apostrophe and is shown as text. A user agent, a name
+// or an address is the attacker's to choose; the apostrophe is visible, a
+// small price for a download that cannot run anything.
+func SpreadsheetCell(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
 }

@@ -105,14 +105,19 @@ func (a *API) patchAdminUser(w http.ResponseWriter, r *http.Request) {
 	id := subject(r)
 	profile := patchMeRequest{Email: req.Email, FullName: req.FullName, Description: req.Description,
 		PreferredLanguage: req.PreferredLanguage, PreferredTimezone: req.PreferredTimezone}.change()
+	fields := commands.UpdateAdminFields{UserID: id, EmployeeID: req.EmployeeID.ptr(), Department: req.Department.ptr(), DisplayNameLocked: req.DisplayNameLocked}
+	// Two commands: check both first, so a refused request changes nothing.
+	if err := commands.CheckAdminEdit(profile, fields); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
 	res, err := a.cmd.UpdateProfile(r.Context(), commands.UpdateProfile{UserID: id, IfMatch: match, Change: profile, ByAdmin: true}, metadata(r))
 	if err != nil {
 		a.writeError(w, r, err)
 		return
 	}
 	if req.EmployeeID.set || req.Department.set || req.DisplayNameLocked != nil {
-		if res, err = a.cmd.UpdateAdminFields(r.Context(), commands.UpdateAdminFields{UserID: id, EmployeeID: req.EmployeeID.ptr(),
-			Department: req.Department.ptr(), DisplayNameLocked: req.DisplayNameLocked}, metadata(r)); err != nil {
+		if res, err = a.cmd.UpdateAdminFields(r.Context(), fields, metadata(r)); err != nil {
 			a.writeError(w, r, err)
 			return
 		}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -168,4 +169,52 @@ func (c *client) whoami(t *testing.T) string {
 	}
 	_ = json.Unmarshal(c.expect(http.StatusOK, c.do("GET", "/v1/auth/whoami", nil)).body, &w)
 	return w.UserID
+}
+
+// A user agent that is a spreadsheet formula comes out of a CSV export as
+// text (a leading apostrophe), from the user's and the admin's export; the
+// JSON lines keep it as sent.
+func TestAuditCSVIsSafeInSpreadsheets(t *testing.T) {
+	t.Parallel()
+	w := newAdminWorld(t)
+	const formula = "=cmd|' /C calc'!A0"
+	w.ada.expect(http.StatusOK, w.ada.do("PATCH", "/v1/me", map[string]any{"description": "spreadsheet"}, "User-Agent", formula))
+	userAgents := func(c *client, path string) []string {
+		t.Helper()
+		res := c.expect(http.StatusOK, c.do("GET", path, nil))
+		rows, err := csv.NewReader(strings.NewReader(string(res.body))).ReadAll()
+		if err != nil || len(rows) < 2 || rows[0][7] != "user_agent" {
+			t.Fatalf("%s: %v %q", path, err, res.body)
+		}
+		var out []string
+		for _, row := range rows[1:] {
+			for _, cell := range row {
+				if cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
+					t.Fatalf("%s: cell %q can start a formula", path, cell)
+				}
+			}
+			out = append(out, row[7])
+		}
+		return out
+	}
+	for _, tt := range []struct {
+		name string
+		who  *client
+		path string
+	}{
+		{"the user's export", w.ada, "/v1/me/audit?format=csv"},
+		{"the admin's export", w.admin, "/v1/admin/users/" + w.adaID + "/audit?format=csv"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.who.t = t
+			if got := userAgents(tt.who, tt.path); !slices.Contains(got, "'"+formula) {
+				t.Fatalf("user agents %q", got)
+			}
+		})
+	}
+	w.ada.t = t
+	nd := string(w.ada.expect(http.StatusOK, w.ada.do("GET", "/v1/me/audit?format=ndjson", nil)).body)
+	if !strings.Contains(nd, `"user_agent":"=cmd|' /C calc'!A0"`) {
+		t.Fatalf("JSON lines changed the user agent: %s", nd)
+	}
 }

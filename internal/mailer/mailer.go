@@ -10,12 +10,15 @@ import (
 	"log/slog"
 	"mime"
 	"net"
+	"net/mail"
 	"net/smtp"
 	"net/url"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/accountd/accountd/events"
+	"github.com/accountd/accountd/internal/validate"
 	"github.com/accountd/accountd/queries"
 )
 
@@ -39,6 +42,9 @@ func ParseRelay(raw string) (Relay, error) {
 	r := Relay{Addr: net.JoinHostPort(host, port), From: u.Query().Get("from")}
 	if r.From == "" {
 		return Relay{}, errors.New("the SMTP URL needs ?from=address")
+	}
+	if !oneAddress(r.From) {
+		return Relay{}, errors.New("the SMTP URL's from= is not one bare address, like accounts@example.com")
 	}
 	if u.User != nil {
 		pw, _ := u.User.Password()
@@ -95,9 +101,12 @@ func (m *Mailer) SendPending(ctx context.Context) error {
 	}
 	var errs []error
 	for _, mail := range pending {
-		msg := fmt.Sprintf("From: %s\r\nTo: %s\r\nSubject: %s\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\nMessage-ID: <%s@accountd>\r\n\r\n%s\r\n",
-			m.Relay.From, mail.To, mime.QEncoding.Encode("utf-8", mail.Subject), mail.NotificationID, strings.ReplaceAll(mail.Body, "\n", "\r\n"))
-		if err := send(m.Relay.Addr, m.Relay.Auth, m.Relay.From, []string{mail.To}, []byte(msg)); err != nil {
+		msg, err := message(m.Relay.From, mail)
+		if err != nil {
+			errs = append(errs, err) // stays pending: nothing is recorded as sent that was not
+			continue
+		}
+		if err := send(m.Relay.Addr, m.Relay.Auth, m.Relay.From, []string{mail.To}, msg); err != nil {
 			errs = append(errs, err)
 			continue
 		}
@@ -106,4 +115,38 @@ func (m *Mailer) SendPending(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// message is the DATA of one e-mail, every line ended by CRLF, and no
+// line that a value can start: texts in it (a token's title, a service's
+// name) may come from events written before single-line fields refused
+// line breaks, so header values lose theirs, an address holding one is
+// refused, and the body's line endings of every kind become CRLF (a bare
+// CR or LF in DATA is read differently by different servers: smuggling).
+func message(from string, email queries.OutboxMail) ([]byte, error) {
+	if !oneAddress(email.To) {
+		return nil, fmt.Errorf("notification %s: the recipient is not one bare address", email.NotificationID)
+	}
+	body := strings.ReplaceAll(validate.NormalizeLineEndings(email.Body), "\n", "\r\n")
+	return fmt.Appendf(nil, "From: %s\r\nTo: %s\r\nSubject: %s\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\nMessage-ID: <%s@accountd>\r\n\r\n%s\r\n",
+		from, email.To, mime.QEncoding.Encode("utf-8", oneLine(email.Subject)), oneLine(email.NotificationID), body), nil
+}
+
+// oneLine is a header value without line breaks: each run of them (CR,
+// LF, VT, FF, NEL, U+2028, U+2029) becomes one space.
+func oneLine(s string) string {
+	if strings.IndexFunc(s, validate.IsLineBreak) < 0 {
+		return s
+	}
+	return strings.Join(strings.FieldsFunc(s, validate.IsLineBreak), " ")
+}
+
+// oneAddress: a bare address (no display name) without a line break, as
+// it goes into a header and the SMTP envelope as it is.
+func oneAddress(s string) bool {
+	if strings.IndexFunc(s, func(r rune) bool { return validate.IsLineBreak(r) || unicode.IsControl(r) }) >= 0 {
+		return false
+	}
+	a, err := mail.ParseAddress(s)
+	return err == nil && a.Name == "" && a.Address == s
 }

@@ -3,7 +3,9 @@ package mailer
 import (
 	"bufio"
 	"context"
+	"mime"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -14,11 +16,13 @@ import (
 )
 
 // smtpServer is the least of an SMTP relay, for net/smtp to talk to: it
-// records each message's envelope and data.
+// records each message's envelope and data, and the data alone byte for
+// byte as it came (dot-stuffed, before the final ".").
 type smtpServer struct {
 	ln   net.Listener
 	mu   sync.Mutex
 	msgs []string
+	data []string
 }
 
 func startSMTP(t *testing.T) *smtpServer {
@@ -60,15 +64,18 @@ func (s *smtpServer) serve(c net.Conn) {
 			say("250 ok")
 		case cmd == "DATA":
 			say("354 go on")
+			var data strings.Builder
 			for {
 				l, err := r.ReadString('\n')
 				if err != nil || l == ".\r\n" {
 					break
 				}
 				msg.WriteString(l)
+				data.WriteString(l)
 			}
 			s.mu.Lock()
 			s.msgs = append(s.msgs, msg.String())
+			s.data = append(s.data, data.String())
 			s.mu.Unlock()
 			msg.Reset()
 			say("250 queued")
@@ -133,6 +140,76 @@ func TestParseRelay(t *testing.T) {
 	} {
 		if _, err := ParseRelay(tt.in); (err == nil) != tt.ok {
 			t.Errorf("%q: %v", tt.in, err)
+		}
+	}
+}
+
+// What the SMTP server receives has CRLF after every line and nowhere else:
+// no bare CR or LF from a body, no header a subject or an address could
+// add, whatever texts old events hold.
+func TestDataLinesEndInCRLFOnly(t *testing.T) {
+	srv := startSMTP(t)
+	relay, err := ParseRelay("smtp://" + srv.ln.Addr().String() + "?from=accounts@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &recorder{}
+	hostile := queries.OutboxMail{UserID: "u1", NotificationID: "n1", OutboxMail: projections.OutboxMail{To: "ada@example.com",
+		Subject: "Token \"ci\r\nBcc: eve@example.com\" created\u2028X-Evil: 1",
+		Body:    "Hello,\r\ncrlf\rbare cr\nbare lf\u2028line separator\u0085next line\r\r\n.\r\nafter a dot\n"}}
+	badTo := queries.OutboxMail{UserID: "u2", NotificationID: "n2", OutboxMail: projections.OutboxMail{To: "bob@example.com\r\nBcc: eve@example.com",
+		Subject: "Hi", Body: "Hi"}}
+	m := &Mailer{Relay: relay, Sent: rec, Outbox: outbox{hostile, badTo}}
+	if err := m.SendPending(t.Context()); err == nil {
+		t.Fatal("a recipient with a line break was not refused")
+	}
+	if len(rec.sent) != 1 || rec.sent[0] != "u1/n1" {
+		t.Fatalf("recorded %v: only the good one is sent", rec.sent)
+	}
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	if len(srv.data) != 1 {
+		t.Fatalf("%d messages received", len(srv.data))
+	}
+	data := srv.data[0]
+	for i := 0; i < len(data); i++ {
+		switch {
+		case data[i] == '\r' && (i+1 == len(data) || data[i+1] != '\n'):
+			t.Fatalf("bare CR at %d: %q", i, data)
+		case data[i] == '\n' && (i == 0 || data[i-1] != '\r'):
+			t.Fatalf("bare LF at %d: %q", i, data)
+		}
+	}
+	head, body, ok := strings.Cut(data, "\r\n\r\n")
+	if !ok {
+		t.Fatalf("no header end: %q", data)
+	}
+	var names []string
+	var subject string
+	for _, line := range strings.Split(head, "\r\n") {
+		name, value, _ := strings.Cut(line, ": ")
+		names = append(names, name)
+		if name == "Subject" {
+			if subject, err = new(mime.WordDecoder).DecodeHeader(value); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if want := []string{"From", "To", "Subject", "MIME-Version", "Content-Type", "Content-Transfer-Encoding", "Message-ID"}; !slices.Equal(names, want) {
+		t.Fatalf("headers %v, want %v", names, want)
+	}
+	if subject != "Token \"ci Bcc: eve@example.com\" created X-Evil: 1" {
+		t.Fatalf("subject %q", subject)
+	}
+	if want := "Hello,\r\ncrlf\r\nbare cr\r\nbare lf\r\nline separator\r\nnext line\r\n\r\n..\r\nafter a dot\r\n\r\n"; body != want {
+		t.Fatalf("body %q, want %q", body, want)
+	}
+}
+
+func TestParseRelayRefusesAFromThatIsNoAddress(t *testing.T) {
+	for _, from := range []string{"a@example.com%0D%0ABcc:%20eve@example.com", "Accounts%20%3Ca@example.com%3E", "a@example.com%0A"} {
+		if _, err := ParseRelay("smtp://mail.example.com?from=" + from); err == nil {
+			t.Errorf("from=%s accepted", from)
 		}
 	}
 }

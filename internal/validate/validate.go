@@ -156,6 +156,12 @@ func Email(field, email string) []Violation {
 	if email == "" || len(email) > EmailMaxLength || !utf8.ValidString(email) {
 		return bad
 	}
+	// net/mail takes any non-ASCII character in the local part, line and
+	// paragraph separators and invisible ones included; an address goes
+	// into headers and the SMTP envelope.
+	if strings.IndexFunc(email, func(r rune) bool { return IsLineBreak(r) || unicode.IsControl(r) || unicode.Is(unicode.Cf, r) }) >= 0 {
+		return bad
+	}
 	addr, err := mail.ParseAddress(email)
 	if err != nil || addr.Name != "" || addr.Address != email {
 		return bad // display names, comments and angle brackets are not addresses
@@ -186,26 +192,98 @@ func validDomain(domain string) bool {
 	return true
 }
 
-// Text checks a free-text field's length and characters: no control
-// characters but line breaks and tabs, and no invisible format characters
+// The two kinds of free text. Every free-text field is one or the other,
+// and goes through SingleLine or MultiLine; nothing else decides what a
+// line break is.
+//
+// Both refuse control characters and invisible format characters
 // (bidirectional overrides and isolates, zero-width spaces, byte order
-// marks...) with which a name could pass for another. Joiners stay
-// allowed: scripts and emoji need them.
-func Text(field, value string, maxLength int) []Violation {
-	var out []Violation
+// marks...) with which a name could pass for another; joiners stay
+// allowed (scripts and emoji need them), and so does a tab.
+
+// SingleLine checks a one-line field (a full name, a token's title, a
+// credential's service or account name, a department...): a value that
+// ends up in a header, a log line, a CSV cell or an e-mail subject must not
+// be able to start a line of its own. Any line or paragraph break is
+// refused with <field>.line_break: CR, LF, VT, FF, NEL (U+0085), the line
+// separator U+2028 and the paragraph separator U+2029 (Unicode Zl, Zp).
+func SingleLine(field, value string, maxLength int) []Violation {
+	return checkText(field, value, maxLength, true)
+}
+
+// MultiLine checks a field that may hold several lines (a description, a
+// credential's note) and returns it with every line ending made LF:
+// CRLF, a lone CR, NEL (U+0085) and the line and paragraph separators
+// U+2028 and U+2029 each become one LF, so a stored text has one kind of
+// line break whatever sent it (browsers send CRLF from a textarea). VT
+// and FF are page controls, not line endings, and stay refused. The
+// length is that of the normalised text.
+func MultiLine(field, value string, maxLength int) (string, []Violation) {
+	if !utf8.ValidString(value) {
+		return value, []Violation{{Field: field, Code: field + ".invalid_utf8"}}
+	}
+	value = NormalizeLineEndings(value)
+	return value, checkText(field, value, maxLength, false)
+}
+
+// NormalizeLineEndings makes every line ending LF: CRLF, lone CR, NEL,
+// U+2028 and U+2029 each become one LF.
+func NormalizeLineEndings(s string) string {
+	if !strings.ContainsAny(s, "\r\u0085\u2028\u2029") {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == '\r' && strings.HasPrefix(s[i+size:], "\n"):
+			// CRLF: the LF that follows is written next
+		case r == '\r' || r == '\u0085' || r == '\u2028' || r == '\u2029':
+			b.WriteByte('\n')
+		default:
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
+}
+
+// IsLineBreak reports whether r breaks a line or a paragraph: CR, LF, VT,
+// FF, NEL, and the Unicode categories Zl and Zp.
+func IsLineBreak(r rune) bool {
+	switch r {
+	case '\n', '\r', '\v', '\f', '\u0085':
+		return true
+	}
+	return unicode.In(r, unicode.Zl, unicode.Zp)
+}
+
+// checkText applies the common rules, and the single-line one when asked;
+// each broken rule is reported once.
+func checkText(field, value string, maxLength int, singleLine bool) []Violation {
 	if !utf8.ValidString(value) {
 		return []Violation{{Field: field, Code: field + ".invalid_utf8"}}
 	}
+	var out []Violation
 	if utf8.RuneCountInString(value) > maxLength {
 		out = append(out, Violation{Field: field, Code: field + ".too_long", Params: map[string]int{"max": maxLength}})
 	}
+	var lineBreak, invalid bool
 	for _, r := range value {
-		control := unicode.IsControl(r) && r != '\n' && r != '\r' && r != '\t'
-		invisible := unicode.Is(unicode.Cf, r) && r != '\u200c' && r != '\u200d'
-		if control || invisible {
-			out = append(out, Violation{Field: field, Code: field + ".invalid_characters"})
-			break
+		switch {
+		case singleLine && IsLineBreak(r):
+			lineBreak = true
+		case r == '\n' || r == '\t':
+		case unicode.IsControl(r), unicode.Is(unicode.Cf, r) && r != '\u200c' && r != '\u200d', unicode.In(r, unicode.Zl, unicode.Zp):
+			invalid = true
 		}
+	}
+	if lineBreak {
+		out = append(out, Violation{Field: field, Code: field + ".line_break"})
+	}
+	if invalid {
+		out = append(out, Violation{Field: field, Code: field + ".invalid_characters"})
 	}
 	return out
 }

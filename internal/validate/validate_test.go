@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func codes(vs []Violation) []string {
@@ -103,6 +104,12 @@ func TestEmail(t *testing.T) {
 		{"hyphen label", "ada@-example.com", false},
 		{"too long", strings.Repeat("a", 250) + "@x.io", false},
 		{"two ats", "a@b@example.com", false},
+		{"crlf after", "ada@example.com\r\nBcc: eve@example.com", false},
+		{"line feed inside", "ada\n@example.com", false},
+		{"line separator in the local part", "ada\u2028x@example.com", false},
+		{"next line in the local part", "ada\u0085x@example.com", false},
+		{"override in the local part", "ada\u202ex@example.com", false},
+		{"non-ASCII local part", "çağrı@example.com", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -138,29 +145,104 @@ func TestLanguageAndTimezone(t *testing.T) {
 	}
 }
 
-func TestText(t *testing.T) {
-	if v := Text("description", strings.Repeat("é", 1000), DescriptionMaxLength); v != nil {
-		t.Fatalf("1000 characters rejected: %v", v)
+// The rules both kinds of text share: length, UTF-8, no controls, no
+// invisible characters.
+func TestTextRulesOfBothKinds(t *testing.T) {
+	multi := func(field, value string, max int) []Violation { _, vs := MultiLine(field, value, max); return vs }
+	for kind, check := range map[string]func(field, value string, max int) []Violation{"single-line": SingleLine, "multi-line": multi} {
+		t.Run(kind, func(t *testing.T) {
+			if v := check("description", strings.Repeat("é", 1000), DescriptionMaxLength); v != nil {
+				t.Fatalf("1000 characters rejected: %v", v)
+			}
+			if got := codes(check("description", strings.Repeat("é", 1001), DescriptionMaxLength)); !slices.Equal(got, []string{"description.too_long"}) {
+				t.Fatalf("got %v", got)
+			}
+			for name, bad := range map[string]string{
+				"nul": "Ada\x00", "escape": "Ada\x1b[31m", "delete": "Ada\x7f", "c1 control": "Ada\u0090", "vertical tab": "Ada\vx", "form feed": "Ada\fx",
+				"right-to-left override": "Ada\u202e", "left-to-right embedding": "\u202aAda", "first-strong isolate": "Ada\u2068", "pop isolate": "Ada\u2069",
+				"zero-width space": "A\u200bda", "byte order mark": "\ufeffAda", "left-to-right mark": "Ada\u200e", "soft hyphen": "A\u00adda",
+			} {
+				got := codes(check("full_name", bad, FullNameMaxLength))
+				if !slices.Contains(got, "full_name.invalid_characters") && !(kind == "single-line" && slices.Equal(got, []string{"full_name.line_break"})) {
+					t.Errorf("%s: got %v", name, got)
+				}
+			}
+			if got := codes(check("full_name", "Ada\xff", FullNameMaxLength)); !slices.Equal(got, []string{"full_name.invalid_utf8"}) {
+				t.Errorf("invalid UTF-8: got %v", got)
+			}
+			for _, good := range []string{"Çağrı Öztürk", "👩\u200d💻", "क्\u200dष", "tab\there", "שלום", ""} {
+				if v := check("full_name", good, FullNameMaxLength); v != nil {
+					t.Errorf("%q rejected: %v", good, v)
+				}
+			}
+		})
 	}
-	if got := codes(Text("description", strings.Repeat("é", 1001), DescriptionMaxLength)); !slices.Equal(got, []string{"description.too_long"}) {
-		t.Fatalf("got %v", got)
+}
+
+// A single-line field refuses every line and paragraph break, each by its
+// own rule, naming the field.
+func TestSingleLine(t *testing.T) {
+	tests := []struct {
+		name, input string
+		want        []string
+	}{
+		{"plain", "Ada Lovelace", nil},
+		{"tab", "Ada\tLovelace", nil},
+		{"line feed", "Ada\nLovelace", []string{"title.line_break"}},
+		{"carriage return", "Ada\rLovelace", []string{"title.line_break"}},
+		{"crlf header injection", "Ada\r\nInjected: yes", []string{"title.line_break"}},
+		{"line feed at the end", "Ada\n", []string{"title.line_break"}},
+		{"vertical tab", "Ada\vLovelace", []string{"title.line_break"}},
+		{"form feed", "Ada\fLovelace", []string{"title.line_break"}},
+		{"next line U+0085", "Ada\u0085Lovelace", []string{"title.line_break"}},
+		{"line separator U+2028", "Ada\u2028Lovelace", []string{"title.line_break"}},
+		{"paragraph separator U+2029", "Ada\u2029Lovelace", []string{"title.line_break"}},
+		{"a break and an invisible character", "Ada\n\u202e", []string{"title.line_break", "title.invalid_characters"}},
+		{"too long and a break", strings.Repeat("x", 20) + "\n", []string{"title.too_long", "title.line_break"}},
 	}
-	for name, bad := range map[string]string{
-		"nul": "Ada\x00", "right-to-left override": "Ada\u202e", "left-to-right embedding": "\u202aAda",
-		"first-strong isolate": "Ada\u2068", "pop isolate": "Ada\u2069", "zero-width space": "A\u200bda",
-		"byte order mark": "\ufeffAda", "left-to-right mark": "Ada\u200e", "soft hyphen": "A\u00adda",
-	} {
-		if got := codes(Text("full_name", bad, FullNameMaxLength)); !slices.Equal(got, []string{"full_name.invalid_characters"}) {
-			t.Errorf("%s: got %v", name, got)
-		}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			vs := SingleLine("title", tt.input, 20)
+			if got := codes(vs); !slices.Equal(got, tt.want) {
+				t.Fatalf("SingleLine(%q) = %v, want %v", tt.input, got, tt.want)
+			}
+			for _, v := range vs {
+				if v.Field != "title" {
+					t.Fatalf("violation of field %q", v.Field)
+				}
+			}
+		})
 	}
-	if got := codes(Text("full_name", "Ada\xff", FullNameMaxLength)); !slices.Equal(got, []string{"full_name.invalid_utf8"}) {
-		t.Errorf("invalid UTF-8: got %v", got)
+}
+
+// A multi-line field keeps its lines, every ending made LF.
+func TestMultiLine(t *testing.T) {
+	tests := []struct {
+		name, input, want string
+		codes             []string
+	}{
+		{"one line", "Analyst", "Analyst", nil},
+		{"line feeds stay", "a\nb\n\nc\n", "a\nb\n\nc\n", nil},
+		{"crlf from a textarea", "a\r\nb\r\n", "a\nb\n", nil},
+		{"lone carriage return", "a\rb", "a\nb", nil},
+		{"cr cr lf is two lines", "a\r\r\nb", "a\n\nb", nil},
+		{"lf cr is two lines", "a\n\rb", "a\n\nb", nil},
+		{"next line U+0085", "a\u0085b", "a\nb", nil},
+		{"line separator U+2028", "a\u2028b", "a\nb", nil},
+		{"paragraph separator U+2029", "a\u2029b", "a\nb", nil},
+		{"every kind at once", "1\r\n2\r3\n4\u00855\u20286\u20297", "1\n2\n3\n4\n5\n6\n7", nil},
+		{"vertical tab is no line ending", "a\vb", "a\vb", []string{"note.invalid_characters"}},
+		{"form feed is no line ending", "a\fb", "a\fb", []string{"note.invalid_characters"}},
+		{"length counts the normalised text", strings.Repeat("a\r\n", 10), strings.Repeat("a\n", 10), nil},
+		{"too long after normalising", strings.Repeat("a\r\n", 10) + "a", strings.Repeat("a\n", 10) + "a", []string{"note.too_long"}},
 	}
-	for _, good := range []string{"Çağrı Öztürk", "👩\u200d💻", "क्\u200dष", "line\nbreak\ttab", "שלום"} {
-		if v := Text("full_name", good, FullNameMaxLength); v != nil {
-			t.Errorf("%q rejected: %v", good, v)
-		}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, vs := MultiLine("note", tt.input, 20)
+			if got != tt.want || !slices.Equal(codes(vs), tt.codes) {
+				t.Fatalf("MultiLine(%q) = %q %v, want %q %v", tt.input, got, codes(vs), tt.want, tt.codes)
+			}
+		})
 	}
 }
 
@@ -211,6 +293,24 @@ func FuzzEmail(f *testing.F) {
 			if at <= 0 || !strings.Contains(email[at:], ".") || strings.ContainsAny(email, " <>") {
 				t.Fatalf("Email(%q) accepted", email)
 			}
+		}
+	})
+}
+
+func FuzzLineRules(f *testing.F) {
+	for _, s := range []string{"Ada", "a\r\nb", "a\rb\u2028c\u2029d\u0085e", "\r\r\n\n\r", "a\vb\fc"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if len(SingleLine("f", s, 1<<20)) == 0 && strings.IndexFunc(s, IsLineBreak) >= 0 {
+			t.Fatalf("SingleLine(%q) accepted a line break", s)
+		}
+		got, vs := MultiLine("f", s, 1<<20)
+		if len(vs) == 0 && strings.ContainsAny(got, "\r\v\f\u0085\u2028\u2029") {
+			t.Fatalf("MultiLine(%q) = %q keeps a line ending other than LF", s, got)
+		}
+		if again := NormalizeLineEndings(got); utf8.ValidString(s) && again != got {
+			t.Fatalf("normalising %q twice: %q then %q", s, got, again)
 		}
 	})
 }

@@ -1,12 +1,14 @@
 package web_test
 
 import (
+	"encoding/csv"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -414,6 +416,15 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"an invalid name and an invalid e-mail at once", func() page {
 			return b.post("/settings/profile", with(url.Values{"username": {"a"}, "email": {"ada@"}}))
 		}, http.StatusUnprocessableEntity, "valid e-mail"},
+		{"a full name of two lines", func() page {
+			return b.post("/settings/profile", with(url.Values{"full_name": {"Ada\r\nInjected: yes"}}))
+		}, http.StatusUnprocessableEntity, `<a href="#f-full_name">The full name must be on one line.`},
+		{"a full name with a line separator", func() page {
+			return b.post("/settings/profile", with(url.Values{"full_name": {"Ada\u2028Lovelace"}, "username": {"ada2"}}))
+		}, http.StatusUnprocessableEntity, `<a href="#f-full_name">The full name must be on one line.`},
+		{"a token title of two lines", func() page {
+			return b.post("/settings/tokens/new", url.Values{"title": {"ci\nInjected: yes"}, "expires": {"2026-12-31"}, "scopes": {"profile:read"}})
+		}, http.StatusUnprocessableEntity, `<a href="#f-title">This field must be on one line.`},
 		{"enabled is not a boolean", func() page { return b.post("/settings/tokens/x/enabled", url.Values{"enabled": {"maybe"}}) }, http.StatusBadRequest, ""},
 		{"an unknown token", func() page { return b.do("GET", "/settings/tokens/zzz", nil) }, http.StatusNotFound, "does not exist"},
 		{"an unknown token's delete page", func() page { return b.do("GET", "/settings/tokens/zzz/delete", nil) }, http.StatusNotFound, ""},
@@ -446,6 +457,47 @@ func TestBadInputChangesNothing(t *testing.T) {
 	// A browser that reports a zone nobody knows still signs up.
 	fresh := newBrowser(t, srv)
 	expect(t, fresh.post("/signup", url.Values{"username": {"erin"}, "password": {"correct7horse"}, "preferred_timezone": {"Etc/Unknown"}}), http.StatusSeeOther)
+}
+
+// A textarea sends CRLF; the description is kept with LF and shown so.
+func TestDescriptionKeptWithLF(t *testing.T) {
+	t.Parallel()
+	_, srv := testenv.App(t, app.Config{}, "")
+	b := signUp(t, srv, "ada")
+	expect(t, b.post("/settings/profile", url.Values{"username": {"ada"}, "email": {"ada@example.com"}, "description": {"one\r\ntwo\r\nthree"},
+		"preferred_language": {"en"}, "preferred_timezone": {"Europe/Istanbul"}}), http.StatusSeeOther)
+	if p := expect(t, b.get("/settings/profile"), http.StatusOK); !strings.Contains(p.body, ">one\ntwo\nthree</textarea>") {
+		t.Fatalf("description not kept with LF: %.3000s", p.body)
+	}
+}
+
+// The console's security-log download is as safe to open in a spreadsheet
+// as the API's: a formula user agent comes out as text.
+func TestSecurityLogCSVIsSafeInSpreadsheets(t *testing.T) {
+	t.Parallel()
+	_, srv := testenv.App(t, app.Config{}, "")
+	b := signUp(t, srv, "ada")
+	b.header.Set("User-Agent", "=cmd|' /C calc'!A0")
+	expect(t, b.post("/settings/profile", url.Values{"username": {"ada"}, "email": {"ada@example.com"}, "full_name": {"Ada"},
+		"preferred_language": {"en"}, "preferred_timezone": {"Europe/Istanbul"}}), http.StatusSeeOther)
+	b.header.Del("User-Agent")
+	p := expect(t, b.get("/settings/security-log.csv"), http.StatusOK)
+	rows, err := csv.NewReader(strings.NewReader(p.body)).ReadAll()
+	if err != nil || len(rows) < 2 {
+		t.Fatalf("csv %v: %q", err, p.body)
+	}
+	var agents []string
+	for _, row := range rows[1:] {
+		for _, cell := range row {
+			if cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
+				t.Fatalf("cell %q can start a formula", cell)
+			}
+		}
+		agents = append(agents, row[7])
+	}
+	if !slices.Contains(agents, "'=cmd|' /C calc'!A0") {
+		t.Fatalf("user agents %q", agents)
+	}
 }
 
 var summaryLinkRe = regexp.MustCompile(`<li><a href="#([^"]+)">`)
