@@ -226,6 +226,11 @@ func TestGrantAndRevokeAdminRole(t *testing.T) {
 	}
 	grace.expect(http.StatusOK, grace.do("GET", "/v1/admin/users", nil)) // the very next request
 	w.admin.expect(http.StatusNotFound, w.admin.do("PUT", "/v1/admin/users/"+graceID+"/roles/owner", nil))
+	// The configured admin holds the role by a recorded grant, like
+	// anyone: she may give it up while grace holds it too, and then she is
+	// no admin (her name in the configuration does not count).
+	w.admin.expect(http.StatusOK, w.admin.do("DELETE", "/v1/admin/users/"+whoami(w.admin)+"/roles/admin", nil))
+	w.admin.expect(http.StatusForbidden, w.admin.do("GET", "/v1/admin/users", nil))
 	// Grace is the only one holding the role: she cannot give it up...
 	if problemType(t, grace.expect(http.StatusConflict, grace.do("DELETE", rolePath, nil))) != "/problems/last_admin" {
 		t.Fatal("the last admin revoked their own role")
