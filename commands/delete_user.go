@@ -67,10 +67,17 @@ func (h *Handlers) DeleteUser(ctx context.Context, cmd DeleteUser, meta events.M
 // destroyed. Each step changes nothing the second time.
 func (h *Handlers) EraseDeleted(ctx context.Context, userID, username string, meta events.Metadata) (uint64, error) {
 	ctx = context.WithoutCancel(ctx) // a deletion, once recorded, is finished
-	last := h.releaseUsername(ctx, username, userID, ReasonAccountDeleted, meta)
+	var errs []error
+	// A configured admin's name is settled before it can pass on; until
+	// then the name stays held, and the next try releases it.
+	last, err := h.settleConfiguredName(ctx, username, meta)
+	if err != nil {
+		errs = append(errs, err)
+	} else {
+		last = max(last, h.releaseUsername(ctx, username, userID, ReasonAccountDeleted, meta))
+	}
 	pos, err := h.endOtherSessions(ctx, userID, "", ReasonAccountDeleted, meta)
 	last = max(last, pos)
-	var errs []error
 	if err != nil {
 		errs = append(errs, err)
 	}

@@ -115,6 +115,9 @@ type Config struct {
 	Directory Directory
 	// Keys destroys a deleted account's data key; nil: nothing is sealed.
 	Keys KeyShredder
+	// ConfiguredAdmins are the admins named in the configuration, turned
+	// into recorded grants (configured_admins.go).
+	ConfiguredAdmins []ConfiguredAdmin
 }
 
 // Directory is what commands need to know of credentials across streams:
@@ -268,6 +271,10 @@ type Handlers struct {
 	// dummyHash is verified against when a sign-in names no account, so
 	// that the answer takes as long as for a wrong password.
 	dummyHash string
+
+	configuredAdmins []ConfiguredAdmin
+	admins           *repository[ConfiguredAdmins]
+	settled          *settledAdmins
 }
 
 // New builds the handlers.
@@ -308,6 +315,10 @@ func New(cfg Config) (*Handlers, error) {
 		registration: limiter(cfg.RegistrationLimit, cfg.Now),
 		security:     cfg.Logger,
 		dummyHash:    dummy,
+
+		configuredAdmins: cfg.ConfiguredAdmins,
+		admins:           newRepository(cfg.Log, foldConfiguredAdmins, 1),
+		settled:          &settledAdmins{},
 	}, nil
 }
 

@@ -58,5 +58,7 @@ func (h *Handlers) RegisterUser(ctx context.Context, cmd RegisterUser, meta even
 		h.releaseUsername(context.WithoutCancel(ctx), cmd.Username, userID, events.ReleaseAbandonedClaim, meta)
 		return UserResult{}, err
 	}
-	return UserResult{User: out.State, Result: Result{Revision: out.Revision, Position: max(out.Position, claimed)}}, nil
+	res = UserResult{User: out.State, Result: Result{Revision: out.Revision, Position: max(out.Position, claimed)}}
+	h.grantIfConfigured(ctx, cmd.Username, &res, meta)
+	return res, nil
 }

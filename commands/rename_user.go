@@ -32,10 +32,18 @@ func (h *Handlers) RenameUser(ctx context.Context, cmd RenameUser, meta events.M
 	// A change of case only keeps the reservation the account holds.
 	claim := !current.Exists() || validate.CanonicalUsername(current.Username) != newName
 	var claimed uint64
-	if claim {
-		if claimed, err = h.claimUsername(ctx, cmd.NewUsername, cmd.UserID, meta); err != nil {
+	if claim && current.Exists() {
+		// A configured admin's name is settled before it can pass on.
+		if claimed, err = h.settleConfiguredName(ctx, current.Username, meta); err != nil {
 			return UserResult{}, err
 		}
+	}
+	if claim {
+		pos, err := h.claimUsername(ctx, cmd.NewUsername, cmd.UserID, meta)
+		if err != nil {
+			return UserResult{}, err
+		}
+		claimed = max(claimed, pos)
 	}
 	var oldName string
 	out, err := update(ctx, h, h.users, stream, cmd.IfMatch, meta, func(u User) ([]events.Payload, error) {
@@ -57,5 +65,6 @@ func (h *Handlers) RenameUser(ctx context.Context, cmd RenameUser, meta events.M
 		// longer carries it, so its next claimant reconciles the claim.
 		res.Position = max(res.Position, h.releaseUsername(context.WithoutCancel(ctx), oldName, cmd.UserID, events.ReleaseRenamed, meta))
 	}
+	h.grantIfConfigured(ctx, cmd.NewUsername, &res, meta)
 	return res, nil
 }

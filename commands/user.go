@@ -21,6 +21,10 @@ type User struct {
 	Disabled     bool
 	Deleted      bool
 	Picture      Picture // zero: none
+
+	// ConfiguredGrants are the configured admins (their keys) whose grant
+	// of the admin role is recorded on this account.
+	ConfiguredGrants []string
 }
 
 // AdminFields are the fields only an admin may change; the user reads them.
@@ -70,6 +74,9 @@ func foldUser(u User, e events.Recorded) User {
 		if !u.HasRole(p.Role) {
 			u.Roles = append(slices.Clone(u.Roles), p.Role)
 			slices.Sort(u.Roles)
+		}
+		if p.ConfiguredAs != "" && !slices.Contains(u.ConfiguredGrants, p.ConfiguredAs) {
+			u.ConfiguredGrants = append(slices.Clone(u.ConfiguredGrants), p.ConfiguredAs)
 		}
 	case events.UserRoleRevokedV1:
 		u.Roles = slices.DeleteFunc(slices.Clone(u.Roles), func(r string) bool { return r == p.Role })

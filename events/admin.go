@@ -3,10 +3,34 @@ package events
 // Roles.
 const RoleAdmin = "admin"
 
+// RoleSourceConfiguration marks a grant the service recorded because its
+// configuration names the account (--admin), not an admin's.
+const RoleSourceConfiguration = "configuration"
+
 // UserRoleGrantedV1 gives an account a role.
 type UserRoleGrantedV1 struct {
 	UserID string `json:"user_id"`
 	Role   string `json:"role"`
+	// Source is RoleSourceConfiguration for a grant by configuration;
+	// empty: an admin's grant (the metadata's actor).
+	Source string `json:"source,omitempty"`
+	// ConfiguredAs is the configured value that named the account: a
+	// username (lower case) or "id:<user id>".
+	ConfiguredAs string `json:"configured_as,omitempty"`
+}
+
+// ConfiguredAdminsStream records which account each configured admin was
+// resolved to, once for every replica.
+const ConfiguredAdminsStream = ConfigCategory + "-admins"
+
+// ConfiguredAdminResolvedV1: the configured admin ConfiguredAs (a
+// username, lower case, or "id:<user id>") was found to be the account
+// UserID. Recorded once per configured value, in ConfiguredAdminsStream, by
+// whichever replica saw it first; the grant follows on the account's own
+// stream, and a later holder of the name is never resolved again.
+type ConfiguredAdminResolvedV1 struct {
+	ConfiguredAs string `json:"configured_as"`
+	UserID       string `json:"user_id"`
 }
 
 // UserRoleRevokedV1 takes a role away.
@@ -48,3 +72,5 @@ func (UserAdminFieldsUpdatedV1) EventType() string { return UserAdminFieldsUpdat
 func (UserDisabledV1) EventType() string           { return UserDisabled }
 func (UserEnabledV1) EventType() string            { return UserEnabled }
 func (UserDeletedV1) EventType() string            { return UserDeleted }
+
+func (ConfiguredAdminResolvedV1) EventType() string { return ConfiguredAdminResolved }

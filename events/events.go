@@ -37,6 +37,7 @@ const (
 	CredentialsCategory = "credentials"
 	PicturesCategory    = "pictures"
 	InboxCategory       = "inbox"
+	ConfigCategory      = "config"
 )
 
 // CredentialsStream is the stream of one user's service credentials.

@@ -43,6 +43,8 @@ const (
 	NotificationRaised         = "notification.raised"
 	NotificationsRead          = "notification.read"
 	NotificationEmailed        = "notification.emailed"
+
+	ConfiguredAdminResolved = "config.admin_resolved"
 )
 
 // Types lists every event type the service knows, in a stable order.
@@ -56,6 +58,7 @@ func Types() []string {
 		UserPictureChanged, PictureStored,
 		CredentialCreated, CredentialUpdated, CredentialDeleted, CredentialRevealed,
 		NotificationPreferencesSet, NotificationRaised, NotificationsRead, NotificationEmailed,
+		ConfiguredAdminResolved,
 	}
 }
 
@@ -127,6 +130,8 @@ func Decode(eventType string, data []byte) (Payload, error) {
 		return decodeAs[NotificationsReadV1](eventType, data)
 	case NotificationEmailed:
 		return decodeAs[NotificationEmailedV1](eventType, data)
+	case ConfiguredAdminResolved:
+		return decodeAs[ConfiguredAdminResolvedV1](eventType, data)
 	}
 	return nil, &UndecodableError{Type: eventType, Err: errUnknownType}
 }

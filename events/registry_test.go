@@ -30,7 +30,7 @@ func TestRegistryRoundTrips(t *testing.T) {
 		TokenDeleted:               TokenDeletedV1{TokenID: "t", UserID: "u"},
 		TokenReuseDetected:         TokenReuseDetectedV1{TokenID: "t", UserID: "u", OldDigest: "d", ClientIP: "192.0.2.9"},
 		TokenUsed:                  TokenUsedV1{TokenID: "t", UserID: "u", At: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC), ClientIP: "192.0.2.9"},
-		UserRoleGranted:            UserRoleGrantedV1{UserID: "u", Role: RoleAdmin},
+		UserRoleGranted:            UserRoleGrantedV1{UserID: "u", Role: RoleAdmin, Source: RoleSourceConfiguration, ConfiguredAs: "margaret"},
 		UserRoleRevoked:            UserRoleRevokedV1{UserID: "u", Role: RoleAdmin},
 		UserAdminFieldsUpdated:     UserAdminFieldsUpdatedV1{UserID: "u", EmployeeID: s("E1"), DisplayNameLocked: new(bool)},
 		UserDisabled:               UserDisabledV1{UserID: "u"},
@@ -46,6 +46,7 @@ func TestRegistryRoundTrips(t *testing.T) {
 		NotificationRaised:         NotificationRaisedV1{UserID: "u", NotificationID: "n", Cause: "e", Kind: "password_changed", Category: "security", InApp: true, At: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)},
 		NotificationsRead:          NotificationsReadV1{UserID: "u", IDs: []string{"n"}},
 		NotificationEmailed:        NotificationEmailedV1{UserID: "u", NotificationID: "n"},
+		ConfiguredAdminResolved:    ConfiguredAdminResolvedV1{ConfiguredAs: "margaret", UserID: "u"},
 	}
 	for _, typ := range Types() {
 		t.Run(typ, func(t *testing.T) {

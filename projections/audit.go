@@ -186,6 +186,9 @@ func AuditEntryOf(e events.Recorded) AuditEntry {
 		details["token"], details["address"] = p.TokenID, p.ClientIP
 	case events.UserRoleGrantedV1:
 		details["role"] = p.Role
+		if p.ConfiguredAs != "" {
+			details["configured_as"] = p.ConfiguredAs // granted by configuration
+		}
 	case events.UserRoleRevokedV1:
 		details["role"] = p.Role
 	case events.UserAdminFieldsUpdatedV1:

@@ -370,6 +370,8 @@ func TestCLIErrors(t *testing.T) {
 		{"missing argument", []string{"username-history"}, 2, "accepts 1 arg"},
 		{"unreachable server", []string{"--eventstore-listen", "127.0.0.1:1", "replay"}, 1, "does not answer"},
 		{"no credentials", []string{"--data", t.TempDir(), "replay"}, 1, "no credentials"},
+		{"admins takes no argument", []string{"admins", "margaret"}, 2, "unknown command"},
+		{"admins, unreachable server", []string{"--eventstore-listen", "127.0.0.1:1", "admins"}, 1, "does not answer"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			code, out, errOut := s.ctl(context.Background(), tt.args...)

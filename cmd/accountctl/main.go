@@ -51,7 +51,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	e := &env{ctx: ctx, stdout: stdout, stderr: stderr, getenv: getenv}
 	root := &cobra.Command{
 		Use:           "accountctl",
-		Short:         "Investigate and operate accountd: username history, account timelines, the event log, read models",
+		Short:         "Investigate and operate accountd: username history, account timelines, admins, the event log, read models",
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
@@ -69,6 +69,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	f.BoolVar(&e.json, "json", false, "print JSON for scripts (one array, oldest first) instead of a table")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(e.usernameHistoryCmd(), e.userHistoryCmd(), e.replayCmd(), e.rebuildCmd(), e.verifyCmd(), e.parkedCmd())
+	root.AddCommand(e.adminsCmd())
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return 0

@@ -58,7 +58,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	logFormat := flags.String("log-format", "json", "log format: json or text (the access log and every other line)")
 	registrationLimit := flags.String("registration-limit", "20/10m", "registrations allowed per client address, as N/DURATION (e.g. 1000/1m for load tests)")
 	var extraScopes, clients, admins listFlag
-	flags.Var(&admins, "admin", "a user id or username allowed the admin endpoints (repeatable; also ACCOUNTD_ADMINS, comma-separated); ids are safer, a username passes to whoever holds it")
+	flags.Var(&admins, "admin", "grant the admin role to an account: a username (granted once, to the first account seen holding it; the role then follows that account through renames) or id:USER_ID (repeatable; also ACCOUNTD_ADMINS, comma-separated); accountctl admins shows who holds it")
 	retentionDays := flags.Int("audit-retention-days", 400, "audit log entries older than this many days are removed (in the background)")
 	flags.Var(&extraScopes, "scope", "an extra token scope for the platform's services, NAME=DESCRIPTION (repeatable), e.g. projects:read=Read your projects")
 	flags.Var(&clients, "introspection-client", "a service that may introspect tokens, ID:SECRET (repeatable; HTTP basic auth on POST /v1/tokens/introspect)")

@@ -75,7 +75,10 @@ type Config struct {
 	// TokenIndexMaxLag: a credential index further behind the log than
 	// this many events refuses every credential (503) until it catches up.
 	TokenIndexMaxLag uint64
-	// Admins are user ids or usernames allowed the admin endpoints.
+	// Admins are the configured admins: usernames, or account ids as
+	// id:<uuid> (a bare uuid is an id too). Each is granted the admin role
+	// once, as a recorded event, to the first account that answers to it
+	// (commands.ConfiguredAdmin); only the role is checked on requests.
 	Admins []string
 	// AuditRetention: audit entries older than this are removed.
 	AuditRetention time.Duration
@@ -204,6 +207,9 @@ func (c Config) Validate() error {
 	if c.MaxTokenLifetime < time.Hour {
 		errs = append(errs, fmt.Errorf("token lifetime %s is shorter than an hour", c.MaxTokenLifetime))
 	}
+	if _, err := commands.ParseConfiguredAdmins(c.Admins); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 
@@ -274,6 +280,7 @@ func Start(ctx context.Context, cfg Config) (_ *App, err error) {
 		a.prepareFeedAndReadModels,
 		a.startPrincipals,
 		a.buildCommands,
+		a.grantConfiguredAdmins,
 		a.startReadSide,
 		a.buildAPI,
 		a.buildConsole,

@@ -37,6 +37,8 @@ const (
 	componentNotifier     = "notifier"
 	componentReminders    = "reminders"
 	componentMailer       = "mailer"
+
+	componentConfiguredAdmins = "configured-admins"
 )
 
 func projectorComponent(name string) string { return "projector/" + name }
@@ -87,7 +89,10 @@ func (a *App) startPrincipals(ctx context.Context) error {
 func (a *App) buildCommands(context.Context) error {
 	a.Progress = projector.NewProgress()
 	a.tracker = projector.NewTracker(a.Progress, a.projectors, nil)
-	var err error
+	admins, err := commands.ParseConfiguredAdmins(a.cfg.Admins)
+	if err != nil {
+		return err
+	}
 	a.Commands, err = commands.New(commands.Config{
 		Log:               eventlog.Sealed{EventLog: eventlog.New(a.Platform.ESDB), Keys: a.Keys},
 		PasswordParams:    a.cfg.PasswordParams,
@@ -101,8 +106,37 @@ func (a *App) buildCommands(context.Context) error {
 		SignIn:            a.cfg.SignInLimits,
 		RegistrationLimit: a.cfg.RegistrationLimit,
 		Logger:            a.log.With("component", "security"),
+		ConfiguredAdmins:  admins,
 	})
 	return err
+}
+
+// grantConfiguredAdmins turns the configured admins whose accounts exist
+// into recorded grants before the service serves, and keeps looking for
+// the others: registration and rename grant at once on the replica that
+// serves them; this pass catches what they could not (a failure, a
+// replica of an older version, a grant interrupted by a crash). Settled
+// admins cost nothing; the log decides, so replicas agree.
+func (a *App) grantConfiguredAdmins(ctx context.Context) error {
+	if len(a.cfg.Admins) == 0 {
+		return nil
+	}
+	pass := func(ctx context.Context, first bool) {
+		waiting, err := a.Commands.GrantConfiguredAdmins(ctx, events.Metadata{Actor: events.ActorSystem})
+		if err != nil && ctx.Err() == nil {
+			a.log.Warn("configured admins not all granted; retrying", "err", err)
+		}
+		if first {
+			for _, c := range waiting {
+				a.log.Info("configured admin waits for its account", "configured_as", c.Key())
+			}
+		}
+	}
+	pass(ctx, true)
+	a.Supervisor.Go(a.bg, componentConfiguredAdmins, func(ctx context.Context) error {
+		return every(ctx, 10*time.Second, func() { pass(ctx, false) })
+	})
+	return nil
 }
 
 // startReadSide runs the relay and one executor per projector, each under
@@ -235,7 +269,7 @@ func (a *App) buildAPI(context.Context) error {
 	var err error
 	a.API, err = httpapi.New(httpapi.Config{
 		Commands: a.Commands, Queries: a.Queries, Principals: a.Principals, Logger: a.log,
-		AccessLog: a.cfg.AccessLog, IntrospectionClients: a.cfg.IntrospectionClients, Admins: a.cfg.Admins,
+		AccessLog: a.cfg.AccessLog, IntrospectionClients: a.cfg.IntrospectionClients,
 		Metrics: a.Metrics, MetricsHandler: a.Metrics.Handler(),
 		Ready: func(ctx context.Context) (bool, any) {
 			r := a.readiness.check(ctx)
@@ -252,7 +286,7 @@ func (a *App) buildConsole(context.Context) error {
 	var err error
 	a.Console, err = web.New(web.Config{
 		Commands: a.Commands, Queries: a.Queries, Principals: a.Principals, Logger: a.log, AccessLog: a.cfg.AccessLog,
-		Metrics: a.Metrics, Admins: a.cfg.Admins, InsecureCookies: a.cfg.InsecureCookies, SessionTTL: a.cfg.SessionTTL,
+		Metrics: a.Metrics, InsecureCookies: a.cfg.InsecureCookies, SessionTTL: a.cfg.SessionTTL,
 		Now: a.cfg.ConsoleNow,
 	})
 	if err != nil {

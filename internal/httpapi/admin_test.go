@@ -8,7 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/accountd/accountd/commands"
+	"github.com/accountd/accountd/events"
 	"github.com/accountd/accountd/internal/app"
+	"github.com/accountd/accountd/internal/eventlog"
 	"github.com/accountd/accountd/internal/testenv"
 )
 
@@ -223,6 +226,11 @@ func TestGrantAndRevokeAdminRole(t *testing.T) {
 	}
 	grace.expect(http.StatusOK, grace.do("GET", "/v1/admin/users", nil)) // the very next request
 	w.admin.expect(http.StatusNotFound, w.admin.do("PUT", "/v1/admin/users/"+graceID+"/roles/owner", nil))
+	// The configured admin holds the role by a recorded grant, like
+	// anyone: she may give it up while grace holds it too, and then she is
+	// no admin (her name in the configuration does not count).
+	w.admin.expect(http.StatusOK, w.admin.do("DELETE", "/v1/admin/users/"+whoami(w.admin)+"/roles/admin", nil))
+	w.admin.expect(http.StatusForbidden, w.admin.do("GET", "/v1/admin/users", nil))
 	// Grace is the only one holding the role: she cannot give it up...
 	if problemType(t, grace.expect(http.StatusConflict, grace.do("DELETE", rolePath, nil))) != "/problems/last_admin" {
 		t.Fatal("the last admin revoked their own role")
@@ -379,4 +387,101 @@ func eventually(t *testing.T, what string, ok func() bool) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// The attack: "--admin margaret" made admin whoever held the name,
+// so after margaret renamed, a new account named margaret was admin (and
+// could make others admin). Now the name is resolved once, to the first
+// account holding it, as a recorded grant; the role follows that account,
+// also across a restart, and nothing is recorded twice.
+func TestConfiguredAdminIsAnAccountNotAName(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cfg := app.Config{Admins: []string{"margaret"}}
+	a, srv := testenv.App(t, cfg, dir)
+	margaret := signUp(t, srv, "margaret", nil)
+	margaretID := whoami(margaret)
+	margaret.expect(http.StatusOK, margaret.do("GET", "/v1/admin/users", nil))
+	// The admin view shows the role (a configured admin showed none).
+	if got := margaret.expect(http.StatusOK, margaret.do("GET", "/v1/admin/users/"+margaretID, nil)).json(t)["roles"]; !slices.Equal(got.([]any), []any{"admin"}) {
+		t.Fatalf("roles %v", got)
+	}
+	// The security log says where the role came from.
+	var grant map[string]any
+	for _, e := range margaret.expect(http.StatusOK, margaret.do("GET", "/v1/me/audit?type=user.role_granted", nil)).json(t)["entries"].([]any) {
+		grant = e.(map[string]any)
+	}
+	if grant == nil || grant["actor"] != "system" || !strings.Contains(grant["summary"].(string), "by configuration, as: margaret") {
+		t.Fatalf("security log entry %v", grant)
+	}
+
+	margaret.expect(http.StatusOK, margaret.do("PUT", "/v1/me/username", map[string]any{"username": "maggie"}))
+	margaret.expect(http.StatusOK, margaret.do("GET", "/v1/admin/users", nil))
+	impostor := signUp(t, srv, "margaret", nil)
+	impostorID := whoami(impostor)
+	check := func(srv *httptest.Server) {
+		t.Helper()
+		margaret.base, impostor.base = srv.URL, srv.URL
+		margaret.expect(http.StatusOK, margaret.do("GET", "/v1/admin/users", nil))
+		for _, path := range []string{"/v1/admin/users", "/v1/admin/users/" + margaretID, "/v1/usernames/margaret/history"} {
+			if got := problemType(t, impostor.expect(http.StatusForbidden, impostor.do("GET", path, nil))); got != "/problems/admin_required" {
+				t.Fatalf("GET %s: %s", path, got)
+			}
+		}
+		if got := problemType(t, impostor.expect(http.StatusForbidden, impostor.do("PUT", "/v1/admin/users/"+impostorID+"/roles/admin", nil))); got != "/problems/admin_required" {
+			t.Fatalf("the impostor grants himself the role: %s", got)
+		}
+		if got := margaret.expect(http.StatusOK, margaret.do("GET", "/v1/admin/users/"+impostorID, nil)).json(t)["roles"]; len(got.([]any)) != 0 {
+			t.Fatalf("the impostor's roles %v", got)
+		}
+	}
+	check(srv)
+
+	// A restart on the same data: the same, and no second grant.
+	srv.Close()
+	a.Close()
+	a, srv = testenv.App(t, cfg, dir)
+	check(srv)
+	log := eventlog.New(a.Platform.ESDB)
+	read := func(stream string) []events.Recorded {
+		recs, err := log.ReadStream(t.Context(), stream, commands.NoStream)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return recs
+	}
+	if got := read(events.ConfiguredAdminsStream); len(got) != 1 || got[0].Payload != (events.ConfiguredAdminResolvedV1{ConfiguredAs: "margaret", UserID: margaretID}) {
+		t.Fatalf("resolutions %+v", got)
+	}
+	count := func(id string) (n int) {
+		for _, r := range read(events.UserStream(id)) {
+			if g, ok := r.Payload.(events.UserRoleGrantedV1); ok && g.Source == events.RoleSourceConfiguration {
+				n++
+			}
+		}
+		return n
+	}
+	if m, i := count(margaretID), count(impostorID); m != 1 || i != 0 {
+		t.Fatalf("grants by configuration: %d to margaret, %d to the impostor", m, i)
+	}
+}
+
+// --admin id:<uuid> names an account by id: registered before the start,
+// it is granted at start; the name it holds plays no part.
+func TestConfiguredAdminByID(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	a, srv := testenv.App(t, app.Config{}, dir)
+	grace := signUp(t, srv, "grace", nil)
+	graceID := whoami(grace)
+	grace.expect(http.StatusForbidden, grace.do("GET", "/v1/admin/users", nil))
+	srv.Close()
+	a.Close()
+	_, srv = testenv.App(t, app.Config{Admins: []string{"id:" + graceID, "grace2"}}, dir)
+	grace.base = srv.URL
+	grace.expect(http.StatusOK, grace.do("GET", "/v1/admin/users", nil))
+	grace.expect(http.StatusOK, grace.do("PUT", "/v1/me/username", map[string]any{"username": "hopper"}))
+	grace.expect(http.StatusOK, grace.do("GET", "/v1/admin/users", nil))
+	other := signUp(t, srv, "grace", nil)
+	other.expect(http.StatusForbidden, other.do("GET", "/v1/admin/users", nil))
 }

@@ -65,8 +65,6 @@ type Config struct {
 	IntrospectionClients map[string]string
 	// Now is the clock (tests move it); nil: time.Now.
 	Now func() time.Time
-	// Admins are user ids or usernames that may use the admin endpoints.
-	Admins []string
 }
 
 func (c *Config) setDefaults() {
@@ -110,7 +108,6 @@ type API struct {
 	ready      func(context.Context) (bool, any)
 	catalogs   catalogs
 	clients    map[string][32]byte // introspection client -> SHA-256 of its secret
-	admins     principals.Admins
 	now        func() time.Time
 
 	router  *mux.Router
@@ -138,7 +135,6 @@ func New(cfg Config) (*API, error) {
 		ready:      cfg.Ready,
 		catalogs:   cats,
 		clients:    map[string][32]byte{},
-		admins:     principals.NewAdmins(cfg.Admins),
 		now:        cfg.Now,
 	}
 	for id, secret := range cfg.IntrospectionClients {

@@ -48,6 +48,7 @@ func templates(lang string) map[string]string {
 			"notification.raised":          "Bildirim: {kind}",
 			"notification.read":            "Bildirimler okundu",
 			"notification.emailed":         "Bildirim e-postayla gönderildi",
+			"config.admin_resolved":        "Yapılandırmadaki {configured_as} yöneticisi bu hesap olarak belirlendi",
 		}
 	}
 	return map[string]string{
@@ -83,6 +84,7 @@ func templates(lang string) map[string]string {
 		"notification.raised":          "Notification: {kind}",
 		"notification.read":            "Notifications read",
 		"notification.emailed":         "Notification e-mailed",
+		"config.admin_resolved":        "The configured admin {configured_as} was found to be this account",
 	}
 }
 
@@ -102,6 +104,7 @@ func labels(lang string) map[string]string {
 			"account_deleted": "hesap silindi", "account_disabled": "hesap devre dışı bırakıldı", "reported": "sızdığı bildirildi", "reuse_detected": "eski değeri yeniden kullanıldı",
 			"renamed": "ad değişti", "abandoned_claim": "yarım kalmış ayırma", "browser": "web konsolu",
 			"true": "evet", "false": "hayır", "erased": "silindi",
+			"configured_as": "yapılandırmayla, şu adla",
 		}
 	}
 	return map[string]string{
@@ -113,6 +116,7 @@ func labels(lang string) map[string]string {
 		"signed_out": "signed out", "password_changed": "password changed", "account_deleted": "account deleted", "account_disabled": "account disabled",
 		"reuse_detected": "a replaced secret was used", "abandoned_claim": "abandoned claim", "browser": "the web console",
 		"true": "yes", "false": "no",
+		"configured_as": "by configuration, as",
 	}
 }
 

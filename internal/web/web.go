@@ -45,8 +45,6 @@ type Config struct {
 	Logger     *slog.Logger
 	AccessLog  *slog.Logger
 	Metrics    Metrics
-	// Admins are user ids or usernames named admins in the configuration.
-	Admins []string
 	// InsecureCookies drops Secure and the __Host- prefix from cookies, for
 	// plain-HTTP development hosts other than localhost (browsers accept
 	// Secure cookies on http://localhost already).
@@ -88,7 +86,6 @@ type Console struct {
 	access     *slog.Logger
 	metrics    Metrics
 	catalogs   i18n.Catalogs
-	admins     principals.Admins
 	cookies    cookieNames
 	secure     bool
 	sessionTTL time.Duration
@@ -119,7 +116,7 @@ func New(cfg Config) (*Console, error) {
 		return nil, err
 	}
 	c := &Console{cmd: cfg.Commands, queries: cfg.Queries, principals: cfg.Principals, log: cfg.Logger, access: cfg.AccessLog,
-		metrics: cfg.Metrics, catalogs: cats, admins: principals.NewAdmins(cfg.Admins), secure: !cfg.InsecureCookies, sessionTTL: cfg.SessionTTL,
+		metrics: cfg.Metrics, catalogs: cats, secure: !cfg.InsecureCookies, sessionTTL: cfg.SessionTTL,
 		now: cfg.Now, static: static, flashes: newExpiring[flash](cfg.Now, flashFor, maxFlashes),
 		confirmed: newExpiring[struct{}](cfg.Now, reauthFor, maxConfirms)}
 	if c.secure {
@@ -368,8 +365,10 @@ func (c *Console) admin(next http.HandlerFunc) http.HandlerFunc {
 	})
 }
 
+// isAdmin: the principal holds the admin role (only the role counts, as
+// in the API).
 func (c *Console) isAdmin(p principals.Principal) bool {
-	return c.admins.Include(p)
+	return p.Admin
 }
 
 // recentlyConfirmed requires the password confirmed within reauthFor
