@@ -3,6 +3,7 @@ package commands_test
 import (
 	"errors"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -318,5 +319,36 @@ func after(d time.Duration) func(*harness) *time.Time {
 func child(ips []string, lifetime time.Duration, scopes ...string) func(*harness) commands.TokenSpec {
 	return func(hs *harness) commands.TokenSpec {
 		return commands.TokenSpec{Title: "child", Scopes: scopes, AllowedIPs: ips, ExpiresAt: hs.now.Add(lifetime), Enabled: true}
+	}
+}
+
+type outcomes struct {
+	mu  sync.Mutex
+	got []string
+}
+
+func (o *outcomes) Command(name, outcome string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.got = append(o.got, name+":"+outcome)
+}
+func (o *outcomes) Conflict(string)  {}
+func (o *outcomes) Throttled(string) {}
+
+// A token refused for its reach is a denial in the metrics, not an error.
+func TestTokenReachRefusalsCountAsDenied(t *testing.T) {
+	m := &outcomes{}
+	hs := newHarnessOn(t, eventlog.NewMemory(), commands.Config{MaxLiveTokens: 10, Metrics: m})
+	a := givenReachAccount(hs)
+	if _, err := hs.h.DeleteToken(hs.ctx, commands.DeleteToken{UserID: a.user, TokenID: a.broad, Actor: a.actor(hs)}, meta()); err == nil {
+		t.Fatal("deleted")
+	}
+	if _, err := hs.h.DeleteToken(hs.ctx, commands.DeleteToken{UserID: a.user, TokenID: a.longer, Actor: a.actor(hs)}, meta()); err == nil {
+		t.Fatal("deleted")
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if want := []string{"delete_token:denied", "delete_token:denied"}; !slices.Equal(m.got, want) {
+		t.Fatalf("outcomes %v, want %v", m.got, want)
 	}
 }
