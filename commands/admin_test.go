@@ -168,7 +168,7 @@ func TestDeleteUser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := hs.h.CreateToken(hs.ctx, commands.CreateToken{UserID: id, Spec: spec("profile:read")}, meta()); err != nil {
+	if _, err := hs.h.CreateToken(hs.ctx, commands.CreateToken{Actor: commands.Actor{Session: true}, UserID: id, Spec: spec("profile:read")}, meta()); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := hs.h.CreateCredential(hs.ctx, commands.CreateCredential{UserID: id, Spec: commands.CredentialSpec{

@@ -13,10 +13,9 @@ import (
 type CreateToken struct {
 	UserID string
 	Spec   TokenSpec
-	// Held are the scopes of the token the request came with; nil for a
-	// session, which holds every scope. A token cannot grant more than it
-	// holds.
-	Held []string
+	// Actor is the credential the request came with: a token creates only
+	// tokens within its own scopes, addresses and life.
+	Actor Actor
 }
 
 // IssuedToken is a token and its secret, shown this once.
@@ -31,7 +30,7 @@ type IssuedToken struct {
 func (h *Handlers) CreateToken(ctx context.Context, cmd CreateToken, meta events.Metadata) (res IssuedToken, err error) {
 	defer func() { h.done("create_token", err) }()
 	meta = h.stamp(meta)
-	spec, err := h.tokenPolicy.validSpec(cmd.Spec, cmd.Held, meta.Time)
+	spec, err := h.tokenPolicy.validSpec(cmd.Spec, meta.Time)
 	if err != nil {
 		return IssuedToken{}, err
 	}
@@ -41,7 +40,7 @@ func (h *Handlers) CreateToken(ctx context.Context, cmd CreateToken, meta events
 	}
 	id := uuid.NewString()
 	out, err := update(ctx, h, h.tokens, events.TokensStream(cmd.UserID), nil, meta, func(ts Tokens) ([]events.Payload, error) {
-		return ts.create(cmd.UserID, id, spec, pat, meta.Time, h.tokenPolicy.maxLive)
+		return ts.create(cmd.Actor, cmd.UserID, id, spec, pat, meta.Time, h.tokenPolicy.maxLive)
 	})
 	if err != nil {
 		return IssuedToken{}, err

@@ -129,7 +129,7 @@ func TestTokenCommands(t *testing.T) {
 	hs, _ := newCredentialHarness(t)
 	user := uuid.NewString()
 	stream := events.TokensStream(user)
-	created, err := hs.h.CreateToken(hs.ctx, commands.CreateToken{UserID: user, Spec: spec("tokens:write", "profile:read", "profile:read")}, meta())
+	created, err := hs.h.CreateToken(hs.ctx, commands.CreateToken{Actor: commands.Actor{Session: true}, UserID: user, Spec: spec("tokens:write", "profile:read", "profile:read")}, meta())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,23 +139,23 @@ func TestTokenCommands(t *testing.T) {
 		t.Fatalf("created %+v", p)
 	}
 	// A token cannot grant what it does not hold.
-	_, err = hs.h.CreateToken(hs.ctx, commands.CreateToken{UserID: user, Spec: spec("profile:write"), Held: []string{"tokens:write", "profile:read"}}, meta())
+	_, err = hs.h.CreateToken(hs.ctx, commands.CreateToken{UserID: user, Spec: spec("profile:write"), Actor: commands.Actor{Scopes: []string{"tokens:write", "profile:read"}, ExpiresAt: hs.now.Add(60 * 24 * time.Hour)}}, meta())
 	var se *commands.ScopeError
 	if !errors.As(err, &se) || !slices.Equal(se.Missing, []string{"profile:write"}) {
 		t.Fatalf("escalation: %v", err)
 	}
 	// The limit counts live tokens only.
 	for range 2 {
-		if _, err := hs.h.CreateToken(hs.ctx, commands.CreateToken{UserID: user, Spec: spec("profile:read")}, meta()); err != nil {
+		if _, err := hs.h.CreateToken(hs.ctx, commands.CreateToken{Actor: commands.Actor{Session: true}, UserID: user, Spec: spec("profile:read")}, meta()); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := hs.h.CreateToken(hs.ctx, commands.CreateToken{UserID: user, Spec: spec("profile:read")}, meta()); !slices.Equal(violationCodes(err), []string{"tokens.too_many"}) {
+	if _, err := hs.h.CreateToken(hs.ctx, commands.CreateToken{Actor: commands.Actor{Session: true}, UserID: user, Spec: spec("profile:read")}, meta()); !slices.Equal(violationCodes(err), []string{"tokens.too_many"}) {
 		t.Fatalf("fourth token: %v", err)
 	}
 	// Rotation without an expiry keeps the lifetime, from now.
 	hs.now = hs.now.Add(24 * time.Hour)
-	rotated, err := hs.h.RotateToken(hs.ctx, commands.RotateToken{UserID: user, TokenID: created.Token.ID}, meta())
+	rotated, err := hs.h.RotateToken(hs.ctx, commands.RotateToken{Actor: commands.Actor{Session: true}, UserID: user, TokenID: created.Token.ID}, meta())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,10 +182,10 @@ func TestTokenCommands(t *testing.T) {
 		t.Fatalf("a revoked token was revoked again: %d events after %d", got, before)
 	}
 	// Another user's token is not found.
-	if _, err := hs.h.DeleteToken(hs.ctx, commands.DeleteToken{UserID: uuid.NewString(), TokenID: created.Token.ID}, meta()); !errors.Is(err, commands.ErrTokenNotFound) {
+	if _, err := hs.h.DeleteToken(hs.ctx, commands.DeleteToken{Actor: commands.Actor{Session: true}, UserID: uuid.NewString(), TokenID: created.Token.ID}, meta()); !errors.Is(err, commands.ErrTokenNotFound) {
 		t.Fatalf("someone else's token: %v", err)
 	}
-	if _, err := hs.h.DeleteAllTokens(hs.ctx, commands.DeleteAllTokens{UserID: user}, meta()); err != nil {
+	if _, err := hs.h.DeleteAllTokens(hs.ctx, commands.DeleteAllTokens{Actor: commands.Actor{Session: true}, UserID: user}, meta()); err != nil {
 		t.Fatal(err)
 	}
 	n := 0
@@ -203,7 +203,7 @@ func TestTokenCommands(t *testing.T) {
 func TestUsesAreRecordedCoarsely(t *testing.T) {
 	hs, _ := newCredentialHarness(t)
 	user := uuid.NewString()
-	created, err := hs.h.CreateToken(hs.ctx, commands.CreateToken{UserID: user, Spec: spec("profile:read")}, meta())
+	created, err := hs.h.CreateToken(hs.ctx, commands.CreateToken{Actor: commands.Actor{Session: true}, UserID: user, Spec: spec("profile:read")}, meta())
 	if err != nil {
 		t.Fatal(err)
 	}

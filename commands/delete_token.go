@@ -9,13 +9,15 @@ import (
 // DeleteToken revokes a token and removes it from the list.
 type DeleteToken struct {
 	UserID, TokenID string
+	Actor           Actor // a token deletes only tokens within its reach
 }
 
 // DeleteToken ends the token at once.
 func (h *Handlers) DeleteToken(ctx context.Context, cmd DeleteToken, meta events.Metadata) (res Result, err error) {
 	defer func() { h.done("delete_token", err) }()
-	out, err := update(ctx, h, h.tokens, events.TokensStream(cmd.UserID), nil, h.stamp(meta), func(ts Tokens) ([]events.Payload, error) {
-		return ts.delete(cmd.TokenID)
+	meta = h.stamp(meta)
+	out, err := update(ctx, h, h.tokens, events.TokensStream(cmd.UserID), nil, meta, func(ts Tokens) ([]events.Payload, error) {
+		return ts.delete(cmd.Actor, cmd.TokenID, meta.Time)
 	})
 	return Result{Revision: out.Revision, Position: out.Position}, err
 }
@@ -23,13 +25,15 @@ func (h *Handlers) DeleteToken(ctx context.Context, cmd DeleteToken, meta events
 // DeleteAllTokens revokes and removes every token of a user.
 type DeleteAllTokens struct {
 	UserID string
+	Actor  Actor // a token deletes all only when it reaches them all
 }
 
 // DeleteAllTokens ends them all in one append.
 func (h *Handlers) DeleteAllTokens(ctx context.Context, cmd DeleteAllTokens, meta events.Metadata) (res Result, err error) {
 	defer func() { h.done("delete_all_tokens", err) }()
-	out, err := update(ctx, h, h.tokens, events.TokensStream(cmd.UserID), nil, h.stamp(meta), func(ts Tokens) ([]events.Payload, error) {
-		return ts.deleteAll()
+	meta = h.stamp(meta)
+	out, err := update(ctx, h, h.tokens, events.TokensStream(cmd.UserID), nil, meta, func(ts Tokens) ([]events.Payload, error) {
+		return ts.deleteAll(cmd.Actor, meta.Time)
 	})
 	return Result{Revision: out.Revision, Position: out.Position}, err
 }

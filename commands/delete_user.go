@@ -82,7 +82,7 @@ func (h *Handlers) EraseDeleted(ctx context.Context, userID, username string, me
 		errs = append(errs, err)
 	}
 	out, err := update(ctx, h, h.tokens, events.TokensStream(userID), nil, meta, func(ts Tokens) ([]events.Payload, error) {
-		return ts.deleteAll()
+		return ts.deleteAll(Actor{Session: true}, meta.Time) // the account goes: every token, whoever asked
 	})
 	if err != nil {
 		errs = append(errs, err)

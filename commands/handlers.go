@@ -363,6 +363,8 @@ func (h *Handlers) done(name string, err error) {
 func outcomeOf(err error) string {
 	var ve *ValidationError
 	var te *ThrottledError
+	var se *ScopeError
+	var le *LimitsError
 	switch {
 	case err == nil:
 		return "ok"
@@ -374,7 +376,8 @@ func outcomeOf(err error) string {
 		return "conflict"
 	case errors.Is(err, ErrUserNotFound), errors.Is(err, ErrSessionNotFound), errors.Is(err, ErrTokenNotFound), errors.Is(err, ErrCredentialNotFound), errors.Is(err, ErrPictureNotFound), errors.Is(err, ErrNotificationNotFound):
 		return "not_found"
-	case errors.Is(err, ErrInvalidCredentials), errors.Is(err, ErrWrongPassword), errors.Is(err, ErrAccountDisabled), errors.Is(err, ErrFieldLocked):
+	case errors.Is(err, ErrInvalidCredentials), errors.Is(err, ErrWrongPassword), errors.Is(err, ErrAccountDisabled), errors.Is(err, ErrFieldLocked),
+		errors.As(err, &se), errors.As(err, &le):
 		return "denied"
 	}
 	return "error"

@@ -13,9 +13,11 @@ import (
 // rotates the old secret away, in one command.
 type RotateToken struct {
 	UserID, TokenID string
-	// ExpiresAt is the new expiry; nil: the lifetime the token had,
-	// counted from now, capped at the maximum.
+	// ExpiresAt is the new expiry; nil: by a session, the lifetime the
+	// token had, counted from now, capped at the maximum; by a token, the
+	// expiry it has.
 	ExpiresAt *time.Time
+	Actor     Actor // a token rotates only tokens within its reach
 }
 
 // RotateToken returns the new secret, shown this once.
@@ -32,15 +34,7 @@ func (h *Handlers) RotateToken(ctx context.Context, cmd RotateToken, meta events
 		return IssuedToken{}, err
 	}
 	out, err := update(ctx, h, h.tokens, events.TokensStream(cmd.UserID), nil, meta, func(ts Tokens) ([]events.Payload, error) {
-		t, ok := ts.Get(cmd.TokenID)
-		if !ok {
-			return nil, ErrTokenNotFound
-		}
-		expires := meta.Time.Add(min(t.ExpiresAt.Sub(t.IssuedAt), h.tokenPolicy.maxLifetime))
-		if cmd.ExpiresAt != nil {
-			expires = *cmd.ExpiresAt
-		}
-		return ts.rotate(cmd.TokenID, pat, expires.UTC().Truncate(time.Second), meta.Time)
+		return ts.rotate(cmd.Actor, cmd.TokenID, pat, cmd.ExpiresAt, meta.Time, h.tokenPolicy.maxLifetime)
 	})
 	if err != nil {
 		return IssuedToken{}, err

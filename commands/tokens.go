@@ -181,9 +181,8 @@ func (p tokenPolicy) validExpiry(field string, at, now time.Time) []validate.Vio
 	return nil
 }
 
-// validSpec checks a new token's settings, and that the creating
-// credential holds every scope it grants (held nil: a session, all).
-func (p tokenPolicy) validSpec(spec TokenSpec, held []string, now time.Time) (TokenSpec, error) {
+// validSpec checks a new token's settings.
+func (p tokenPolicy) validSpec(spec TokenSpec, now time.Time) (TokenSpec, error) {
 	vs := validTitle("title", spec.Title)
 	if len(spec.Scopes) == 0 {
 		vs = append(vs, validate.Violation{Field: "scopes", Code: "scopes.required"})
@@ -203,18 +202,17 @@ func (p tokenPolicy) validSpec(spec TokenSpec, held []string, now time.Time) (To
 	spec.Scopes = slices.Compact(slices.Sorted(slices.Values(spec.Scopes)))
 	spec.AllowedIPs = ips
 	spec.ExpiresAt = spec.ExpiresAt.UTC().Truncate(time.Second)
-	if held != nil {
-		if missing := scopes.Missing(held, spec.Scopes); len(missing) > 0 {
-			return spec, &ScopeError{Missing: missing}
-		}
-	}
 	return spec, nil
 }
 
-// create adds a token, within the per-user limit of live tokens.
-func (ts Tokens) create(userID, id string, spec TokenSpec, pat tokens.PAT, now time.Time, maxLive int) ([]events.Payload, error) {
+// create adds a token, within the per-user limit of live tokens and
+// within the reach of the credential that creates it.
+func (ts Tokens) create(actor Actor, userID, id string, spec TokenSpec, pat tokens.PAT, now time.Time, maxLive int) ([]events.Payload, error) {
 	if _, exists := ts.byID[id]; exists {
 		return nil, errors.New("token id collision")
+	}
+	if err := actor.in(ts, now).MayReach(TokenReach{Scopes: spec.Scopes, AllowedIPs: spec.AllowedIPs, ExpiresAt: spec.ExpiresAt}); err != nil {
+		return nil, err
 	}
 	live := 0
 	for _, t := range ts.byID {
@@ -238,10 +236,21 @@ type TokenChange struct {
 	AllowedIPs *[]string
 }
 
-func (ts Tokens) update(id string, c TokenChange) ([]events.Payload, error) {
+// update changes a token the actor reaches; a token narrows addresses,
+// its own or another's, but never gives one it may not use itself.
+func (ts Tokens) update(actor Actor, id string, c TokenChange, now time.Time) ([]events.Payload, error) {
 	t, ok := ts.byID[id]
 	if !ok {
 		return nil, ErrTokenNotFound
+	}
+	actor = actor.in(ts, now)
+	if err := actor.MayReach(t.Reach()); err != nil {
+		return nil, err
+	}
+	if c.AllowedIPs != nil {
+		if err := actor.mayGiveAddresses(*c.AllowedIPs); err != nil {
+			return nil, err
+		}
 	}
 	out := events.TokenUpdatedV1{TokenID: id, UserID: ts.UserID}
 	changed := false
@@ -260,24 +269,64 @@ func (ts Tokens) update(id string, c TokenChange) ([]events.Payload, error) {
 	return []events.Payload{out}, nil
 }
 
-func (ts Tokens) rotate(id string, pat tokens.PAT, expires, now time.Time) ([]events.Payload, error) {
+// rotate gives a token the actor reaches a new secret. Rotated by a
+// session, a token gets the lifetime it had, counted from now and capped
+// at the maximum, or the expiry asked for. Rotated by a token, it keeps
+// its expiry unless an earlier one is asked for (or, for another token,
+// one no later than the acting token's own): a token renews secrets but
+// never extends a life beyond its own.
+func (ts Tokens) rotate(actor Actor, id string, pat tokens.PAT, asked *time.Time, now time.Time, maxLifetime time.Duration) ([]events.Payload, error) {
 	t, ok := ts.byID[id]
 	if !ok || t.Revoked {
 		return nil, ErrTokenNotFound
 	}
+	actor = actor.in(ts, now)
+	if err := actor.MayReach(t.Reach()); err != nil {
+		return nil, err
+	}
+	var expires time.Time
+	switch {
+	case asked != nil:
+		if err := actor.mayGiveExpiry(*asked); err != nil {
+			return nil, err
+		}
+		expires = *asked
+	case actor.Session:
+		expires = now.Add(min(t.ExpiresAt.Sub(t.IssuedAt), maxLifetime))
+	case !now.Before(t.ExpiresAt):
+		// Kept, the expiry would be over before the secret is used.
+		return nil, invalid([]validate.Violation{{Field: "expires_at", Code: "request.required"}})
+	default:
+		expires = t.ExpiresAt
+	}
+	expires = expires.UTC().Truncate(time.Second)
 	return []events.Payload{events.TokenRotatedV1{TokenID: id, UserID: ts.UserID, OldDigest: t.Digest, TokenDigest: pat.Digest, TokenPrefix: pat.Prefix,
 		ExpiresAt: expires, IssuedAt: now.UTC().Truncate(time.Second)}}, nil
 }
 
-func (ts Tokens) delete(id string) ([]events.Payload, error) {
-	if _, ok := ts.byID[id]; !ok {
+func (ts Tokens) delete(actor Actor, id string, now time.Time) ([]events.Payload, error) {
+	t, ok := ts.byID[id]
+	if !ok {
 		return nil, ErrTokenNotFound
+	}
+	if err := actor.in(ts, now).MayReach(t.Reach()); err != nil {
+		return nil, err
 	}
 	return []events.Payload{events.TokenDeletedV1{TokenID: id, UserID: ts.UserID}}, nil
 }
 
-func (ts Tokens) deleteAll() ([]events.Payload, error) {
+// deleteAll deletes every token, or none: a token that does not reach
+// them all is refused, naming what it lacks for the rest, so that a
+// success always means that no token is left.
+func (ts Tokens) deleteAll(actor Actor, now time.Time) ([]events.Payload, error) {
 	ids := slices.Sorted(maps.Keys(ts.byID))
+	all := make([]Token, len(ids))
+	for i, id := range ids {
+		all[i] = ts.byID[id]
+	}
+	if err := actor.in(ts, now).mayReachAll(all); err != nil {
+		return nil, err
+	}
 	out := make([]events.Payload, len(ids))
 	for i, id := range ids {
 		out[i] = events.TokenDeletedV1{TokenID: id, UserID: ts.UserID}

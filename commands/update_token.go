@@ -10,6 +10,7 @@ import (
 type UpdateToken struct {
 	UserID, TokenID string
 	Change          TokenChange
+	Actor           Actor // a token changes only tokens within its reach
 }
 
 // TokenResult is a token as a command left it.
@@ -31,8 +32,9 @@ func (h *Handlers) UpdateToken(ctx context.Context, cmd UpdateToken, meta events
 	if err := invalid(vs); err != nil {
 		return TokenResult{}, err
 	}
-	out, err := update(ctx, h, h.tokens, events.TokensStream(cmd.UserID), nil, h.stamp(meta), func(ts Tokens) ([]events.Payload, error) {
-		return ts.update(cmd.TokenID, c)
+	meta = h.stamp(meta)
+	out, err := update(ctx, h, h.tokens, events.TokensStream(cmd.UserID), nil, meta, func(ts Tokens) ([]events.Payload, error) {
+		return ts.update(cmd.Actor, cmd.TokenID, c, meta.Time)
 	})
 	if err != nil {
 		return TokenResult{}, err

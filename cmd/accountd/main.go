@@ -33,6 +33,62 @@ func adminList(flags []string, env string) []string {
 	return out
 }
 
+// minClientSecret is the shortest introspection client secret accepted.
+const minClientSecret = 16
+
+// introspectionClients gathers the introspection clients: from the
+// repeatable flag (whose values any local user can read in the process
+// list), from env (ACCOUNTD_INTROSPECTION_CLIENT: ID:SECRET entries
+// separated by commas or newlines) and from the file (one ID:SECRET a
+// line; blank lines and lines starting with # are ignored). Errors name
+// where an entry came from, never its secret.
+func introspectionClients(flagValues []string, env, file string, readFile func(string) ([]byte, error)) (map[string]string, error) {
+	out := map[string]string{}
+	add := func(where, entry string) error {
+		id, secret, ok := strings.Cut(entry, ":")
+		id = strings.TrimSpace(id)
+		switch {
+		case !ok || id == "" || secret == "":
+			return fmt.Errorf("%s: want ID:SECRET", where)
+		case len(secret) < minClientSecret:
+			return fmt.Errorf("%s: the secret of client %q is shorter than %d characters", where, id, minClientSecret)
+		}
+		if _, dup := out[id]; dup {
+			return fmt.Errorf("%s: client %q is given twice", where, id)
+		}
+		out[id] = secret
+		return nil
+	}
+	for i, v := range flagValues {
+		if err := add(fmt.Sprintf("--introspection-client #%d", i+1), v); err != nil {
+			return nil, err
+		}
+	}
+	for i, entry := range strings.FieldsFunc(env, func(r rune) bool { return r == ',' || r == '\n' }) {
+		if entry = strings.TrimSpace(entry); entry == "" {
+			continue
+		}
+		if err := add(fmt.Sprintf("ACCOUNTD_INTROSPECTION_CLIENT entry %d", i+1), entry); err != nil {
+			return nil, err
+		}
+	}
+	if file != "" {
+		raw, err := readFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("--introspection-client-file: %w", err)
+		}
+		for i, line := range strings.Split(string(raw), "\n") {
+			if line = strings.TrimSpace(line); line == "" || strings.HasPrefix(line, "#") {
+				continue
+			}
+			if err := add(fmt.Sprintf("%s line %d", file, i+1), line); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return out, nil
+}
+
 // listFlag collects a repeatable flag's values.
 type listFlag []string
 
@@ -61,7 +117,8 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	flags.Var(&admins, "admin", "grant the admin role to an account: a username (granted once, to the first account seen holding it; the role then follows that account through renames) or id:USER_ID (repeatable; also ACCOUNTD_ADMINS, comma-separated); accountctl admins shows who holds it")
 	retentionDays := flags.Int("audit-retention-days", 400, "audit log entries older than this many days are removed (in the background)")
 	flags.Var(&extraScopes, "scope", "an extra token scope for the platform's services, NAME=DESCRIPTION (repeatable), e.g. projects:read=Read your projects")
-	flags.Var(&clients, "introspection-client", "a service that may introspect tokens, ID:SECRET (repeatable; HTTP basic auth on POST /v1/tokens/introspect)")
+	flags.Var(&clients, "introspection-client", "a service that may introspect tokens, ID:SECRET (repeatable; HTTP basic auth on POST /v1/tokens/introspect; the secret at least 16 characters). Visible to every local user in the process list: prefer ACCOUNTD_INTROSPECTION_CLIENT (ID:SECRET entries separated by commas or newlines) or --introspection-client-file")
+	clientFile := flags.String("introspection-client-file", "", "a file of introspection clients, one ID:SECRET a line (secrets at least 16 characters; blank lines and lines starting with # are ignored); keep it readable by the service's user only")
 	tokenLifetime := flags.Duration("token-max-lifetime", 366*24*time.Hour, "how far ahead a personal access token may expire")
 	indexMaxLag := flags.Uint64("token-index-max-lag", 1000, "refuse credential checks (503) while the in-memory credential index is more than this many events behind the log")
 	readyLagEvents := flags.Uint64("ready-max-lag-events", 1000, "/readyz is 503 while a component is more than this many events behind the log")
@@ -96,14 +153,10 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		}
 		scopeMap[name] = desc
 	}
-	clientMap := map[string]string{}
-	for _, c := range clients {
-		id, secret, ok := strings.Cut(c, ":")
-		if !ok || id == "" || secret == "" {
-			fmt.Fprintf(stderr, "accountd: --introspection-client %q: want ID:SECRET\n", c)
-			return 2
-		}
-		clientMap[id] = secret
+	clientMap, err := introspectionClients(clients, getenv("ACCOUNTD_INTROSPECTION_CLIENT"), *clientFile, os.ReadFile)
+	if err != nil {
+		fmt.Fprintf(stderr, "accountd: introspection clients: %v\n", err)
+		return 2
 	}
 	level := slog.LevelInfo
 	if *verbose {

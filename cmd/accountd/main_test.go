@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -25,9 +27,14 @@ func TestMain(m *testing.M) {
 
 func TestStartsServesAndStopsOnSignal(t *testing.T) {
 	dir := t.TempDir()
+	clients := filepath.Join(t.TempDir(), "clients")
+	if err := os.WriteFile(clients, []byte("# the platform's services\nbuilds:builds-secret-0123456789\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	cmd := exec.Command(os.Args[0], "--data", dir, "--http", "127.0.0.1:0",
-		"--eventstore-listen", "127.0.0.1:0", "--nats-listen", "127.0.0.1:0")
-	cmd.Env = append(os.Environ(), childEnv+"=1", "EVENTSTORE_URL=", "NATS_URL=", "MONGO_URI=")
+		"--eventstore-listen", "127.0.0.1:0", "--nats-listen", "127.0.0.1:0", "--introspection-client-file", clients)
+	cmd.Env = append(os.Environ(), childEnv+"=1", "EVENTSTORE_URL=", "NATS_URL=", "MONGO_URI=",
+		"ACCOUNTD_INTROSPECTION_CLIENT=projects:projects-secret-0123456789")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	stdout, _ := cmd.StdoutPipe()
@@ -64,6 +71,24 @@ func TestStartsServesAndStopsOnSignal(t *testing.T) {
 	if res.StatusCode != 200 || !strings.Contains(string(body), "ok") {
 		t.Fatalf("healthz %d %s", res.StatusCode, body)
 	}
+	// The introspection clients from the environment and the file, and no
+	// one else, may introspect.
+	for _, c := range []struct {
+		id, secret string
+		status     int
+	}{{"projects", "projects-secret-0123456789", 200}, {"builds", "builds-secret-0123456789", 200}, {"projects", "builds-secret-0123456789", 401}} {
+		req, _ := http.NewRequest("POST", base+"/v1/tokens/introspect", strings.NewReader("token=acp_x"))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth(c.id, c.secret)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != c.status {
+			t.Fatalf("introspection as %s: %d, want %d", c.id, res.StatusCode, c.status)
+		}
+	}
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -93,6 +118,9 @@ func TestFlags(t *testing.T) {
 		{"unknown flag", []string{"--nope"}, 2, "flag provided but not defined"},
 		{"stray argument", []string{"serve"}, 2, "unexpected argument"},
 		{"bad registration limit", []string{"--registration-limit", "lots"}, 2, "--registration-limit"},
+		{"help warns of the flag's secret", []string{"--help"}, 0, "Visible to every local user|-introspection-client-file|ACCOUNTD_INTROSPECTION_CLIENT|at least 16 characters"},
+		{"short introspection secret", []string{"--introspection-client", "projects:short"}, 2, "shorter than 16 characters"},
+		{"missing introspection client file", []string{"--introspection-client-file", "/nonexistent/clients"}, 2, "--introspection-client-file"},
 		{"every bad address at once", []string{"--data", "DATA", "--eventstore-listen", "nowhere", "--nats-listen", "elsewhere"}, 1, "event store listen address|NATS listen address"},
 		{"busy HTTP address", []string{"--http", "256.0.0.1:1", "--data", "DATA", "--eventstore-listen", "127.0.0.1:0", "--nats-listen", "127.0.0.1:0"}, 1, "cannot start"},
 	}
@@ -109,6 +137,60 @@ func TestFlags(t *testing.T) {
 				if code != tt.code || !strings.Contains(out.String(), want) {
 					t.Fatalf("exit %d, output %q, want %q", code, out.String(), want)
 				}
+			}
+		})
+	}
+}
+
+func TestIntrospectionClients(t *testing.T) {
+	files := map[string]string{
+		"clients": "# services\n\nbuilds:builds-secret-0123456789\r\n  deploys:deploys-secret-0123456789:with:colons  \n",
+		"short":   "builds:short\n",
+		"broken":  "# fine\nno colon here\n",
+		"dup":     "projects:projects-secret-0123456789\n",
+	}
+	read := func(name string) ([]byte, error) {
+		if f, ok := files[name]; ok {
+			return []byte(f), nil
+		}
+		return nil, os.ErrNotExist
+	}
+	tests := []struct {
+		name       string
+		flags      []string
+		env, file  string
+		want       map[string]string
+		errContain string
+	}{
+		{name: "none", want: map[string]string{}},
+		{name: "the flag still works", flags: []string{"projects:projects-secret-0123456789"}, want: map[string]string{"projects": "projects-secret-0123456789"}},
+		{name: "environment, by commas and newlines", env: "projects:projects-secret-0123456789, builds:builds-secret-0123456789\ndeploys:deploys-secret-0123456789\n",
+			want: map[string]string{"projects": "projects-secret-0123456789", "builds": "builds-secret-0123456789", "deploys": "deploys-secret-0123456789"}},
+		{name: "file, with comments and blank lines", file: "clients",
+			want: map[string]string{"builds": "builds-secret-0123456789", "deploys": "deploys-secret-0123456789:with:colons"}},
+		{name: "all three", flags: []string{"a:aaaaaaaaaaaaaaaa"}, env: "b:bbbbbbbbbbbbbbbb", file: "clients",
+			want: map[string]string{"a": "aaaaaaaaaaaaaaaa", "b": "bbbbbbbbbbbbbbbb", "builds": "builds-secret-0123456789", "deploys": "deploys-secret-0123456789:with:colons"}},
+		{name: "a short secret in the environment", env: "projects:short", errContain: "ACCOUNTD_INTROSPECTION_CLIENT entry 1: the secret of client \"projects\" is shorter than 16"},
+		{name: "a short secret in the file", file: "short", errContain: "short line 1: the secret of client \"builds\" is shorter than 16"},
+		{name: "no colon in the file", file: "broken", errContain: "broken line 2: want ID:SECRET"},
+		{name: "no id", env: ":projects-secret-0123456789", errContain: "want ID:SECRET"},
+		{name: "one client twice", env: "projects:other-secret-0123456789", file: "dup", errContain: "client \"projects\" is given twice"},
+		{name: "a missing file", file: "nowhere", errContain: "--introspection-client-file"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := introspectionClients(tt.flags, tt.env, tt.file, read)
+			if tt.errContain != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.errContain) {
+					t.Fatalf("err %v, want %q", err, tt.errContain)
+				}
+				if strings.Contains(err.Error(), "secret-0123456789") || strings.Contains(err.Error(), ":short") {
+					t.Fatalf("the error shows a secret: %v", err)
+				}
+				return
+			}
+			if err != nil || !maps.Equal(got, tt.want) {
+				t.Fatalf("%v %v, want %v", got, err, tt.want)
 			}
 		})
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/accountd/accountd/commands"
 	"github.com/accountd/accountd/internal/auditexport"
+	"github.com/accountd/accountd/internal/principals"
 	"github.com/accountd/accountd/internal/validate"
 	"github.com/accountd/accountd/projections"
 	"github.com/accountd/accountd/queries"
@@ -77,14 +78,27 @@ func (a *API) getAudit(w http.ResponseWriter, r *http.Request) {
 // getTokenActivity is what one of the user's tokens did.
 func (a *API) getTokenActivity(w http.ResponseWriter, r *http.Request) {
 	id := mux.Vars(r)["id"]
-	if _, err := a.queries.GetToken(r.Context(), caller(r).UserID, id); err != nil && !errors.Is(err, queries.ErrNotFound) {
+	p := caller(r)
+	if t, err := a.queries.GetToken(r.Context(), p.UserID, id); err != nil && !errors.Is(err, queries.ErrNotFound) {
 		a.writeError(w, r, err)
 		return
+	} else if err == nil && id != p.Credential.ID {
+		// A token reads the activity of the tokens within its reach only.
+		v := viewOfDoc(t)
+		if err := actorOf(p).MayReach(commands.TokenReach{Scopes: v.scopes, AllowedIPs: v.allowedIPs, ExpiresAt: v.expiresAt}); err != nil {
+			a.writeError(w, r, err)
+			return
+		}
 	} else if err != nil {
-		// A deleted token's activity is still the user's to see.
+		// A deleted token's activity is still the user's to see, with a
+		// session: how far the token reached is no longer known.
 		f := queries.AuditFilter{CredentialID: id, Limit: 1}
 		if page, err := a.queries.AuditLog(r.Context(), caller(r).UserID, f); err != nil || len(page.Entries) == 0 {
 			a.writeError(w, r, commands.ErrTokenNotFound)
+			return
+		}
+		if p.Credential.Kind != principals.KindSession {
+			a.writeError(w, r, errSessionRequired)
 			return
 		}
 	}

@@ -211,11 +211,13 @@ func TestTokenLifecycle(t *testing.T) {
 		t.Fatalf("after reuse %v", got)
 	}
 
-	// A token rotates itself, with a new expiry, never past the maximum.
+	// A token rotates itself, with a new expiry, never past the maximum
+	// nor its own expiry (see TestATokenCannotLiftItsOwnLimits).
 	auto, autoTok := newToken(t, me, "tokens:write")
 	auto.expect(http.StatusUnprocessableEntity, auto.do("POST", "/v1/me/tokens/self/rotate", map[string]any{"expires_at": inDays(400)}))
-	renewed := auto.expect(http.StatusOK, auto.do("POST", "/v1/me/tokens/self/rotate", map[string]any{"expires_at": inDays(60)})).json(t)
-	if renewed["id"] != autoTok["id"] || !strings.HasPrefix(renewed["expires_at"].(string), inDays(60)[:10]) {
+	auto.expect(http.StatusForbidden, auto.do("POST", "/v1/me/tokens/self/rotate", map[string]any{"expires_at": inDays(60)}))
+	renewed := auto.expect(http.StatusOK, auto.do("POST", "/v1/me/tokens/self/rotate", map[string]any{"expires_at": inDays(20)})).json(t)
+	if renewed["id"] != autoTok["id"] || !strings.HasPrefix(renewed["expires_at"].(string), inDays(20)[:10]) {
 		t.Fatalf("self-rotated %v", renewed)
 	}
 	me.expect(http.StatusNotFound, me.do("POST", "/v1/me/tokens/self/rotate", nil)) // a session is no token

@@ -109,15 +109,17 @@ func parseTime(field, s string) (time.Time, error) {
 	return t, nil
 }
 
-// heldScopes are what the caller may grant: nil for a session (every scope).
-func heldScopes(p principals.Principal) []string {
+// actorOf is who acts on tokens: a session, with full control, or a token
+// with its own scopes, addresses and expiry, which it cannot go beyond.
+func actorOf(p principals.Principal) commands.Actor {
 	if p.Credential.Kind == principals.KindSession {
-		return nil
+		return commands.Actor{Session: true}
 	}
-	if p.Credential.Scopes == nil {
-		return []string{}
+	a := commands.Actor{TokenID: p.Credential.ID, Scopes: p.Credential.Scopes, ExpiresAt: p.Credential.ExpiresAt}
+	for _, prefix := range p.Credential.AllowedIPs {
+		a.AllowedIPs = append(a.AllowedIPs, prefix.String())
 	}
-	return p.Credential.Scopes
+	return a
 }
 
 // postToken creates a token: 201 with the full token, shown this once.
@@ -134,7 +136,7 @@ func (a *API) postToken(w http.ResponseWriter, r *http.Request) {
 	}
 	enabled := req.Enabled == nil || *req.Enabled
 	p := caller(r)
-	res, err := a.cmd.CreateToken(r.Context(), commands.CreateToken{UserID: p.UserID, Held: heldScopes(p), Spec: commands.TokenSpec{
+	res, err := a.cmd.CreateToken(r.Context(), commands.CreateToken{UserID: p.UserID, Actor: actorOf(p), Spec: commands.TokenSpec{
 		Title: req.Title, Scopes: req.Scopes, ExpiresAt: expires, Enabled: enabled, AllowedIPs: req.AllowedIPs,
 	}}, metadata(r))
 	if err != nil {
@@ -196,7 +198,7 @@ func (a *API) patchToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := caller(r)
-	res, err := a.cmd.UpdateToken(r.Context(), commands.UpdateToken{UserID: p.UserID, TokenID: mux.Vars(r)["id"],
+	res, err := a.cmd.UpdateToken(r.Context(), commands.UpdateToken{UserID: p.UserID, TokenID: mux.Vars(r)["id"], Actor: actorOf(p),
 		Change: commands.TokenChange{Title: req.Title.ptr(), Enabled: req.Enabled, AllowedIPs: req.AllowedIPs.ptr()}}, metadata(r))
 	if err != nil {
 		a.writeError(w, r, err)
@@ -208,7 +210,7 @@ func (a *API) patchToken(w http.ResponseWriter, r *http.Request) {
 
 // deleteToken revokes a token and removes it from the list.
 func (a *API) deleteToken(w http.ResponseWriter, r *http.Request) {
-	if _, err := a.cmd.DeleteToken(r.Context(), commands.DeleteToken{UserID: subject(r), TokenID: mux.Vars(r)["id"]}, metadata(r)); err != nil {
+	if _, err := a.cmd.DeleteToken(r.Context(), commands.DeleteToken{UserID: subject(r), TokenID: mux.Vars(r)["id"], Actor: actorOf(caller(r))}, metadata(r)); err != nil {
 		a.writeError(w, r, err)
 		return
 	}
@@ -217,7 +219,7 @@ func (a *API) deleteToken(w http.ResponseWriter, r *http.Request) {
 
 // deleteTokens revokes every token of the user.
 func (a *API) deleteTokens(w http.ResponseWriter, r *http.Request) {
-	if _, err := a.cmd.DeleteAllTokens(r.Context(), commands.DeleteAllTokens{UserID: subject(r)}, metadata(r)); err != nil {
+	if _, err := a.cmd.DeleteAllTokens(r.Context(), commands.DeleteAllTokens{UserID: subject(r), Actor: actorOf(caller(r))}, metadata(r)); err != nil {
 		a.writeError(w, r, err)
 		return
 	}
@@ -232,7 +234,9 @@ func (a *API) rotateToken(w http.ResponseWriter, r *http.Request) {
 	a.rotate(w, r, mux.Vars(r)["id"])
 }
 
-// rotateSelf lets a token renew itself: automation needs no person.
+// rotateSelf lets a token renew its secret: automation needs no person.
+// It keeps its expiry (or takes an earlier one): only a person's session
+// extends a token's life.
 func (a *API) rotateSelf(w http.ResponseWriter, r *http.Request) {
 	p := caller(r)
 	if p.Credential.Kind != principals.KindToken {
@@ -252,7 +256,7 @@ func (a *API) rotate(w http.ResponseWriter, r *http.Request, tokenID string) {
 			return
 		}
 	}
-	cmd := commands.RotateToken{UserID: caller(r).UserID, TokenID: tokenID}
+	cmd := commands.RotateToken{UserID: caller(r).UserID, TokenID: tokenID, Actor: actorOf(caller(r))}
 	if req.ExpiresAt != "" {
 		t, err := parseTime("expires_at", req.ExpiresAt)
 		if err != nil {

@@ -78,7 +78,7 @@ func TestNotificationsOncePerCauseUnderRedelivery(t *testing.T) {
 	if _, err := c.UpdateProfile(ctx, commands.UpdateProfile{UserID: id, Change: commands.ProfileChange{Email: ptr("lovelace@example.com")}}, meta(id)); err != nil {
 		t.Fatal(err)
 	}
-	tok, err := c.CreateToken(ctx, commands.CreateToken{UserID: id, Spec: commands.TokenSpec{Title: "ci", Scopes: []string{"profile:read"}, ExpiresAt: time.Now().Add(90 * 24 * time.Hour), Enabled: true}}, meta(id))
+	tok, err := c.CreateToken(ctx, commands.CreateToken{Actor: commands.Actor{Session: true}, UserID: id, Spec: commands.TokenSpec{Title: "ci", Scopes: []string{"profile:read"}, ExpiresAt: time.Now().Add(90 * 24 * time.Hour), Enabled: true}}, meta(id))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +133,7 @@ func TestExpiryReminders(t *testing.T) {
 	}
 	id := reg.User.ID
 	now := time.Now()
-	if _, err := c.CreateToken(ctx, commands.CreateToken{UserID: id, Spec: commands.TokenSpec{Title: "deploy", Scopes: []string{"profile:read"}, ExpiresAt: now.Add(3 * 24 * time.Hour), Enabled: true}}, meta(id)); err != nil {
+	if _, err := c.CreateToken(ctx, commands.CreateToken{Actor: commands.Actor{Session: true}, UserID: id, Spec: commands.TokenSpec{Title: "deploy", Scopes: []string{"profile:read"}, ExpiresAt: now.Add(3 * 24 * time.Hour), Enabled: true}}, meta(id)); err != nil {
 		t.Fatal(err)
 	}
 	at := now.Add(20 * 24 * time.Hour)

@@ -27,11 +27,14 @@ type Outcome struct {
 func Of(err error) (Outcome, bool) {
 	var ve *commands.ValidationError
 	var te *commands.ThrottledError
+	var le *commands.LimitsError
 	switch {
 	case errors.As(err, &ve):
 		return Outcome{Status: http.StatusUnprocessableEntity, Kind: "validation", Violations: ve.Violations}, true
 	case errors.As(err, &te):
 		return Outcome{Status: http.StatusTooManyRequests, Kind: "rate_limited", RetryAfter: te.RetryAfter}, true
+	case errors.As(err, &le):
+		return Outcome{Status: http.StatusForbidden, Kind: "token_limits", Violations: le.Violations}, true
 	case errors.Is(err, commands.ErrUsernameTaken):
 		return Outcome{Status: http.StatusConflict, Kind: "username_taken", Violations: []validate.Violation{{Field: "username", Code: "username.taken"}}}, true
 	case errors.Is(err, commands.ErrWrongExpectedVersion):

@@ -35,6 +35,9 @@ type Credential struct {
 	ID        string
 	Scopes    []string // nil for a session, which holds every scope
 	ExpiresAt time.Time
+	// AllowedIPs are a token's address limits (none: any address); a
+	// token gives no other token more than these.
+	AllowedIPs []netip.Prefix
 	// Browser: a web console session (cookie only, never a bearer token).
 	Browser bool
 }
@@ -447,23 +450,30 @@ func (x *Index) authenticateToken(token, clientIP string) (Principal, error) {
 		return Principal{}, ErrAccountDisabled
 	}
 	if len(e.allowed) > 0 {
-		ip, err := netip.ParseAddr(clientIP)
-		allowed := false
-		for _, p := range e.allowed {
-			if err == nil && p.Contains(ip.Unmap()) {
-				allowed = true
-				break
-			}
-		}
-		if !allowed {
+		if ip, err := netip.ParseAddr(clientIP); err != nil || !AddressAllowed(e.allowed, ip) {
 			return Principal{}, ErrAddressNotAllowed
 		}
 	}
 	userID := uuidString(e.user)
 	return Principal{
 		UserID: userID, Username: a.username, Language: a.language, Timezone: a.timezone, Revision: a.revision, Admin: a.admin,
-		Credential: Credential{Kind: KindToken, ID: uuidString(e.token), Scopes: x.scopeNames(e.scopes), ExpiresAt: time.Unix(e.expires, 0).UTC()},
+		Credential: Credential{Kind: KindToken, ID: uuidString(e.token), Scopes: x.scopeNames(e.scopes), ExpiresAt: time.Unix(e.expires, 0).UTC(),
+			AllowedIPs: e.allowed},
 	}, nil
+}
+
+// AddressAllowed says whether a token limited to allowed (none: any
+// address) may be used from ip.
+func AddressAllowed(allowed []netip.Prefix, ip netip.Addr) bool {
+	if len(allowed) == 0 {
+		return true
+	}
+	for _, p := range allowed {
+		if p.Contains(ip.Unmap()) {
+			return true
+		}
+	}
+	return false
 }
 
 // Introspection is what RFC 7662 token introspection tells about a token.
@@ -471,11 +481,14 @@ type Introspection struct {
 	UserID, Username, TokenID string
 	Scopes                    []string
 	ExpiresAt, IssuedAt       time.Time
+	// AllowedIPs are the addresses the token may be used from (none:
+	// any); the asking service checks its client's address against them.
+	AllowedIPs []netip.Prefix
 }
 
 // Introspect reports a personal access token that is active now (current,
-// enabled, neither expired nor revoked). The address limits are the token
-// user's business, not the asking service's, and are not checked here.
+// enabled, neither expired nor revoked), with its address limits: the
+// index does not know from where the asking service's client called.
 func (x *Index) Introspect(token string) (Introspection, bool) {
 	if x.stale.Load() || !tokens.ValidPAT(token) {
 		return Introspection{}, false
@@ -492,7 +505,7 @@ func (x *Index) Introspect(token string) (Introspection, bool) {
 		return Introspection{}, false
 	}
 	return Introspection{UserID: uuidString(e.user), Username: a.username, TokenID: uuidString(e.token), Scopes: x.scopeNames(e.scopes),
-		ExpiresAt: time.Unix(e.expires, 0).UTC(), IssuedAt: time.Unix(e.issued, 0).UTC()}, true
+		ExpiresAt: time.Unix(e.expires, 0).UTC(), IssuedAt: time.Unix(e.issued, 0).UTC(), AllowedIPs: e.allowed}, true
 }
 
 // TokenByDigest finds the user and token a secret (current or rotated

@@ -3,6 +3,7 @@ package principals_test
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"runtime"
 	"testing"
 	"time"
@@ -74,8 +75,12 @@ func TestTokenStates(t *testing.T) {
 	if _, err := f.index.Authenticate(pat.Token, "192.0.2.1"); !errors.Is(err, principals.ErrAddressNotAllowed) {
 		t.Fatalf("outside allowed addresses: %v", err)
 	}
-	if _, err := f.index.Authenticate(pat.Token, "198.51.100.7"); err != nil {
-		t.Fatalf("inside allowed addresses: %v", err)
+	if p, err := f.index.Authenticate(pat.Token, "198.51.100.7"); err != nil || fmt.Sprint(p.Credential.AllowedIPs) != "[198.51.100.0/24]" {
+		t.Fatalf("inside allowed addresses: %v %v", err, p.Credential.AllowedIPs)
+	}
+	// Introspection tells the limits; the asking service knows the address.
+	if info, ok := f.index.Introspect(pat.Token); !ok || fmt.Sprint(info.AllowedIPs) != "[198.51.100.0/24]" {
+		t.Fatalf("introspect %+v %v", info, ok)
 	}
 	f.tell(events.TokenUpdatedV1{TokenID: id, UserID: f.user, AllowedIPs: &[]string{}})
 
@@ -91,7 +96,7 @@ func TestTokenStates(t *testing.T) {
 	if p, err := f.index.Authenticate(next.Token, ""); err != nil || !p.Credential.ExpiresAt.Equal(f.now.Add(2*time.Hour)) {
 		t.Fatalf("rotated into: %v %+v", err, p)
 	}
-	if info, ok := f.index.Introspect(next.Token); !ok || info.TokenID != id || info.Username != "ada" || len(info.Scopes) != 2 {
+	if info, ok := f.index.Introspect(next.Token); !ok || info.TokenID != id || info.Username != "ada" || len(info.Scopes) != 2 || len(info.AllowedIPs) != 0 {
 		t.Fatalf("introspect %+v %v", info, ok)
 	}
 	f.now = f.now.Add(3 * time.Hour)
@@ -182,5 +187,29 @@ func BenchmarkTokenIndexMemory(b *testing.B) {
 		}
 		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "bytes/token")
 		runtime.KeepAlive(index)
+	}
+}
+
+func TestAddressAllowed(t *testing.T) {
+	limits := []netip.Prefix{netip.MustParsePrefix("10.9.9.9/32"), netip.MustParsePrefix("2001:db8::/32")}
+	tests := []struct {
+		name    string
+		allowed []netip.Prefix
+		ip      string
+		want    bool
+	}{
+		{"no limits", nil, "203.0.113.7", true},
+		{"inside", limits, "10.9.9.9", true},
+		{"inside, IPv4 mapped to IPv6", limits, "::ffff:10.9.9.9", true},
+		{"inside the IPv6 prefix", limits, "2001:db8::1", true},
+		{"outside", limits, "10.9.9.8", false},
+		{"outside, IPv6", limits, "2001:db9::1", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := principals.AddressAllowed(tt.allowed, netip.MustParseAddr(tt.ip)); got != tt.want {
+				t.Fatalf("%v", got)
+			}
+		})
 	}
 }

@@ -101,22 +101,22 @@ func TestRedeliveryChangesNothing(t *testing.T) {
 			}
 		}
 		spec := commands.TokenSpec{Title: "ci", Scopes: []string{"profile:read"}, ExpiresAt: time.Now().Add(time.Hour), Enabled: true}
-		kept, err := a.Commands.CreateToken(ctx, commands.CreateToken{UserID: in.UserID, Spec: spec}, meta)
+		kept, err := a.Commands.CreateToken(ctx, commands.CreateToken{Actor: commands.Actor{Session: true}, UserID: in.UserID, Spec: spec}, meta)
 		if err != nil {
 			t.Fatal(err)
 		}
-		gone, err := a.Commands.CreateToken(ctx, commands.CreateToken{UserID: in.UserID, Spec: spec}, meta)
+		gone, err := a.Commands.CreateToken(ctx, commands.CreateToken{Actor: commands.Actor{Session: true}, UserID: in.UserID, Spec: spec}, meta)
 		if err != nil {
 			t.Fatal(err)
 		}
 		off := false
-		if _, err := a.Commands.UpdateToken(ctx, commands.UpdateToken{UserID: in.UserID, TokenID: kept.Token.ID, Change: commands.TokenChange{Enabled: &off}}, meta); err != nil {
+		if _, err := a.Commands.UpdateToken(ctx, commands.UpdateToken{Actor: commands.Actor{Session: true}, UserID: in.UserID, TokenID: kept.Token.ID, Change: commands.TokenChange{Enabled: &off}}, meta); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := a.Commands.RotateToken(ctx, commands.RotateToken{UserID: in.UserID, TokenID: kept.Token.ID}, meta); err != nil {
+		if _, err := a.Commands.RotateToken(ctx, commands.RotateToken{Actor: commands.Actor{Session: true}, UserID: in.UserID, TokenID: kept.Token.ID}, meta); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := a.Commands.DeleteToken(ctx, commands.DeleteToken{UserID: in.UserID, TokenID: gone.Token.ID}, meta); err != nil {
+		if _, err := a.Commands.DeleteToken(ctx, commands.DeleteToken{Actor: commands.Actor{Session: true}, UserID: in.UserID, TokenID: gone.Token.ID}, meta); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -86,7 +86,8 @@ func (c *Console) getNewToken(w http.ResponseWriter, r *http.Request) {
 }
 
 // postNewToken creates the token; its secret goes to a one-time flash and
-// is shown on the next page, never in a URL.
+// is shown on the next page, never in a URL. The console is signed in
+// with sessions only, which have full control over the account's tokens.
 func (c *Console) postNewToken(w http.ResponseWriter, r *http.Request) {
 	v := c.newTokenView(r)
 	form := readForm(r, v, "title", "expires", "enabled")
@@ -96,7 +97,7 @@ func (c *Console) postNewToken(w http.ResponseWriter, r *http.Request) {
 	// rest, so every field's error shows at once; its own message replaces
 	// "required".
 	expires, dateErr := endOfDay(form["expires"], v.zone)
-	res, err := c.cmd.CreateToken(r.Context(), commands.CreateToken{UserID: caller(r).UserID, Spec: commands.TokenSpec{
+	res, err := c.cmd.CreateToken(r.Context(), commands.CreateToken{UserID: caller(r).UserID, Actor: commands.Actor{Session: true}, Spec: commands.TokenSpec{
 		Title: form["title"], Scopes: chosen, ExpiresAt: expires, Enabled: form["enabled"] == "on"}}, metadata(r))
 	if err == nil {
 		c.leaveFlash(w, r, flash{secret: res.Secret, ref: res.Token.ID})
@@ -173,7 +174,7 @@ func (c *Console) postTokenEnabled(w http.ResponseWriter, r *http.Request) {
 		c.renderError(w, r, http.StatusBadRequest, "ui.error.bad_form")
 		return
 	}
-	if _, err := c.cmd.UpdateToken(r.Context(), commands.UpdateToken{UserID: caller(r).UserID, TokenID: id, Change: commands.TokenChange{Enabled: &on}}, metadata(r)); err != nil {
+	if _, err := c.cmd.UpdateToken(r.Context(), commands.UpdateToken{UserID: caller(r).UserID, TokenID: id, Actor: commands.Actor{Session: true}, Change: commands.TokenChange{Enabled: &on}}, metadata(r)); err != nil {
 		c.fail(w, r, err)
 		return
 	}
@@ -197,7 +198,7 @@ func (c *Console) getTokenDelete(w http.ResponseWriter, r *http.Request) {
 }
 
 func (c *Console) postTokenDelete(w http.ResponseWriter, r *http.Request) {
-	if _, err := c.cmd.DeleteToken(r.Context(), commands.DeleteToken{UserID: caller(r).UserID, TokenID: mux.Vars(r)["id"]}, metadata(r)); err != nil {
+	if _, err := c.cmd.DeleteToken(r.Context(), commands.DeleteToken{UserID: caller(r).UserID, TokenID: mux.Vars(r)["id"], Actor: commands.Actor{Session: true}}, metadata(r)); err != nil {
 		c.fail(w, r, err)
 		return
 	}
