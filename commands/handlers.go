@@ -67,7 +67,7 @@ func invalid(vs []validate.Violation) error {
 // ThrottledError: too many attempts; try again after RetryAfter.
 type ThrottledError struct {
 	RetryAfter time.Duration
-	Scope      string // what was throttled: "account" or "address"
+	Scope      string // what was throttled: one of the Scope constants
 }
 
 func (e *ThrottledError) Error() string {

@@ -40,8 +40,9 @@ type SignedIn struct {
 	Result
 }
 
-// signInThrottle is the policy of SignInLimits. Attempts on one account
-// run one at a time, so parallel guesses cannot get around it. It is
+// signInThrottle is the policy of SignInLimits. Attempts that share a
+// bucket (one account's, or one known device's) run one at a time, so
+// parallel guesses cannot get around it. It is
 // security policy, so it lives here: every transport gets it. Its buckets
 // are this process's own: each replica limits on its own, so N replicas
 // allow up to N times the rates (a later issue shares them).
@@ -120,7 +121,13 @@ func (h *Handlers) checkPassword(c passwordCheck, given, hash string) error {
 		_, accountWait := h.signIn.account.Check(c.account)
 		return h.throttled(ScopeAddress, max(wait, pairWait, accountWait), c)
 	}
-	unlock := h.signIn.locks.Lock(c.account)
+	// Checks that share a bucket run one at a time: a known device's wait
+	// on its own bucket only, never on the guesses at the account.
+	lock := c.account
+	if c.known != "" {
+		lock = c.known
+	}
+	unlock := h.signIn.locks.Lock(lock)
 	defer unlock()
 	if c.known != "" {
 		if ok, wait := h.signIn.known.Check(c.known); !ok {
