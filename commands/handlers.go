@@ -6,6 +6,7 @@ package commands
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/accountd/accountd/events"
+	"github.com/accountd/accountd/internal/devices"
 	"github.com/accountd/accountd/internal/password"
 	"github.com/accountd/accountd/internal/picture"
 	"github.com/accountd/accountd/internal/ratelimit"
@@ -65,7 +67,7 @@ func invalid(vs []validate.Violation) error {
 // ThrottledError: too many attempts; try again after RetryAfter.
 type ThrottledError struct {
 	RetryAfter time.Duration
-	Scope      string // what was throttled: "account" or "address"
+	Scope      string // what was throttled: one of the Scope constants
 }
 
 func (e *ThrottledError) Error() string {
@@ -99,6 +101,11 @@ type Config struct {
 	Now            func() time.Time
 	CacheSize      int // streams cached per aggregate
 	SignIn         SignInLimits
+	// Devices issues and checks the device values that let an owner sign in
+	// while their account is under a distributed guessing attack; nil: a
+	// key of this process only (tests), which another replica would refuse.
+	// The service derives the key from its secret key, shared by replicas.
+	Devices *devices.Signer
 	// RegistrationLimit bounds registrations per client address: each
 	// costs an argon2id hash.
 	RegistrationLimit Rate
@@ -166,11 +173,16 @@ func (r Rate) valid() bool { return r.Burst >= 1 && r.Every > 0 }
 // on one account from all addresses together only by a much higher
 // ceiling (distributed guessing), and attempts from one address over all
 // accounts separately. A storm from one address leaves the owner, on
-// another address, able to sign in.
+// another address, able to sign in. A check that comes with proof of an
+// earlier sign-in to the account (a device value, or the session asking to
+// confirm the password) is counted per device or session instead, and the
+// account-wide ceiling never blocks it: a distributed storm cannot lock the
+// owner out of a device they signed in from before.
 type SignInLimits struct {
 	PerAccountAddress Rate // failures on one account from one address
-	PerAccount        Rate // failures on one account from every address
+	PerAccount        Rate // failures on one account from every address without a device
 	PerAddress        Rate // attempts from one address, on any account
+	PerDevice         Rate // failures from one known device (or session) of the account
 }
 
 func (c *Config) setDefaults() {
@@ -197,6 +209,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.SignIn.PerAddress == (Rate{}) {
 		c.SignIn.PerAddress = Rate{Burst: 30, Every: 2 * time.Second}
+	}
+	if c.SignIn.PerDevice == (Rate{}) {
+		c.SignIn.PerDevice = Rate{Burst: 5, Every: 20 * time.Second}
 	}
 	if c.RegistrationLimit == (Rate{}) {
 		c.RegistrationLimit = Rate{Burst: 20, Every: 30 * time.Second} // 20 per 10 minutes
@@ -231,7 +246,7 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("commands: cache size %d must be positive", c.CacheSize))
 	}
 	for name, r := range map[string]Rate{"per account and address": c.SignIn.PerAccountAddress, "per account": c.SignIn.PerAccount,
-		"per address": c.SignIn.PerAddress, "registration": c.RegistrationLimit} {
+		"per address": c.SignIn.PerAddress, "per device": c.SignIn.PerDevice, "registration": c.RegistrationLimit} {
 		if !r.valid() {
 			errs = append(errs, fmt.Errorf("commands: %s limit %+v must be positive", name, r))
 		}
@@ -287,6 +302,15 @@ func New(cfg Config) (*Handlers, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.Devices == nil {
+		key := make([]byte, 32)
+		if _, err := rand.Read(key); err != nil {
+			return nil, err
+		}
+		if cfg.Devices, err = devices.New(key, 0, cfg.Now); err != nil {
+			return nil, err
+		}
+	}
 	return &Handlers{
 		log:          cfg.Log,
 		users:        newRepository(cfg.Log, foldUser, cfg.CacheSize),
@@ -310,7 +334,9 @@ func New(cfg Config) (*Handlers, error) {
 			accountAddress: limiter(cfg.SignIn.PerAccountAddress, cfg.Now),
 			account:        limiter(cfg.SignIn.PerAccount, cfg.Now),
 			address:        limiter(cfg.SignIn.PerAddress, cfg.Now),
+			known:          limiter(cfg.SignIn.PerDevice, cfg.Now),
 			locks:          ratelimit.NewLocks(),
+			devices:        cfg.Devices,
 		},
 		registration: limiter(cfg.RegistrationLimit, cfg.Now),
 		security:     cfg.Logger,
@@ -331,6 +357,7 @@ func (h *Handlers) Prune() {
 	h.signIn.accountAddress.Prune()
 	h.signIn.account.Prune()
 	h.signIn.address.Prune()
+	h.signIn.known.Prune()
 	h.registration.Prune()
 	h.uses.prune(h.now())
 }

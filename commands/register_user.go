@@ -34,7 +34,7 @@ func (h *Handlers) RegisterUser(ctx context.Context, cmd RegisterUser, meta even
 		return UserResult{}, err
 	}
 	if ok, wait := h.registration.Allow(meta.ClientIP); !ok {
-		return UserResult{}, h.throttled(ScopeRegistration, wait, validate.CanonicalUsername(cmd.Username), meta.ClientIP)
+		return UserResult{}, h.throttled(ScopeRegistration, wait, passwordCheck{address: meta.ClientIP}) // per address: no name to log
 	}
 	hash, err := password.Hash(cmd.Password, h.params)
 	if err != nil {

@@ -119,21 +119,3 @@ func (h *Handlers) releaseUsername(ctx context.Context, name, userID, reason str
 	}
 	return out.Position
 }
-
-// holderOf returns the user id that carries name now, or "".
-func (h *Handlers) holderOf(ctx context.Context, name string) (string, error) {
-	r, _, err := h.reservations.load(ctx, reservationStream(name), true)
-	if err != nil || !r.Held {
-		return "", err
-	}
-	for _, fresh := range []bool{false, true} {
-		holder, _, err := h.users.load(ctx, events.UserStream(r.Holder), fresh)
-		if err != nil {
-			return "", err
-		}
-		if validate.CanonicalUsername(holder.Username) == validate.CanonicalUsername(name) {
-			return r.Holder, nil
-		}
-	}
-	return "", nil
-}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/accountd/accountd/commands"
 	"github.com/accountd/accountd/events"
+	"github.com/accountd/accountd/internal/devices"
 	"github.com/accountd/accountd/internal/eventlog"
 	"github.com/accountd/accountd/internal/httpapi"
 	"github.com/accountd/accountd/internal/keystore"
@@ -93,6 +94,16 @@ func (a *App) buildCommands(context.Context) error {
 	if err != nil {
 		return err
 	}
+	// Device values are signed with a key derived from the secret key, so
+	// every replica with the same secret key accepts the others' values.
+	deviceKey, err := a.Keys.Derive(devices.Purpose)
+	if err != nil {
+		return err
+	}
+	signer, err := devices.New(deviceKey, 0, nil)
+	if err != nil {
+		return err
+	}
 	a.Commands, err = commands.New(commands.Config{
 		Log:               eventlog.Sealed{EventLog: eventlog.New(a.Platform.ESDB), Keys: a.Keys},
 		PasswordParams:    a.cfg.PasswordParams,
@@ -104,6 +115,7 @@ func (a *App) buildCommands(context.Context) error {
 		MaxTokenLifetime:  a.cfg.MaxTokenLifetime,
 		Metrics:           a.Metrics,
 		SignIn:            a.cfg.SignInLimits,
+		Devices:           signer,
 		RegistrationLimit: a.cfg.RegistrationLimit,
 		Logger:            a.log.With("component", "security"),
 		ConfiguredAdmins:  admins,

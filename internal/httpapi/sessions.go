@@ -16,6 +16,11 @@ type sessionResponse struct {
 	ExpiresAt string `json:"expires_at"`
 }
 
+// DeviceHeader carries the device value: the answer to a sign-in gives it,
+// the client sends it back with its next sign-in, which a distributed
+// guessing attack on the account then does not block.
+const DeviceHeader = "Accountd-Device"
+
 // postSession signs in; throttling is the sign-in use case's.
 func (a *API) postSession(w http.ResponseWriter, r *http.Request) {
 	var req signInRequest
@@ -23,7 +28,7 @@ func (a *API) postSession(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	in, err := a.cmd.SignIn(r.Context(), commands.SignIn{Username: req.Username, Password: req.Password}, metadata(r))
+	in, err := a.cmd.SignIn(r.Context(), commands.SignIn{Username: req.Username, Password: req.Password, Device: r.Header.Get(DeviceHeader)}, metadata(r))
 	if err != nil {
 		a.writeError(w, r, err)
 		return
@@ -31,6 +36,7 @@ func (a *API) postSession(w http.ResponseWriter, r *http.Request) {
 	// The index was told of the new session: it knows the user's zone.
 	p, _ := a.principals.Authenticate(in.Token, clientIP(r))
 	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set(DeviceHeader, in.Device)
 	writeJSON(w, http.StatusCreated, sessionResponse{Token: in.Token, ExpiresAt: a.renderTime(in.ExpiresAt, p.Timezone)})
 }
 

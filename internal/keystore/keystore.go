@@ -6,11 +6,14 @@
 package keystore
 
 import (
+	"bytes"
 	"container/list"
 	"context"
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hkdf"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -33,6 +36,7 @@ var ErrErased = errors.New("the account was erased")
 type Store struct {
 	coll   *mongo.Collection
 	master cipher.AEAD
+	secret []byte // the secret key itself, only to derive the keys of other purposes (Derive)
 
 	mu      sync.Mutex
 	cache   map[string]*list.Element // owner -> entry; a destroyed key caches as nil
@@ -58,7 +62,7 @@ func New(db *mongo.Database, master []byte) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("secret key: %w", err)
 	}
-	return &Store{coll: db.Collection(Collection), master: aead, cache: map[string]*list.Element{}, order: list.New(), maxKeys: 100_000}, nil
+	return &Store{coll: db.Collection(Collection), master: aead, secret: bytes.Clone(master), cache: map[string]*list.Element{}, order: list.New(), maxKeys: 100_000}, nil
 }
 
 func newAEAD(key []byte) (cipher.AEAD, error) {
@@ -70,6 +74,13 @@ func newAEAD(key []byte) (cipher.AEAD, error) {
 		return nil, err
 	}
 	return cipher.NewGCM(block)
+}
+
+// Derive returns a 32-byte key for purpose (HKDF-SHA256 of the secret
+// key): every replica with the same secret key derives the same one, and a
+// key of one purpose tells nothing of the data keys or of another purpose.
+func (s *Store) Derive(purpose string) ([]byte, error) {
+	return hkdf.Key(sha256.New, s.secret, nil, "accountd/"+purpose, 32)
 }
 
 // ParseKey reads a secret key given as base64 (standard or URL-safe, with

@@ -129,3 +129,36 @@ func TestParseKey(t *testing.T) {
 		})
 	}
 }
+
+// Keys of other purposes derive from the secret key: the same for every
+// store (replica) with that secret key, different per purpose and per
+// secret key, and never the secret key itself.
+func TestDerive(t *testing.T) {
+	p := testenv.Platform(t)
+	secret := master(t)
+	derive := func(secret []byte, purpose string) string {
+		s, err := keystore.New(p.DB, secret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		k, err := s.Derive(purpose)
+		if err != nil || len(k) != 32 {
+			t.Fatalf("derive %s: %x %v", purpose, k, err)
+		}
+		return string(k)
+	}
+	device := derive(secret, "device-cookie")
+	for name, tt := range map[string]struct {
+		got  string
+		same bool
+	}{
+		"another store, same secret": {derive(append([]byte(nil), secret...), "device-cookie"), true},
+		"another purpose":            {derive(secret, "other"), false},
+		"another secret":             {derive(master(t), "device-cookie"), false},
+		"the secret itself":          {string(secret), false},
+	} {
+		if (tt.got == device) != tt.same {
+			t.Errorf("%s: same key %v, want %v", name, tt.got == device, tt.same)
+		}
+	}
+}

@@ -80,7 +80,11 @@ func (c *Console) startSession(w http.ResponseWriter, r *http.Request, username,
 }
 
 func (c *Console) signInOrShowForm(w http.ResponseWriter, r *http.Request, username, password, next string, v *view) {
-	in, err := c.cmd.SignIn(r.Context(), commands.SignIn{Username: username, Password: password, Channel: events.ChannelBrowser}, metadata(r))
+	var device string
+	if cookie, err := r.Cookie(c.cookies.device); err == nil {
+		device = cookie.Value
+	}
+	in, err := c.cmd.SignIn(r.Context(), commands.SignIn{Username: username, Password: password, Channel: events.ChannelBrowser, Device: device}, metadata(r))
 	if err != nil {
 		switch {
 		case errors.Is(err, commands.ErrInvalidCredentials):
@@ -95,6 +99,7 @@ func (c *Console) signInOrShowForm(w http.ResponseWriter, r *http.Request, usern
 		return
 	}
 	c.setCookie(w, c.cookies.session, in.Token, c.sessionTTL)
+	c.setDeviceCookie(w, in.Device, in.DeviceExpiresAt)
 	// Signing in confirms the password: sensitive steps need no second one
 	// for the next minutes.
 	c.confirmed.put(in.SessionID, struct{}{})

@@ -99,7 +99,7 @@ type Console struct {
 	zones      i18n.Zones
 }
 
-type cookieNames struct{ session, flash string }
+type cookieNames struct{ session, flash, device string }
 
 // New builds the console.
 func New(cfg Config) (*Console, error) {
@@ -120,9 +120,9 @@ func New(cfg Config) (*Console, error) {
 		now: cfg.Now, static: static, flashes: newExpiring[flash](cfg.Now, flashFor, maxFlashes),
 		confirmed: newExpiring[struct{}](cfg.Now, reauthFor, maxConfirms)}
 	if c.secure {
-		c.cookies = cookieNames{session: "__Host-accountd_session", flash: "__Host-accountd_flash"}
+		c.cookies = cookieNames{session: "__Host-accountd_session", flash: "__Host-accountd_flash", device: "__Host-device"}
 	} else {
-		c.cookies = cookieNames{session: "accountd_session", flash: "accountd_flash"}
+		c.cookies = cookieNames{session: "accountd_session", flash: "accountd_flash", device: "device"}
 	}
 	if c.pages, err = loadPages(c); err != nil {
 		return nil, err
@@ -406,6 +406,15 @@ func metadata(r *http.Request) events.Metadata {
 func (c *Console) setCookie(w http.ResponseWriter, name, value string, maxAge time.Duration) {
 	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: "/", HttpOnly: true, Secure: c.secure, SameSite: http.SameSiteLaxMode,
 		MaxAge: int(maxAge.Seconds())})
+}
+
+// setDeviceCookie keeps the device value (commands.SignIn.Device) that
+// lets this browser sign in while the account is under a distributed
+// guessing attack: SameSite=Strict, since only the console's own sign-in
+// form needs it; it outlives the session (signing out keeps it).
+func (c *Console) setDeviceCookie(w http.ResponseWriter, value string, expires time.Time) {
+	http.SetCookie(w, &http.Cookie{Name: c.cookies.device, Value: value, Path: "/", HttpOnly: true, Secure: c.secure, SameSite: http.SameSiteStrictMode,
+		Expires: expires})
 }
 
 func (c *Console) clearCookie(w http.ResponseWriter, name string) {
