@@ -52,7 +52,23 @@ type AuditEntry struct {
 	UserAgent      string            `bson:"user_agent,omitempty"`
 	CorrelationID  string            `bson:"correlation_id,omitempty"`
 	Changes        []AuditChange     `bson:"changes,omitempty"`
-	Details        map[string]string `bson:"details,omitempty"`
+	// Details keep what the user typed (a token's title, a credential's
+	// service and URL) sealed, as the event does; queries open them, and
+	// name the erased ones in ErasedDetails.
+	Details       map[string]string `bson:"details,omitempty"`
+	ErasedDetails []string          `bson:"-"`
+}
+
+// AuditDetailAAD names a sealed detail of an account's entry: the event's
+// field it was copied from ("" for a detail that is never sealed).
+func AuditDetailAAD(account string, e AuditEntry, key string) string {
+	switch {
+	case strings.HasPrefix(e.Type, "token.") && key == "title":
+		return events.TokenAAD(account, e.Details["token"], key)
+	case strings.HasPrefix(e.Type, "credential.") && (key == "service" || key == "url"):
+		return events.CredentialAAD(account, e.Details["credential"], key)
+	}
+	return ""
 }
 
 // AuditChange is a field's value before and after. Personal values stay
