@@ -130,6 +130,11 @@ func Start(ctx context.Context, cfg Config) (_ *Platform, err error) {
 			return nil, fmt.Errorf("data directory: %w", err)
 		}
 	}
+	if cfg.EventStoreURL == "" || cfg.NATSURL == "" || cfg.MongoURI == "" {
+		if err := makePrivate(cfg.DataDir); err != nil {
+			return nil, fmt.Errorf("data directory: %w", err)
+		}
+	}
 	if err := p.startEventStore(cfg); err != nil {
 		return nil, err
 	}

@@ -14,10 +14,12 @@ import (
 	"time"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
+	"github.com/nats-io/nats.go/jetstream"
 	"go.mongodb.org/mongo-driver/bson"
 	"go.mongodb.org/mongo-driver/mongo/options"
 
 	"github.com/accountd/accountd/internal/platform"
+	"github.com/accountd/accountd/internal/testenv"
 )
 
 // The embedded stand-ins start, answer their real clients, and stop.
@@ -240,4 +242,39 @@ func TestOldDatabaseIsScrubbedOnce(t *testing.T) {
 	if err := p.DB.Collection("probe").FindOne(ctx, bson.M{"_id": "a"}).Decode(&doc); err != nil {
 		t.Fatalf("the data did not survive: %v", err)
 	}
+}
+
+// Everything under the data directory is its owner's only, also what an
+// older version left with looser modes.
+func TestDataDirectoryIsPrivate(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	// An older version's leftovers.
+	if err := os.MkdirAll(filepath.Join(dir, "eventstore"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(filepath.Join(dir, "eventstore"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "eventstore", "OLD-LEFTOVER"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(filepath.Join(dir, "eventstore", "OLD-LEFTOVER"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := startPlatform(t, ctx, dir)
+	if _, err := p.DB.Collection("probe").InsertOne(ctx, bson.M{"_id": "a"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.ESDB.AppendToStream(ctx, "probe-1", esdb.AppendToStreamOptions{}, esdb.EventData{EventType: "probed", ContentType: esdb.ContentTypeJson, Data: []byte("{}")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.JetStream.CreateStream(ctx, jetstream.StreamConfig{Name: "PROBE", Subjects: []string{"probe"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.JetStream.Publish(ctx, "probe", []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	testenv.AssertPrivate(t, dir)
 }
