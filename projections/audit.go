@@ -39,7 +39,10 @@ type AuditBucketDoc struct {
 }
 
 // AuditEntry is one event as the audit log shows it: never a password,
-// hash, token, digest or secret.
+// hash, token, digest or secret. Details keep what the user typed (a
+// token's title, a credential's service and URL) sealed, as the event
+// does; queries open them, and name those erased with the account in
+// ErasedDetails.
 type AuditEntry struct {
 	EventID        string            `bson:"event_id"`
 	Position       int64             `bson:"position"`
@@ -52,11 +55,8 @@ type AuditEntry struct {
 	UserAgent      string            `bson:"user_agent,omitempty"`
 	CorrelationID  string            `bson:"correlation_id,omitempty"`
 	Changes        []AuditChange     `bson:"changes,omitempty"`
-	// Details keep what the user typed (a token's title, a credential's
-	// service and URL) sealed, as the event does; queries open them, and
-	// name the erased ones in ErasedDetails.
-	Details       map[string]string `bson:"details,omitempty"`
-	ErasedDetails []string          `bson:"-"`
+	Details        map[string]string `bson:"details,omitempty"`
+	ErasedDetails  []string          `bson:"-"`
 }
 
 // AuditDetailAAD names a sealed detail of an account's entry: the event's
