@@ -3,8 +3,9 @@ package events
 import "time"
 
 // A user's service credentials (for the external services the platform
-// integrates with) share one stream, credentials-<user id>. The secret is
-// sealed with the owner's data key, bound to the credential id.
+// integrates with) share one stream, credentials-<user id>. Everything the
+// user typed (service, URL, account name, note) and the secret are sealed
+// with the owner's data key, bound to the credential id and the field.
 
 // CredentialCreatedV1 records a new credential.
 type CredentialCreatedV1 struct {
@@ -44,22 +45,23 @@ type CredentialRevealedV1 struct {
 	UserID       string `json:"user_id"`
 }
 
-func credentialAAD(owner, id, field string) string {
+// CredentialAAD names a sealed field of a service credential.
+func CredentialAAD(owner, id, field string) string {
 	return "user:" + owner + ":credential:" + id + ":" + field
 }
 
-// MapPersonal implements Personal: the secret, the account name and the
-// note are personal.
+// credentialFields are the sealed fields, by their JSON names.
+var credentialFields = []string{"service", "url", "username", "secret", "note"}
+
+// MapPersonal implements Personal: the secret and what the user typed
+// (service, URL, account name, note).
 func (p CredentialCreatedV1) MapPersonal(owner string, f func(aad, value string) (string, error)) (Payload, error) {
-	for _, field := range []struct {
-		name string
-		v    *string
-	}{{"secret", &p.Secret}, {"username", &p.Username}, {"note", &p.Note}} {
-		out, err := mapString(field.v, credentialAAD(owner, p.CredentialID, field.name), f)
+	for i, v := range []*string{&p.Service, &p.URL, &p.Username, &p.Secret, &p.Note} {
+		out, err := mapString(v, CredentialAAD(owner, p.CredentialID, credentialFields[i]), f)
 		if err != nil {
 			return p, err
 		}
-		*field.v = *out
+		*v = *out
 	}
 	return p, nil
 }
@@ -67,11 +69,8 @@ func (p CredentialCreatedV1) MapPersonal(owner string, f func(aad, value string)
 // MapPersonal implements Personal.
 func (p CredentialUpdatedV1) MapPersonal(owner string, f func(aad, value string) (string, error)) (Payload, error) {
 	var err error
-	for _, field := range []struct {
-		name string
-		v    **string
-	}{{"secret", &p.Secret}, {"username", &p.Username}, {"note", &p.Note}} {
-		if *field.v, err = mapString(*field.v, credentialAAD(owner, p.CredentialID, field.name), f); err != nil {
+	for i, v := range []**string{&p.Service, &p.URL, &p.Username, &p.Secret, &p.Note} {
+		if *v, err = mapString(*v, CredentialAAD(owner, p.CredentialID, credentialFields[i]), f); err != nil {
 			return p, err
 		}
 	}

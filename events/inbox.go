@@ -64,9 +64,26 @@ func NotificationAAD(owner, notificationID, field string) string {
 	return "user:" + owner + ":notification:" + notificationID + ":" + field
 }
 
-// MapPersonal implements Personal: the address and the rendered e-mail.
-// Params name things (a token's title, an address), never personal data.
+// NotificationParamAAD names a sealed parameter of a notification.
+func NotificationParamAAD(owner, notificationID, param string) string {
+	return NotificationAAD(owner, notificationID, "params."+param)
+}
+
+// MapPersonal implements Personal: the address, the rendered e-mail and
+// every parameter (they name what the user typed: a token's title, a
+// credential's service), so that the feed goes with the account too.
 func (p NotificationRaisedV1) MapPersonal(owner string, f func(aad, value string) (string, error)) (Payload, error) {
+	if len(p.Params) > 0 {
+		params := make(map[string]string, len(p.Params)) // a copy: the caller's payload keeps its map
+		for k, v := range p.Params {
+			out, err := mapString(&v, NotificationParamAAD(owner, p.NotificationID, k), f)
+			if err != nil {
+				return p, err
+			}
+			params[k] = *out
+		}
+		p.Params = params
+	}
 	for _, field := range []struct {
 		name string
 		v    *string

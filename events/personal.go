@@ -3,7 +3,9 @@ package events
 import "strings"
 
 // Personal data in events (e-mail, full name, description, picture bytes,
-// credential secrets) is stored encrypted with a key of the user's own,
+// credential secrets, and every free text the user typed: token titles,
+// credentials' service, URL, account name and note, and the notification
+// parameters taken from them) is stored encrypted with a key of the user's own,
 // kept outside the log: deleting the account destroys the key, and the
 // data becomes unreadable although the log is immutable (crypto-shredding).
 // A payload with such fields implements Personal; an encrypted value is a
@@ -80,7 +82,7 @@ func (p UserProfileUpdatedV1) MapPersonal(owner string, f func(aad, value string
 // the key its personal fields are sealed with.
 func Owner(stream string) string {
 	switch Category(stream) {
-	case UserCategory, CredentialsCategory, PicturesCategory, InboxCategory:
+	case UserCategory, TokensCategory, CredentialsCategory, PicturesCategory, InboxCategory:
 		return StreamID(stream)
 	}
 	return ""

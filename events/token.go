@@ -4,7 +4,8 @@ import "time"
 
 // A user's personal access tokens share one stream, tokens-<user id>, so
 // that the per-user limit holds under concurrent creates. Only digests of
-// tokens are stored, never a token.
+// tokens are stored, never a token; the title, which the user typed, is
+// sealed with the owner's data key.
 
 // TokenCreatedV1 records a new token.
 type TokenCreatedV1 struct {
@@ -70,6 +71,28 @@ type TokenUsedV1 struct {
 	UserID   string    `json:"user_id"`
 	At       time.Time `json:"at"`
 	ClientIP string    `json:"client_ip"`
+}
+
+// TokenAAD names a sealed field of a token.
+func TokenAAD(owner, tokenID, field string) string {
+	return "user:" + owner + ":token:" + tokenID + ":" + field
+}
+
+// MapPersonal implements Personal: the title is what the user typed.
+func (p TokenCreatedV1) MapPersonal(owner string, f func(aad, value string) (string, error)) (Payload, error) {
+	out, err := mapString(&p.Title, TokenAAD(owner, p.TokenID, "title"), f)
+	if err != nil {
+		return p, err
+	}
+	p.Title = *out
+	return p, nil
+}
+
+// MapPersonal implements Personal.
+func (p TokenUpdatedV1) MapPersonal(owner string, f func(aad, value string) (string, error)) (Payload, error) {
+	var err error
+	p.Title, err = mapString(p.Title, TokenAAD(owner, p.TokenID, "title"), f)
+	return p, err
 }
 
 // Token revocation reasons.

@@ -39,7 +39,10 @@ type AuditBucketDoc struct {
 }
 
 // AuditEntry is one event as the audit log shows it: never a password,
-// hash, token, digest or secret.
+// hash, token, digest or secret. Details keep what the user typed (a
+// token's title, a credential's service and URL) sealed, as the event
+// does; queries open them, and name those erased with the account in
+// ErasedDetails.
 type AuditEntry struct {
 	EventID        string            `bson:"event_id"`
 	Position       int64             `bson:"position"`
@@ -53,6 +56,19 @@ type AuditEntry struct {
 	CorrelationID  string            `bson:"correlation_id,omitempty"`
 	Changes        []AuditChange     `bson:"changes,omitempty"`
 	Details        map[string]string `bson:"details,omitempty"`
+	ErasedDetails  []string          `bson:"-"`
+}
+
+// AuditDetailAAD names a sealed detail of an account's entry: the event's
+// field it was copied from ("" for a detail that is never sealed).
+func AuditDetailAAD(account string, e AuditEntry, key string) string {
+	switch {
+	case strings.HasPrefix(e.Type, "token.") && key == "title":
+		return events.TokenAAD(account, e.Details["token"], key)
+	case strings.HasPrefix(e.Type, "credential.") && (key == "service" || key == "url"):
+		return events.CredentialAAD(account, e.Details["credential"], key)
+	}
+	return ""
 }
 
 // AuditChange is a field's value before and after. Personal values stay

@@ -30,8 +30,9 @@ type CredentialDoc struct {
 }
 
 // CredentialsProjector keeps the user_credentials collection. It reads the
-// account name and note in plaintext (Personal): the document goes with
-// the account.
+// service, URL, account name and note in plaintext (Personal): the
+// account's deletion deletes its credentials, which removes them from the
+// document.
 func CredentialsProjector() Projector {
 	return Projector{Name: "credentials", Categories: []string{events.CredentialsCategory}, Collections: []string{CredentialsCollection},
 		Personal: true, Reduce: reduceCredential}

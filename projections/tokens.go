@@ -25,9 +25,12 @@ type TokenDoc struct {
 	Revoked     *bool     `bson:"revoked,omitempty"`
 }
 
-// TokensProjector keeps the user_tokens collection.
+// TokensProjector keeps the user_tokens collection. It reads titles in
+// plaintext (Personal): the account's deletion deletes its tokens, which
+// removes them from the document.
 func TokensProjector() Projector {
-	return Projector{Name: "tokens", Categories: []string{events.TokensCategory}, Collections: []string{TokensCollection}, Reduce: reduceToken}
+	return Projector{Name: "tokens", Categories: []string{events.TokensCategory}, Collections: []string{TokensCollection}, Personal: true,
+		Reduce: reduceToken}
 }
 
 func reduceToken(e events.Recorded) ([]Write, error) {

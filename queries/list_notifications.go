@@ -4,16 +4,20 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"maps"
 	"slices"
 
 	"github.com/accountd/accountd/events"
 	"github.com/accountd/accountd/projections"
 )
 
-// Notification is one entry of the feed, with its read state.
+// Notification is one entry of the feed, with its read state. Its params
+// are opened; those erased with the account are left out and named in
+// Erased.
 type Notification struct {
 	projections.NotificationEntry
-	Read bool
+	Read   bool
+	Erased []string
 }
 
 // NotificationPage is a page of the feed, newest first.
@@ -39,7 +43,10 @@ func (r *Reader) ListNotifications(ctx context.Context, userID, cursor string, l
 				page.NextCursor = last
 				return true, nil
 			}
-			n := Notification{NotificationEntry: e, Read: state.IsRead(e)}
+			n, err := r.openNotification(ctx, userID, Notification{NotificationEntry: e, Read: state.IsRead(e)})
+			if err != nil {
+				return true, err
+			}
 			if !n.Read {
 				page.Unread++
 			}
@@ -111,6 +118,38 @@ func (r *Reader) NotificationState(ctx context.Context, userID string) (projecti
 		err = nil
 	}
 	return state, err
+}
+
+// openNotification opens a notification's sealed params: the feed keeps
+// them as the log does, so the account's erasure erases them here too.
+func (r *Reader) openNotification(ctx context.Context, owner string, n Notification) (Notification, error) {
+	if r.keys == nil {
+		return n, nil
+	}
+	var params map[string]string
+	for k, v := range n.Params {
+		if !events.Sealed(v) {
+			continue
+		}
+		if params == nil {
+			params = maps.Clone(n.Params)
+		}
+		plain, err := r.keys.Open(ctx, owner, events.NotificationParamAAD(owner, n.ID, k), v)
+		if r.erased != nil && errors.Is(err, r.erased) {
+			delete(params, k)
+			n.Erased = append(n.Erased, k)
+			continue
+		}
+		if err != nil {
+			return n, err
+		}
+		params[k] = plain
+	}
+	if params != nil {
+		n.Params = params
+		slices.Sort(n.Erased)
+	}
+	return n, nil
 }
 
 // openMail opens an e-mail's sealed address and text.

@@ -3,6 +3,8 @@ package queries
 import (
 	"context"
 	"errors"
+	"maps"
+	"slices"
 
 	"github.com/accountd/accountd/events"
 	"github.com/accountd/accountd/projections"
@@ -19,12 +21,35 @@ func (r *Reader) Keys(keys Opener, erased error) {
 	r.keys, r.erased = keys, erased
 }
 
-// OpenAuditEntry opens the sealed values of an entry's changes: the audit
-// log keeps them as the log does, so erasing an account's key erases them
-// here too. An erased value is "" and marked Erased.
+// OpenAuditEntry opens the sealed values of an entry's changes and
+// details: the audit log keeps them as the log does, so erasing an
+// account's key erases them here too. An erased change is "" and marked
+// Erased; an erased detail is "" and named in ErasedDetails.
 func OpenAuditEntry(ctx context.Context, keys Opener, erased error, account string, e projections.AuditEntry) (projections.AuditEntry, error) {
 	if keys == nil {
 		return e, nil
+	}
+	var details map[string]string
+	for k, v := range e.Details {
+		if !events.Sealed(v) {
+			continue
+		}
+		if details == nil {
+			details = maps.Clone(e.Details)
+		}
+		plain, err := keys.Open(ctx, account, projections.AuditDetailAAD(account, e, k), v)
+		if erased != nil && errors.Is(err, erased) {
+			plain, err = "", nil
+			e.ErasedDetails = append(e.ErasedDetails, k)
+		}
+		if err != nil {
+			return e, err
+		}
+		details[k] = plain
+	}
+	if details != nil {
+		e.Details = details
+		slices.Sort(e.ErasedDetails)
 	}
 	var changes []projections.AuditChange
 	for i, c := range e.Changes {

@@ -60,6 +60,7 @@ type notificationResponse struct {
 	Params    map[string]string `json:"params"`
 	Read      bool              `json:"read"`
 	CreatedAt string            `json:"created_at"`
+	Erased    bool              `json:"erased,omitempty"` // params erased with the account are left out
 }
 
 type notificationsResponse struct {
@@ -95,8 +96,8 @@ func (a *API) getNotifications(w http.ResponseWriter, r *http.Request) {
 		if params == nil {
 			params = map[string]string{}
 		}
-		out.Notifications[i] = notificationResponse{ID: n.ID, Kind: n.Kind, Category: n.Category, Title: notices.Title(n.Kind, lang, params),
-			Params: params, Read: n.Read, CreatedAt: a.renderTime(projections.Time(n.At), zone)}
+		out.Notifications[i] = notificationResponse{ID: n.ID, Kind: n.Kind, Category: n.Category, Title: notices.FeedTitle(n.Kind, lang, params, n.Erased),
+			Params: params, Read: n.Read, CreatedAt: a.renderTime(projections.Time(n.At), zone), Erased: len(n.Erased) > 0}
 	}
 	if page.NextCursor != "" {
 		out.NextCursor = &page.NextCursor

@@ -86,6 +86,19 @@ func Title(kind, lang string, params map[string]string) string {
 	return fill(lookup(kind, lang).title, params)
 }
 
+// FeedTitle is Title for the feed, where the params erased with the
+// account (a token's title, a service) read as erased.
+func FeedTitle(kind, lang string, params map[string]string, erased []string) string {
+	s := lookup(kind, lang).title
+	gone := "(" + erasedWord[Lang(lang)] + ")"
+	for _, k := range erased {
+		s = strings.ReplaceAll(strings.ReplaceAll(s, "\"{"+k+"}\"", gone), "{"+k+"}", gone)
+	}
+	return fill(s, params)
+}
+
+var erasedWord = map[string]string{"en": "erased", "tr": "silindi"}
+
 // Body is the e-mail's text, in lang.
 func Body(kind, lang string, params map[string]string) string {
 	return fill(lookup(kind, lang).body, params)

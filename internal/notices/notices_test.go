@@ -37,3 +37,21 @@ func TestRender(t *testing.T) {
 		t.Errorf("body %q", b)
 	}
 }
+
+func TestFeedTitleOfErasedParams(t *testing.T) {
+	for _, tt := range []struct {
+		name, kind, lang string
+		params           map[string]string
+		erased           []string
+		want             string
+	}{
+		{"nothing erased", TokenCreated, "en", map[string]string{"title": "ci"}, nil, `New access token "ci"`},
+		{"a quoted title", TokenCreated, "en", map[string]string{}, []string{"title"}, `New access token (erased)`},
+		{"in Turkish", TokenExpiring, "tr", map[string]string{"days": "7"}, []string{"title"}, `(silindi) erişim belirtecinin süresi 7 gün içinde doluyor`},
+		{"a service", CredentialChanged, "en", map[string]string{}, []string{"service"}, `Service credential for (erased) changed`},
+	} {
+		if got := FeedTitle(tt.kind, tt.lang, tt.params, tt.erased); got != tt.want {
+			t.Errorf("%s: %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}

@@ -36,7 +36,8 @@ type Commands interface {
 	NotificationPreferences(ctx context.Context, userID string) (commands.Preferences, error)
 }
 
-// Opener opens an event's personal fields (the old e-mail address).
+// Opener opens an event's personal fields (a token's title, a
+// credential's service, the old e-mail address).
 type Opener interface {
 	OpenPayload(ctx context.Context, owner string, p events.Payload) (events.Payload, bool, error)
 }
@@ -110,9 +111,18 @@ func (n *Notifier) handle(ctx context.Context, m jetstream.Msg) {
 	_ = m.Ack()
 }
 
-// Handle raises the notifications one event calls for.
+// Handle raises the notifications one event calls for. The feed carries
+// events sealed; what a notification names is opened here, and the inbox
+// seals it again with the notification.
 func (n *Notifier) Handle(ctx context.Context, rec events.Recorded) error {
 	user := events.StreamID(rec.Stream)
+	if _, personal := rec.Payload.(events.Personal); personal {
+		opened, _, err := n.Keys.OpenPayload(ctx, user, rec.Payload)
+		if err != nil {
+			return err
+		}
+		rec.Payload = opened // an erased account's values are "": Notify tells nobody then
+	}
 	meta := events.Metadata{Actor: events.ActorSystem, CausationID: rec.ID.String(), CorrelationID: rec.Metadata.CorrelationID, Time: time.Now().UTC()}
 	raise := func(r commands.Raise) error {
 		if r.Category == "" {
@@ -143,11 +153,7 @@ func (n *Notifier) Handle(ctx context.Context, rec events.Recorded) error {
 		}
 		// The old address hears of it too: it is the one an attacker
 		// would have changed away from.
-		opened, _, err := n.Keys.OpenPayload(ctx, user, p)
-		if err != nil {
-			return err
-		}
-		if prev := opened.(events.UserProfileUpdatedV1).Previous; prev != nil && events.Value(prev.Email) != "" {
+		if prev := p.Previous; prev != nil && events.Value(prev.Email) != "" {
 			return raise(commands.Raise{Kind: notices.EmailChanged, Cause: rec.ID.String() + ":previous", EmailTo: *prev.Email, InAppOff: true})
 		}
 	case events.TokenCreatedV1:

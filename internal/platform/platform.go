@@ -13,6 +13,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	neturl "net/url"
@@ -126,6 +127,11 @@ func Start(ctx context.Context, cfg Config) (_ *Platform, err error) {
 		}
 	} else if cfg.MongoURI == "" {
 		if err := keyring.PrivateDir(cfg.DataDir); err != nil {
+			return nil, fmt.Errorf("data directory: %w", err)
+		}
+	}
+	if cfg.EventStoreURL == "" || cfg.NATSURL == "" || cfg.MongoURI == "" {
+		if err := makePrivate(cfg.DataDir); err != nil {
 			return nil, fmt.Errorf("data directory: %w", err)
 		}
 	}
@@ -257,11 +263,19 @@ func (p *Platform) startMongo(ctx context.Context, cfg Config) error {
 		if sock, err = socketPath(dir, cfg.Logger); err != nil {
 			return err
 		}
+		p.sqliteFile = filepath.Join(dir, cfg.Database+".sqlite")
+		if err := scrubOnce(p.sqliteFile, cfg.Logger); err != nil {
+			return fmt.Errorf("FerretDB's database: %w", err)
+		}
 		ferretNew.Lock()
 		f, err := ferretdb.New(&ferretdb.Config{
-			Listener:  ferretdb.ListenerConfig{Unix: sock},
-			Handler:   "sqlite",
-			SQLiteURL: "file:" + dir + "/",
+			Listener: ferretdb.ListenerConfig{Unix: sock},
+			Handler:  "sqlite",
+			// secure_delete: SQLite overwrites what it deletes with zeros,
+			// so a document's old version (an erased account's data) is
+			// not left readable in the file's free space. The WAL's old
+			// frames go when it is truncated (truncateWALEvery).
+			SQLiteURL: "file:" + dir + "/?_pragma=secure_delete(1)",
 			Logger:    slog.New(slog.DiscardHandler),
 		})
 		ferretNew.Unlock()
@@ -272,7 +286,6 @@ func (p *Platform) startMongo(ctx context.Context, cfg Config) error {
 		done := make(chan struct{})
 		go func() { defer close(done); _ = f.Run(runCtx) }()
 		p.closers = append(p.closers, func() { cancel(); <-done })
-		p.sqliteFile = filepath.Join(dir, cfg.Database+".sqlite")
 		stopCheckpoints := truncateWALEvery(time.Second, p.sqliteFile, cfg.Logger)
 		p.closers = append(p.closers, stopCheckpoints)
 	}
@@ -414,6 +427,45 @@ func truncateWALEvery(interval time.Duration, file string, log *slog.Logger) (st
 		}
 	}()
 	return func() { close(done); <-finished }
+}
+
+// scrubbed is the embedded database's user_version once scrubOnce has
+// compacted it: every deletion since has been zeroed (secure_delete). It
+// lives in the database's own header, so it travels with the file (a
+// restored backup is scrubbed again).
+const scrubbed = 1
+
+// scrubOnce compacts an embedded database that older versions wrote
+// without secure_delete: their deletions (accounts erased, documents
+// rewritten) may have left old content readable in free pages and free
+// space inside pages; VACUUM rewrites the file without them, and the WAL
+// is truncated after it. It runs once per database, before FerretDB opens
+// it; a database not made yet has nothing to scrub.
+func scrubOnce(file string, log *slog.Logger) error {
+	if _, err := os.Stat(file); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	db, err := sql.Open("sqlite", "file:"+file+"?mode=rw&_pragma=busy_timeout(10000)&_pragma=secure_delete(1)")
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1) // the pragmas below are the connection's
+	var version int
+	if err := db.QueryRow("PRAGMA user_version").Scan(&version); err != nil {
+		return err
+	}
+	if version >= scrubbed {
+		return nil
+	}
+	start := time.Now()
+	for _, stmt := range []string{"VACUUM", fmt.Sprintf("PRAGMA user_version = %d", scrubbed), "PRAGMA wal_checkpoint(TRUNCATE)"} {
+		if _, err := db.Exec(stmt); err != nil {
+			return fmt.Errorf("%s: %w", stmt, err)
+		}
+	}
+	log.Info("compacted the read-model database once, so that nothing deleted before is left readable in it", "file", file, "took", time.Since(start))
+	return nil
 }
 
 // ferretNew serialises ferretdb.New, which writes a package-level variable

@@ -54,11 +54,7 @@ func (t *Tracker) Observe(recs []events.Recorded) {
 		t.saw(r.Metadata.Actor, category, r.Position)
 		// The owner of a per-user stream sees changes made to it by others
 		// (an admin, the system revoking a reused token) too.
-		owner := events.Owner(r.Stream)
-		if category == events.TokensCategory {
-			owner = events.StreamID(r.Stream)
-		}
-		if owner != "" && owner != r.Metadata.Actor {
+		if owner := events.Owner(r.Stream); owner != "" && owner != r.Metadata.Actor {
 			t.saw(owner, category, r.Position)
 		}
 	}

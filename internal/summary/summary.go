@@ -151,6 +151,17 @@ func Text(e projections.AuditEntry, lang string, zone *time.Location) string {
 	var extras []string
 	for _, k := range slices.Sorted(maps.Keys(e.Details)) {
 		v := e.Details[k]
+		if slices.Contains(e.ErasedDetails, k) {
+			// What the user typed is gone with the account: the
+			// sentence says so, without the quotes it had around it.
+			gone := "(" + say("erased") + ")"
+			if strings.Contains(t, "{"+k+"}") {
+				t = strings.ReplaceAll(strings.ReplaceAll(t, "\"{"+k+"}\"", gone), "{"+k+"}", gone)
+			} else {
+				extras = append(extras, say(k)+": "+gone)
+			}
+			continue
+		}
 		switch {
 		case strings.Contains(t, "{"+k+"}"):
 			t = strings.ReplaceAll(t, "{"+k+"}", value(k, v))

@@ -29,6 +29,13 @@ func TestText(t *testing.T) {
 			`Profil değişti: tam ad "changed" → "true", açıklama "" → "2030-01-01T00:00:00Z"`},
 		{projections.AuditEntry{Type: "token.created", Details: map[string]string{"title": "true", "scopes": "profile:read", "expires_at": "2027-01-01T00:00:00Z", "token_prefix": "acp_x"}}, "en",
 			`Access token "true" created with scopes profile:read (expires: 2027-01-01 00:00 UTC; prefix: acp_x)`},
+		{projections.AuditEntry{Type: "token.created", Details: map[string]string{"title": "", "scopes": "profile:read", "token_prefix": "acp_x"}, ErasedDetails: []string{"title"}}, "en",
+			`Access token (erased) created with scopes profile:read (prefix: acp_x)`},
+		{projections.AuditEntry{Type: "token.created", Details: map[string]string{"title": "", "scopes": "profile:read"}, ErasedDetails: []string{"title"}}, "tr",
+			`(silindi) erişim belirteci oluşturuldu, kapsamlar: profile:read`},
+		{projections.AuditEntry{Type: "credential.updated", Details: map[string]string{"credential": "c", "changed": "service url", "service": "", "url": ""},
+			ErasedDetails: []string{"service", "url"}}, "en",
+			"Service credential changed (changed: service, URL; service: (erased); URL: (erased))"},
 		{projections.AuditEntry{Type: "notification.preferences_set", Details: map[string]string{"channels": "security:in_app tokens:email", "lead_days": "7 1"}}, "tr",
 			"Bildirim tercihleri değişti (kanallar: güvenlik uygulamada, erişim belirteçleri e-postayla; hatırlatma günleri: 7, 1)"},
 	} {

@@ -263,7 +263,7 @@ func (c *Console) getNotifications(w http.ResponseWriter, r *http.Request) {
 	v := c.newView(r, "ui.notifications.title", "notifications")
 	d := feedData{Next: page.NextCursor}
 	for _, n := range page.Notifications {
-		d.Items = append(d.Items, feedItem{ID: n.ID, Title: notices.Title(n.Kind, v.Lang, n.Params), Category: n.Category, At: projections.Time(n.At), Read: n.Read})
+		d.Items = append(d.Items, feedItem{ID: n.ID, Title: notices.FeedTitle(n.Kind, v.Lang, n.Params, n.Erased), Category: n.Category, At: projections.Time(n.At), Read: n.Read})
 	}
 	v.Data = d
 	c.page(w, r, "notifications", v)
