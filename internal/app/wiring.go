@@ -34,6 +34,7 @@ const (
 	componentRetention    = "audit-retention"
 	componentCatalog      = "read-model-catalog"
 	componentErasure      = "erasure"
+	componentSessionEnds  = "session-ends"
 	componentNotifier     = "notifier"
 	componentReminders    = "reminders"
 	componentMailer       = "mailer"
@@ -304,6 +305,25 @@ func (a *App) startHousekeeping(context.Context) error {
 		finish()
 		return every(ctx, 30*time.Second, finish)
 	})
+	// Sessions an account ended (a password change, the account disabled)
+	// get their own session.ended from the command that recorded the
+	// cause; this finishes what a stopped process left. Every replica may
+	// run it: ending an ended session changes nothing.
+	a.Supervisor.Go(a.bg, componentSessionEnds, func(ctx context.Context) error {
+		finish := func() {
+			for _, e := range a.Principals.Unended(time.Now().Add(-sessionEndGrace)) {
+				if ctx.Err() != nil {
+					return
+				}
+				meta := events.Metadata{Actor: events.ActorSystem, Time: time.Now().UTC()}
+				if _, err := a.Commands.FinishSessionEnd(ctx, e.UserID, e.SessionID, e.Reason, meta); err != nil {
+					a.log.Warn("session end not finished; retrying", "user_id", e.UserID, "session_id", e.SessionID, "err", err)
+				}
+			}
+		}
+		finish()
+		return every(ctx, sessionEndGrace, finish)
+	})
 	a.Supervisor.Go(a.bg, componentReminders, func(ctx context.Context) error {
 		remind := func() {
 			if err := notifier.Remind(ctx, a.Commands, a.Principals, time.Now()); err != nil && ctx.Err() == nil {
@@ -365,6 +385,10 @@ func (a *App) indexLag(ctx context.Context) (uint64, error) {
 	}
 	return eventlog.CountAfter(ctx, a.Platform.ESDB, pos, a.cfg.TokenIndexMaxLag+1)
 }
+
+// sessionEndGrace: how long the command that ended sessions has to append
+// their session.ended before the repair job does.
+const sessionEndGrace = 30 * time.Second
 
 func every(ctx context.Context, d time.Duration, f func()) error {
 	t := time.NewTicker(d)
