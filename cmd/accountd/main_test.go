@@ -26,7 +26,7 @@ func TestMain(m *testing.M) {
 func TestStartsServesAndStopsOnSignal(t *testing.T) {
 	dir := t.TempDir()
 	cmd := exec.Command(os.Args[0], "--data", dir, "--http", "127.0.0.1:0",
-		"--eventstore-listen", "127.0.0.1:0", "--nats-listen", "127.0.0.1:0")
+		"--eventstore-listen", "127.0.0.1:0", "--nats-listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0")
 	cmd.Env = append(os.Environ(), childEnv+"=1", "EVENTSTORE_URL=", "NATS_URL=", "MONGO_URI=")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -35,12 +35,15 @@ func TestStartsServesAndStopsOnSignal(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cmd.Process.Kill()
-	url := make(chan string, 1)
+	url, metricsURL := make(chan string, 1), make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
 			if rest, ok := strings.CutPrefix(sc.Text(), "accountd listening on "); ok {
 				url <- strings.Fields(rest)[0]
+			}
+			if rest, ok := strings.CutPrefix(sc.Text(), "metrics on "); ok {
+				metricsURL <- rest
 			}
 		}
 		close(url)
@@ -63,6 +66,23 @@ func TestStartsServesAndStopsOnSignal(t *testing.T) {
 	res.Body.Close()
 	if res.StatusCode != 200 || !strings.Contains(string(body), "ok") {
 		t.Fatalf("healthz %d %s", res.StatusCode, body)
+	}
+	// /metrics is on its own listener, not on the public one.
+	var metrics string
+	select {
+	case metrics = <-metricsURL:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no metrics address printed")
+	}
+	for url, want := range map[string]int{metrics: 200, base + "/metrics": 404} {
+		res, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != want {
+			t.Fatalf("GET %s: %d, want %d", url, res.StatusCode, want)
+		}
 	}
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -94,6 +114,10 @@ func TestFlags(t *testing.T) {
 		{"stray argument", []string{"serve"}, 2, "unexpected argument"},
 		{"bad registration limit", []string{"--registration-limit", "lots"}, 2, "--registration-limit"},
 		{"every bad address at once", []string{"--data", "DATA", "--eventstore-listen", "nowhere", "--nats-listen", "elsewhere"}, 1, "event store listen address|NATS listen address"},
+		{"bad metrics address and allowed host", []string{"--data", "DATA", "--metrics-listen", "nowhere", "--allowed-hosts", "ok.example,http://bad.example/"}, 1,
+			"metrics listen address|nowhere|allowed host|http://bad.example/"},
+		{"metrics on the HTTP address", []string{"--data", "DATA", "--http", "127.0.0.1:8181", "--metrics-listen", "127.0.0.1:8181"}, 1, "a listener of their own"},
+		{"help names the metrics listener", []string{"--help"}, 0, "-metrics-listen|-allowed-hosts"},
 		{"busy HTTP address", []string{"--http", "256.0.0.1:1", "--data", "DATA", "--eventstore-listen", "127.0.0.1:0", "--nats-listen", "127.0.0.1:0"}, 1, "cannot start"},
 	}
 	for _, tt := range tests {

@@ -11,6 +11,7 @@ import (
 	"mime"
 	"net"
 	"net/smtp"
+	"net/textproto"
 	"net/url"
 	"strings"
 	"time"
@@ -98,7 +99,7 @@ func (m *Mailer) SendPending(ctx context.Context) error {
 		msg := fmt.Sprintf("From: %s\r\nTo: %s\r\nSubject: %s\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\nMessage-ID: <%s@accountd>\r\n\r\n%s\r\n",
 			m.Relay.From, mail.To, mime.QEncoding.Encode("utf-8", mail.Subject), mail.NotificationID, strings.ReplaceAll(mail.Body, "\n", "\r\n"))
 		if err := send(m.Relay.Addr, m.Relay.Auth, m.Relay.From, []string{mail.To}, []byte(msg)); err != nil {
-			errs = append(errs, err)
+			errs = append(errs, sendError(mail.NotificationID, err))
 			continue
 		}
 		if err := m.Sent.NoteEmailed(ctx, mail.UserID, mail.NotificationID, events.Metadata{Actor: events.ActorSystem}); err != nil {
@@ -106,4 +107,15 @@ func (m *Mailer) SendPending(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// sendError is what the log keeps of a refused message: a relay's reply
+// often repeats the recipient's address (personal data, as long as the
+// user made it), so only its code is kept.
+func sendError(notificationID string, err error) error {
+	var reply *textproto.Error
+	if errors.As(err, &reply) {
+		return fmt.Errorf("notification %s: the SMTP relay answered %d", notificationID, reply.Code)
+	}
+	return fmt.Errorf("notification %s: %w", notificationID, err)
 }

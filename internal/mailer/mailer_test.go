@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"context"
 	"net"
+	"net/smtp"
+	"net/textproto"
 	"strings"
 	"sync"
 	"testing"
@@ -134,5 +136,24 @@ func TestParseRelay(t *testing.T) {
 		if _, err := ParseRelay(tt.in); (err == nil) != tt.ok {
 			t.Errorf("%q: %v", tt.in, err)
 		}
+	}
+}
+
+// A relay's refusal is reported by notification and reply code: its text,
+// which often repeats the recipient's address, stays out of the log.
+func TestRefusalKeepsTheAddressOutOfTheLog(t *testing.T) {
+	to := strings.Repeat("a", 60) + "@" + strings.Repeat("b", 60) + ".example.com"
+	rec := &recorder{}
+	m := &Mailer{Relay: Relay{Addr: "relay.invalid:25", From: "accounts@example.com"}, Sent: rec,
+		Outbox: outbox{{UserID: "u1", NotificationID: "n1", OutboxMail: projections.OutboxMail{To: to, Subject: "s", Body: "b"}}},
+		Send: func(string, smtp.Auth, string, []string, []byte) error {
+			return &textproto.Error{Code: 550, Msg: "5.1.1 <" + to + ">: Recipient address rejected"}
+		}}
+	err := m.SendPending(t.Context())
+	if err == nil || len(rec.sent) != 0 {
+		t.Fatalf("refused mail: %v, recorded %v", err, rec.sent)
+	}
+	if msg := err.Error(); strings.Contains(msg, "aaaa") || !strings.Contains(msg, "n1") || !strings.Contains(msg, "550") {
+		t.Fatalf("error %q", msg)
 	}
 }
