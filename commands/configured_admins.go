@@ -232,7 +232,8 @@ func (h *Handlers) settleConfigured(ctx context.Context, c ConfiguredAdmin, caus
 // the name, or the account with the id if it exists ("": none).
 func (h *Handlers) configuredAccount(ctx context.Context, c ConfiguredAdmin) (string, error) {
 	if c.Username != "" {
-		return h.holderOf(ctx, c.Username)
+		u, err := h.accountNamed(ctx, c.Username)
+		return u.ID, err
 	}
 	u, _, err := h.users.load(ctx, events.UserStream(c.UserID), true)
 	if err != nil || !u.Exists() {

@@ -19,7 +19,7 @@ type DeleteUser struct {
 }
 
 // Why sessions end and names are released when an account is deleted.
-const ReasonAccountDeleted = "account_deleted"
+const ReasonAccountDeleted = events.SessionAccountDeleted
 
 // DeleteUser records the deletion, then releases the username, ends every
 // session, deletes every token and the service credentials, and destroys

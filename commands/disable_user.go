@@ -37,7 +37,7 @@ func (h *Handlers) DisableUser(ctx context.Context, cmd DisableUser, meta events
 }
 
 // ReasonAccountDisabled: why sessions end when an admin disables the account.
-const ReasonAccountDisabled = "account_disabled"
+const ReasonAccountDisabled = events.SessionAccountDisabled
 
 // EnableUser undoes DisableUser.
 type EnableUser struct {

@@ -55,3 +55,12 @@ func (h *Handlers) endOtherSessions(ctx context.Context, userID, keep, reason st
 	}
 	return last, nil
 }
+
+// FinishSessionEnd appends the session.ended a session is due because its
+// account ended it (a password change, the account disabled) when the
+// process that recorded the cause stopped before ending it. A session that
+// has ended meanwhile stays as it is, so replicas may repeat it.
+func (h *Handlers) FinishSessionEnd(ctx context.Context, userID, sessionID, reason string, meta events.Metadata) (res Result, err error) {
+	defer func() { h.done("finish_session_end", err) }()
+	return h.endSession(ctx, userID, sessionID, reason, h.stamp(meta))
+}

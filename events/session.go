@@ -38,6 +38,8 @@ const (
 	SessionSignedOut       = "signed_out"
 	SessionRevoked         = "revoked"
 	SessionPasswordChanged = "password_changed"
+	SessionAccountDisabled = "account_disabled"
+	SessionAccountDeleted  = "account_deleted"
 )
 
 func (SessionSeenV1) EventType() string { return SessionSeen }

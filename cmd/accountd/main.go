@@ -89,6 +89,17 @@ func introspectionClients(flagValues []string, env, file string, readFile func(s
 	return out, nil
 }
 
+// splitList splits a comma-separated flag value, dropping empty items.
+func splitList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 // listFlag collects a repeatable flag's values.
 type listFlag []string
 
@@ -125,6 +136,8 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	smtpRelay := flags.String("smtp", getenv("ACCOUNTD_SMTP"), "SMTP relay for notification e-mails, smtp://[user:password@]host:port?from=address (env ACCOUNTD_SMTP); empty: e-mails wait in the outbox (GET /v1/admin/outbox)")
 	insecureCookies := flags.Bool("insecure-cookies", false, "console cookies without Secure and the __Host- prefix, for plain-HTTP development hosts other than localhost (only with --http on a loopback address)")
 	readyLag := flags.Duration("ready-max-lag", 10*time.Second, "/readyz is 503 while a component is further behind the log than this")
+	metricsListen := flags.String("metrics-listen", "127.0.0.1:9090", "listen address of GET /metrics, a listener of its own (several replicas on one host: one address each); \"\" or off: no metrics")
+	allowedHosts := flags.String("allowed-hosts", "", "host names (comma-separated) the API and console answer for besides localhost, 127.0.0.1, [::1] and the --http host; another Host header gets 421 (/healthz and /readyz answer any)")
 	flags.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: accountd [flags]\n\nThe self-service account backend. Flags:\n\n")
 		flags.PrintDefaults()
@@ -201,6 +214,8 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		InsecureCookies:      *insecureCookies,
 		ReadyMaxLagEvents:    *readyLagEvents,
 		ReadyMaxLag:          *readyLag,
+		MetricsListen:        *metricsListen,
+		AllowedHosts:         splitList(*allowedHosts),
 	})
 	if err != nil {
 		logger.Error("cannot start", "err", err)
@@ -208,6 +223,9 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	}
 	fmt.Fprintf(stdout, "accountd listening on %s (event store %s, NATS %s, MongoDB %s)\n",
 		svc.URL(), svc.Platform.EventStoreURL, svc.Platform.NATSURL, svc.Platform.MongoURI)
+	if addr := svc.MetricsAddr(); addr != "" {
+		fmt.Fprintf(stdout, "metrics on http://%s/metrics\n", addr)
+	}
 	<-ctx.Done()
 	logger.Info("stopping")
 	svc.Close()

@@ -32,7 +32,8 @@ func TestStartsServesAndStopsOnSignal(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(os.Args[0], "--data", dir, "--http", "127.0.0.1:0",
-		"--eventstore-listen", "127.0.0.1:0", "--nats-listen", "127.0.0.1:0", "--introspection-client-file", clients)
+		"--eventstore-listen", "127.0.0.1:0", "--nats-listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0",
+		"--introspection-client-file", clients)
 	cmd.Env = append(os.Environ(), childEnv+"=1", "EVENTSTORE_URL=", "NATS_URL=", "MONGO_URI=",
 		"ACCOUNTD_INTROSPECTION_CLIENT=projects:projects-secret-0123456789")
 	var stderr bytes.Buffer
@@ -42,12 +43,15 @@ func TestStartsServesAndStopsOnSignal(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cmd.Process.Kill()
-	url := make(chan string, 1)
+	url, metricsURL := make(chan string, 1), make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
 			if rest, ok := strings.CutPrefix(sc.Text(), "accountd listening on "); ok {
 				url <- strings.Fields(rest)[0]
+			}
+			if rest, ok := strings.CutPrefix(sc.Text(), "metrics on "); ok {
+				metricsURL <- rest
 			}
 		}
 		close(url)
@@ -70,6 +74,23 @@ func TestStartsServesAndStopsOnSignal(t *testing.T) {
 	res.Body.Close()
 	if res.StatusCode != 200 || !strings.Contains(string(body), "ok") {
 		t.Fatalf("healthz %d %s", res.StatusCode, body)
+	}
+	// /metrics is on its own listener, not on the public one.
+	var metrics string
+	select {
+	case metrics = <-metricsURL:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no metrics address printed")
+	}
+	for url, want := range map[string]int{metrics: 200, base + "/metrics": 404} {
+		res, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != want {
+			t.Fatalf("GET %s: %d, want %d", url, res.StatusCode, want)
+		}
 	}
 	// The introspection clients from the environment and the file, and no
 	// one else, may introspect.
@@ -122,6 +143,10 @@ func TestFlags(t *testing.T) {
 		{"short introspection secret", []string{"--introspection-client", "projects:short"}, 2, "shorter than 16 characters"},
 		{"missing introspection client file", []string{"--introspection-client-file", "/nonexistent/clients"}, 2, "--introspection-client-file"},
 		{"every bad address at once", []string{"--data", "DATA", "--eventstore-listen", "nowhere", "--nats-listen", "elsewhere"}, 1, "event store listen address|NATS listen address"},
+		{"bad metrics address and allowed host", []string{"--data", "DATA", "--metrics-listen", "nowhere", "--allowed-hosts", "ok.example,http://bad.example/"}, 1,
+			"metrics listen address|nowhere|allowed host|http://bad.example/"},
+		{"metrics on the HTTP address", []string{"--data", "DATA", "--http", "127.0.0.1:8181", "--metrics-listen", "127.0.0.1:8181"}, 1, "a listener of their own"},
+		{"help names the metrics listener", []string{"--help"}, 0, "-metrics-listen|-allowed-hosts"},
 		{"busy HTTP address", []string{"--http", "256.0.0.1:1", "--data", "DATA", "--eventstore-listen", "127.0.0.1:0", "--nats-listen", "127.0.0.1:0"}, 1, "cannot start"},
 	}
 	for _, tt := range tests {

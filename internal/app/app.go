@@ -10,6 +10,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
+	"strings"
 	"sync"
 	"time"
 
@@ -23,6 +25,7 @@ import (
 	"github.com/accountd/accountd/internal/principals"
 	"github.com/accountd/accountd/internal/projector"
 	"github.com/accountd/accountd/internal/relay"
+	"github.com/accountd/accountd/internal/reqmeta"
 	"github.com/accountd/accountd/internal/scopes"
 	"github.com/accountd/accountd/internal/supervise"
 	"github.com/accountd/accountd/internal/web"
@@ -100,6 +103,28 @@ type Config struct {
 	// SwapGrace is how long an old read model generation is kept after a
 	// swap, for queries that resolved its names just before.
 	SwapGrace time.Duration
+	// MetricsListen is where GET /metrics is served, on a listener of its
+	// own (so the public port never shows it); "" or "off": nowhere.
+	MetricsListen string
+	// AllowedHosts are host names the API and the console answer for,
+	// besides the loopback names and the HTTP listen host; a request for
+	// another gets 421.
+	AllowedHosts []string
+}
+
+// metricsOff: MetricsListen values that serve no metrics.
+func metricsOff(listen string) bool { return listen == "" || listen == "off" }
+
+// allowedHosts are the host names the API and the console answer for.
+func (c Config) allowedHosts() []string {
+	hosts := append([]string{}, c.AllowedHosts...)
+	if host, _, err := net.SplitHostPort(c.HTTPListen); err == nil {
+		if ip, err := netip.ParseAddr(host); host != "" && (err != nil || !ip.IsUnspecified()) {
+			hosts = append(hosts, host) // a wildcard address is no name a client uses
+		}
+	}
+	// The host of --public-url joins these once that flag exists.
+	return hosts
 }
 
 func (c *Config) setDefaults() {
@@ -204,6 +229,18 @@ func (c Config) Validate() error {
 	if c.AuditRetention < 24*time.Hour {
 		errs = append(errs, fmt.Errorf("audit retention %s is shorter than a day", c.AuditRetention))
 	}
+	if !metricsOff(c.MetricsListen) {
+		if _, _, err := net.SplitHostPort(c.MetricsListen); err != nil {
+			errs = append(errs, fmt.Errorf("metrics listen address %q: %w", c.MetricsListen, err))
+		} else if c.MetricsListen == c.HTTPListen && !strings.HasSuffix(c.HTTPListen, ":0") {
+			errs = append(errs, fmt.Errorf("metrics listen address %q is the HTTP one: metrics need a listener of their own", c.MetricsListen))
+		}
+	}
+	for _, h := range c.AllowedHosts {
+		if !reqmeta.ValidHost(h) {
+			errs = append(errs, fmt.Errorf("allowed host %q: want a host name or IP address (a port is ignored)", h))
+		}
+	}
 	if c.MaxTokenLifetime < time.Hour {
 		errs = append(errs, fmt.Errorf("token lifetime %s is shorter than an hour", c.MaxTokenLifetime))
 	}
@@ -247,6 +284,10 @@ type App struct {
 	listener net.Listener
 	bg       context.Context // background components run until Close
 	cancel   context.CancelFunc
+
+	// metricsHTTP serves /metrics on its own listener (nil: none).
+	metricsHTTP     *http.Server
+	metricsListener net.Listener
 }
 
 // Start brings the service up; Close takes it down. On error, whatever was
@@ -286,6 +327,7 @@ func Start(ctx context.Context, cfg Config) (_ *App, err error) {
 		a.buildConsole,
 		a.startHousekeeping,
 		a.serveHTTP,
+		a.serveMetrics,
 	}
 	for _, step := range steps {
 		if err := step(ctx); err != nil {
@@ -301,6 +343,14 @@ func (a *App) Addr() string { return a.listener.Addr().String() }
 // URL is the HTTP base URL.
 func (a *App) URL() string { return "http://" + a.Addr() }
 
+// MetricsAddr is the metrics listener's address ("" when there is none).
+func (a *App) MetricsAddr() string {
+	if a.metricsListener == nil {
+		return ""
+	}
+	return a.metricsListener.Addr().String()
+}
+
 // Close stops HTTP (letting requests in flight finish), the background
 // components, then the servers.
 func (a *App) Close() {
@@ -310,6 +360,11 @@ func (a *App) Close() {
 		cancel()
 	} else if a.listener != nil {
 		_ = a.listener.Close()
+	}
+	if a.metricsHTTP != nil {
+		_ = a.metricsHTTP.Close() // a scrape in flight is repeated by the next one
+	} else if a.metricsListener != nil {
+		_ = a.metricsListener.Close()
 	}
 	a.cancel()
 	a.Supervisor.Wait()

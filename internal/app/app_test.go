@@ -178,7 +178,7 @@ func TestMetricsAreExposed(t *testing.T) {
 		res.Body.Close()
 	}
 	eventually(t, "lag sampled", func() bool { code, _ := readyz(t, srv.URL); return code == http.StatusOK })
-	res, err := http.Get(srv.URL + "/metrics")
+	res, err := http.Get("http://" + a.MetricsAddr() + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}

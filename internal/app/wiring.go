@@ -35,6 +35,7 @@ const (
 	componentRetention    = "audit-retention"
 	componentCatalog      = "read-model-catalog"
 	componentErasure      = "erasure"
+	componentSessionEnds  = "session-ends"
 	componentNotifier     = "notifier"
 	componentReminders    = "reminders"
 	componentMailer       = "mailer"
@@ -282,7 +283,7 @@ func (a *App) buildAPI(context.Context) error {
 	a.API, err = httpapi.New(httpapi.Config{
 		Commands: a.Commands, Queries: a.Queries, Principals: a.Principals, Logger: a.log,
 		AccessLog: a.cfg.AccessLog, IntrospectionClients: a.cfg.IntrospectionClients,
-		Metrics: a.Metrics, MetricsHandler: a.Metrics.Handler(),
+		Metrics: a.Metrics, AllowedHosts: a.cfg.allowedHosts(),
 		Ready: func(ctx context.Context) (bool, any) {
 			r := a.readiness.check(ctx)
 			return r.Ready, r
@@ -299,13 +300,14 @@ func (a *App) buildConsole(context.Context) error {
 	a.Console, err = web.New(web.Config{
 		Commands: a.Commands, Queries: a.Queries, Principals: a.Principals, Logger: a.log, AccessLog: a.cfg.AccessLog,
 		Metrics: a.Metrics, InsecureCookies: a.cfg.InsecureCookies, SessionTTL: a.cfg.SessionTTL,
-		Now: a.cfg.ConsoleNow,
+		Now: a.cfg.ConsoleNow, AllowedHosts: a.cfg.allowedHosts(),
 	})
 	if err != nil {
 		return err
 	}
 	mux := http.NewServeMux()
-	for _, p := range []string{"/v1/", "/healthz", "/readyz", "/metrics", "/problems/"} {
+	// /metrics is not among them: it has a listener of its own.
+	for _, p := range []string{"/v1/", "/healthz", "/readyz", "/problems/"} {
 		mux.Handle(p, a.API)
 	}
 	mux.Handle("/", a.Console)
@@ -350,6 +352,25 @@ func (a *App) startHousekeeping(context.Context) error {
 		finish()
 		return every(ctx, 30*time.Second, finish)
 	})
+	// Sessions an account ended (a password change, the account disabled)
+	// get their own session.ended from the command that recorded the
+	// cause; this finishes what a stopped process left. Every replica may
+	// run it: ending an ended session changes nothing.
+	a.Supervisor.Go(a.bg, componentSessionEnds, func(ctx context.Context) error {
+		finish := func() {
+			for _, e := range a.Principals.Unended(time.Now().Add(-sessionEndGrace)) {
+				if ctx.Err() != nil {
+					return
+				}
+				meta := events.Metadata{Actor: events.ActorSystem, Time: time.Now().UTC()}
+				if _, err := a.Commands.FinishSessionEnd(ctx, e.UserID, e.SessionID, e.Reason, meta); err != nil {
+					a.log.Warn("session end not finished; retrying", "user_id", e.UserID, "session_id", e.SessionID, "err", err)
+				}
+			}
+		}
+		finish()
+		return every(ctx, sessionEndGrace, finish)
+	})
 	a.Supervisor.Go(a.bg, componentReminders, func(ctx context.Context) error {
 		remind := func() {
 			if err := notifier.Remind(ctx, a.Commands, a.Principals, time.Now()); err != nil && ctx.Err() == nil {
@@ -372,9 +393,26 @@ func (a *App) startHousekeeping(context.Context) error {
 			checkCtx, cancel := context.WithTimeout(ctx, 3*time.Second)
 			defer cancel()
 			a.readiness.check(checkCtx)
+			a.sampleParked(checkCtx)
 		})
 	})
 	return nil
+}
+
+// sampleParked sets the gauge of events parked per projector (every
+// projector, so a 0 is seen too). The parked collection is shared, so every
+// replica reports the same numbers.
+func (a *App) sampleParked(ctx context.Context) {
+	counts, err := projector.CountParked(ctx, a.Platform.DB)
+	if err != nil {
+		if ctx.Err() == nil {
+			a.log.Warn("parked events not counted", "err", err)
+		}
+		return
+	}
+	for _, p := range a.projectors {
+		a.Metrics.ProjectorParked(p.Name, counts[p.Name])
+	}
 }
 
 // guardIndex makes the credential index fail closed while it is further
@@ -412,6 +450,10 @@ func (a *App) indexLag(ctx context.Context) (uint64, error) {
 	return eventlog.CountAfter(ctx, a.Platform.ESDB, pos, a.cfg.TokenIndexMaxLag+1)
 }
 
+// sessionEndGrace: how long the command that ended sessions has to append
+// their session.ended before the repair job does.
+const sessionEndGrace = 30 * time.Second
+
 func every(ctx context.Context, d time.Duration, f func()) error {
 	t := time.NewTicker(d)
 	defer t.Stop()
@@ -423,6 +465,37 @@ func every(ctx context.Context, d time.Duration, f func()) error {
 			f()
 		}
 	}
+}
+
+// serveMetrics serves /metrics on its own listener, if one is configured:
+// the public port never shows it, and every replica on a host names its
+// own address.
+func (a *App) serveMetrics(context.Context) error {
+	if metricsOff(a.cfg.MetricsListen) {
+		return nil
+	}
+	var err error
+	a.metricsListener, err = net.Listen("tcp", a.cfg.MetricsListen)
+	if err != nil {
+		return fmt.Errorf("metrics listen on %s: %w", a.cfg.MetricsListen, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", a.Metrics.Handler())
+	a.metricsHTTP = &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+	}
+	srv, ln := a.metricsHTTP, a.metricsListener
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.log.Error("metrics server stopped", "err", err)
+		}
+	}()
+	return nil
 }
 
 // serveHTTP listens and serves the API.

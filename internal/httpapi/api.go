@@ -19,6 +19,7 @@ import (
 	"github.com/accountd/accountd/commands"
 	"github.com/accountd/accountd/internal/i18n"
 	"github.com/accountd/accountd/internal/principals"
+	"github.com/accountd/accountd/internal/reqmeta"
 	"github.com/accountd/accountd/internal/scopes"
 	"github.com/accountd/accountd/queries"
 )
@@ -58,13 +59,14 @@ type Config struct {
 	// Ready reports readiness: whether the service can serve, and a body
 	// describing each component. Nil means always ready.
 	Ready func(context.Context) (bool, any)
-	// MetricsHandler serves GET /metrics; nil: no such route.
-	MetricsHandler http.Handler
 	// IntrospectionClients may call POST /v1/tokens/introspect, with HTTP
 	// basic authentication (client id -> secret).
 	IntrospectionClients map[string]string
 	// Now is the clock (tests move it); nil: time.Now.
 	Now func() time.Time
+	// AllowedHosts are the host names the API answers for besides the
+	// loopback ones; another Host gets 421 (but on /healthz and /readyz).
+	AllowedHosts []string
 }
 
 func (c *Config) setDefaults() {
@@ -108,6 +110,7 @@ type API struct {
 	ready      func(context.Context) (bool, any)
 	catalogs   catalogs
 	clients    map[string][32]byte // introspection client -> SHA-256 of its secret
+	hosts      reqmeta.Hosts
 	now        func() time.Time
 
 	router  *mux.Router
@@ -135,6 +138,7 @@ func New(cfg Config) (*API, error) {
 		ready:      cfg.Ready,
 		catalogs:   cats,
 		clients:    map[string][32]byte{},
+		hosts:      reqmeta.NewHosts(cfg.AllowedHosts...),
 		now:        cfg.Now,
 	}
 	for id, secret := range cfg.IntrospectionClients {
@@ -146,9 +150,6 @@ func New(cfg Config) (*API, error) {
 	r.Use(routeName)
 	r.HandleFunc("/healthz", getHealth).Methods(http.MethodGet)
 	r.HandleFunc("/readyz", a.getReady).Methods(http.MethodGet)
-	if cfg.MetricsHandler != nil {
-		r.Handle("/metrics", cfg.MetricsHandler).Methods(http.MethodGet)
-	}
 	r.HandleFunc("/v1/openapi.json", getOpenAPI).Methods(http.MethodGet)
 	r.HandleFunc("/problems/{kind}", a.getProblemType).Methods(http.MethodGet)
 	r.HandleFunc("/v1/users", a.postUser).Methods(http.MethodPost)

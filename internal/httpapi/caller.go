@@ -48,6 +48,10 @@ func (a *API) resolveCaller(next http.Handler) http.Handler {
 		req := requestOf(r.Context())
 		req.id, req.correlationID = reqmeta.IDs(r)
 		w.Header().Set("X-Request-ID", req.id)
+		if !a.hosts.Allows(r) && !probePath(r.URL.Path) {
+			a.writeError(w, r, errMisdirected) // before any credential is looked at
+			return
+		}
 		if token, ok := bearer(r); ok {
 			req.principal, req.authErr = a.principals.Authenticate(token, clientIP(r))
 			if req.authErr == nil && req.principal.Credential.Browser {
@@ -61,6 +65,12 @@ func (a *API) resolveCaller(next http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 	})
 }
+
+// probePath: liveness and readiness answer for any Host. Orchestrators
+// probe them by address (a kubelet sends the pod's IP as Host), and they
+// hold no account data and change nothing, so a page that rebinds a name
+// to the service gains nothing from them.
+func probePath(path string) bool { return path == "/healthz" || path == "/readyz" }
 
 // responseLanguage is the response language: the signed-in user's preference,
 // else Accept-Language; negotiated once, when a response first needs it.
@@ -95,10 +105,11 @@ func (a *API) observe(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(sw, inner)
 		elapsed := time.Since(start)
-		a.metrics.Request(req.route, r.Method, sw.Status, elapsed)
+		method := reqmeta.Method(r)
+		a.metrics.Request(req.route, method, sw.Status, elapsed)
 		a.access.LogAttrs(r.Context(), slog.LevelInfo, "request",
 			slog.String("request_id", req.id),
-			slog.String("method", r.Method),
+			slog.String("method", method),
 			slog.String("route", req.route),
 			slog.Int("status", sw.Status),
 			slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),

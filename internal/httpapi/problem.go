@@ -15,6 +15,7 @@ import (
 
 	"github.com/accountd/accountd/commands"
 	"github.com/accountd/accountd/internal/outcome"
+	"github.com/accountd/accountd/internal/reqmeta"
 	"github.com/accountd/accountd/internal/validate"
 )
 
@@ -47,6 +48,7 @@ var (
 	errNoHolder          = errors.New("nobody held the name then")
 	errAdminOnly         = errors.New("only an admin may do this")
 	errAccountDisabled   = errors.New("the account is disabled")
+	errMisdirected       = errors.New("the service does not answer for this host name")
 )
 
 // imageError: an uploaded picture cannot be used (422, or 413 when too
@@ -122,10 +124,12 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		status, kind = http.StatusNotFound, "not_found"
 	case errors.Is(err, errMethod):
 		status, kind = http.StatusMethodNotAllowed, "method_not_allowed"
+	case errors.Is(err, errMisdirected):
+		status, kind = http.StatusMisdirectedRequest, "misdirected_request"
 	case r.Context().Err() != nil:
 		status, kind = 499, "unavailable" // the client went away; nobody reads this
 	default:
-		a.log.Error("request failed", "method", r.Method, "route", requestOf(r.Context()).route, "request_id", requestOf(r.Context()).id, "err", err)
+		a.log.Error("request failed", "method", reqmeta.Method(r), "route", requestOf(r.Context()).route, "request_id", requestOf(r.Context()).id, "err", err)
 	}
 	p := problem{
 		Type:     "/problems/" + kind,
@@ -151,7 +155,7 @@ func problemKinds() []string {
 		"conflict", "precondition_failed", "bad_precondition", "unauthorized", "invalid_credentials", "not_found",
 		"method_not_allowed", "rate_limited", "internal", "unavailable", "wrong_password", "insufficient_scope",
 		"session_required", "address_not_allowed", "admin_required", "account_disabled", "admin_field", "field_locked", "last_admin",
-		"disable_self", "bad_image", "token_limits"}
+		"disable_self", "bad_image", "token_limits", "misdirected_request"}
 }
 
 // getProblemType is the page a problem's type URI resolves to.

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/mail"
 	"net/smtp"
+	"net/textproto"
 	"net/url"
 	"strings"
 	"time"
@@ -107,7 +108,7 @@ func (m *Mailer) SendPending(ctx context.Context) error {
 			continue
 		}
 		if err := send(m.Relay.Addr, m.Relay.Auth, m.Relay.From, []string{mail.To}, msg); err != nil {
-			errs = append(errs, err)
+			errs = append(errs, sendError(mail.NotificationID, err))
 			continue
 		}
 		if err := m.Sent.NoteEmailed(ctx, mail.UserID, mail.NotificationID, events.Metadata{Actor: events.ActorSystem}); err != nil {
@@ -149,4 +150,15 @@ func oneAddress(s string) bool {
 	}
 	a, err := mail.ParseAddress(s)
 	return err == nil && a.Name == "" && a.Address == s
+}
+
+// sendError is what the log keeps of a refused message: a relay's reply
+// often repeats the recipient's address (personal data, as long as the
+// user made it), so only its code is kept.
+func sendError(notificationID string, err error) error {
+	var reply *textproto.Error
+	if errors.As(err, &reply) {
+		return fmt.Errorf("notification %s: the SMTP relay answered %d", notificationID, reply.Code)
+	}
+	return fmt.Errorf("notification %s: %w", notificationID, err)
 }

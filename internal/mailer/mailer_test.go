@@ -5,6 +5,8 @@ import (
 	"context"
 	"mime"
 	"net"
+	"net/smtp"
+	"net/textproto"
 	"slices"
 	"strings"
 	"sync"
@@ -211,5 +213,24 @@ func TestParseRelayRefusesAFromThatIsNoAddress(t *testing.T) {
 		if _, err := ParseRelay("smtp://mail.example.com?from=" + from); err == nil {
 			t.Errorf("from=%s accepted", from)
 		}
+	}
+}
+
+// A relay's refusal is reported by notification and reply code: its text,
+// which often repeats the recipient's address, stays out of the log.
+func TestRefusalKeepsTheAddressOutOfTheLog(t *testing.T) {
+	to := strings.Repeat("a", 60) + "@" + strings.Repeat("b", 60) + ".example.com"
+	rec := &recorder{}
+	m := &Mailer{Relay: Relay{Addr: "relay.invalid:25", From: "accounts@example.com"}, Sent: rec,
+		Outbox: outbox{{UserID: "u1", NotificationID: "n1", OutboxMail: projections.OutboxMail{To: to, Subject: "s", Body: "b"}}},
+		Send: func(string, smtp.Auth, string, []string, []byte) error {
+			return &textproto.Error{Code: 550, Msg: "5.1.1 <" + to + ">: Recipient address rejected"}
+		}}
+	err := m.SendPending(t.Context())
+	if err == nil || len(rec.sent) != 0 {
+		t.Fatalf("refused mail: %v, recorded %v", err, rec.sent)
+	}
+	if msg := err.Error(); strings.Contains(msg, "aaaa") || !strings.Contains(msg, "n1") || !strings.Contains(msg, "550") {
+		t.Fatalf("error %q", msg)
 	}
 }

@@ -23,6 +23,7 @@ type Metrics struct {
 	conflicts                                 *prometheus.CounterVec
 	throttled                                 *prometheus.CounterVec
 	parked                                    *prometheus.CounterVec
+	parkedNow                                 *prometheus.GaugeVec
 	restarts                                  *prometheus.CounterVec
 	relayLagEvents, relayLagSeconds           prometheus.Gauge
 	projectorLagEvents, projectorLagSeconds   *prometheus.GaugeVec
@@ -38,6 +39,7 @@ const (
 	Conflicts            = "accountd_wrong_expected_version_retries_total"
 	SignInThrottled      = "accountd_signin_throttled_total"
 	ParkedEvents         = "accountd_parked_events_total"
+	ProjectorParked      = "accountd_projector_parked_events"
 	Restarts             = "accountd_component_restarts_total"
 	RelayLagEvents       = "accountd_relay_lag_events"
 	RelayLagSeconds      = "accountd_relay_lag_seconds"
@@ -65,6 +67,8 @@ func New() *Metrics {
 			Help: "Sign-in attempts refused by throttling, by scope."}, []string{"scope"}),
 		parked: prometheus.NewCounterVec(prometheus.CounterOpts{Name: ParkedEvents,
 			Help: "Events a projector could not use and parked, by projector."}, []string{"projector"}),
+		parkedNow: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: ProjectorParked,
+			Help: "Events parked for a projector now (until retried or dropped with accountctl parked), by projector."}, []string{"projector"}),
 		restarts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: Restarts,
 			Help: "Restarts of background components by their supervisor."}, []string{"component"}),
 		relayLagEvents:  prometheus.NewGauge(prometheus.GaugeOpts{Name: RelayLagEvents, Help: "Events in the log the relay has not yet forwarded to JetStream."}),
@@ -77,7 +81,7 @@ func New() *Metrics {
 		principalsLagSeconds: prometheus.NewGauge(prometheus.GaugeOpts{Name: PrincipalsLagSeconds, Help: "Age of the newest event compared with the last one the credential index read."}),
 		liveSessions:         prometheus.NewGauge(prometheus.GaugeOpts{Name: Sessions, Help: "Live sign-in sessions."}),
 	}
-	m.registry.MustRegister(m.httpRequests, m.httpDuration, m.commands, m.conflicts, m.throttled, m.parked,
+	m.registry.MustRegister(m.httpRequests, m.httpDuration, m.commands, m.conflicts, m.throttled, m.parked, m.parkedNow,
 		m.restarts, m.relayLagEvents, m.relayLagSeconds, m.projectorLagEvents, m.projectorLagSeconds,
 		m.principalsLagEvents, m.principalsLagSeconds, m.liveSessions,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -102,6 +106,11 @@ func (m *Metrics) Throttled(scope string)       { m.throttled.WithLabelValues(sc
 
 // Parked implements projector.Metrics.
 func (m *Metrics) Parked(projector string) { m.parked.WithLabelValues(projector).Inc() }
+
+// ProjectorParked records how many events are parked for a projector now.
+func (m *Metrics) ProjectorParked(projector string, n int) {
+	m.parkedNow.WithLabelValues(projector).Set(float64(n))
+}
 
 // Restarted implements supervise.Metrics.
 func (m *Metrics) Restarted(component string) { m.restarts.WithLabelValues(component).Inc() }

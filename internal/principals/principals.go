@@ -134,6 +134,7 @@ type Index struct {
 	streams      map[string]uint64 // token stream -> revision applied
 	live         map[string]session
 	userSessions map[string]map[string]struct{} // user -> live session ids
+	ending       map[string]Ending              // live sessions their account ended, until their own session.ended
 	ended        map[string]time.Time           // ended sessions, kept until they would have expired
 	secrets      map[[32]byte]*tokenEntry       // token digest -> entry
 	byToken      map[[16]byte]tokenRef
@@ -157,7 +158,7 @@ func New(now func() time.Time, reg *scopes.Registry) *Index {
 	}
 	x := &Index{now: now, scopes: reg, bits: map[string]uint64{},
 		accounts: map[string]account{}, streams: map[string]uint64{}, live: map[string]session{},
-		userSessions: map[string]map[string]struct{}{}, ended: map[string]time.Time{},
+		userSessions: map[string]map[string]struct{}{}, ending: map[string]Ending{}, ended: map[string]time.Time{},
 		secrets: map[[32]byte]*tokenEntry{}, byToken: map[[16]byte]tokenRef{}, credExpiry: map[string]credentialExpiry{}, caughtUp: make(chan struct{})}
 	for i, name := range reg.Names() {
 		if i < 64 {
@@ -201,7 +202,12 @@ func (x *Index) apply(r events.Recorded, direct bool) {
 	case events.UserRoleRevokedV1:
 		x.updateAccount(events.StreamID(r.Stream), r.Revision, direct, func(a *account) { a.admin = a.admin && p.Role != events.RoleAdmin })
 	case events.UserDisabledV1:
-		x.updateAccount(events.StreamID(r.Stream), r.Revision, direct, func(a *account) { a.disabled = true })
+		x.updateAccount(events.StreamID(r.Stream), r.Revision, direct, func(a *account) {
+			a.disabled = true
+			// Its sessions end for good: enabling the account again brings
+			// none back, even if their own session.ended never came.
+			x.endSessionsOf(p.UserID, "", events.SessionAccountDisabled, r.Metadata.Time)
+		})
 	case events.UserEnabledV1:
 		x.updateAccount(events.StreamID(r.Stream), r.Revision, direct, func(a *account) { a.disabled = false })
 	case events.UserDeletedV1:
@@ -210,13 +216,9 @@ func (x *Index) apply(r events.Recorded, direct bool) {
 		x.updateAccount(events.StreamID(r.Stream), r.Revision, direct, func(a *account) { a.deleted, a.admin = true, false })
 	case events.UserPasswordChangedV1:
 		x.updateAccount(events.StreamID(r.Stream), r.Revision, direct, func(*account) {
-			// Every other session ends with a password change, even before
-			// (or without) their own session.ended events.
-			for id := range x.userSessions[p.UserID] {
-				if id != p.KeptSessionID {
-					x.endSession(id)
-				}
-			}
+			// Every other session is refused from now on, even before (or
+			// without) its own session.ended.
+			x.endSessionsOf(p.UserID, p.KeptSessionID, events.SessionPasswordChanged, r.Metadata.Time)
 		})
 	case events.SessionStartedV1:
 		if _, gone := x.ended[p.SessionID]; !gone {
@@ -275,7 +277,24 @@ func (x *Index) updateAccount(userID string, revision uint64, direct bool, chang
 	x.accounts[userID] = a
 }
 
+// endSessionsOf refuses every live session of the user but the one kept,
+// because of something recorded on the account. They stay listed
+// (SessionsOf) until their own session.ended: the command that recorded
+// the cause appends those next, and finds them here; should it stop half
+// way, Unended tells a repair job which are left.
+func (x *Index) endSessionsOf(userID, keep, reason string, at time.Time) {
+	if at.IsZero() {
+		at = x.now()
+	}
+	for id := range x.userSessions[userID] {
+		if _, already := x.ending[id]; id != keep && !already {
+			x.ending[id] = Ending{UserID: userID, SessionID: id, Reason: reason, Since: at}
+		}
+	}
+}
+
 func (x *Index) endSession(id string) {
+	delete(x.ending, id)
 	expires := x.now().Add(48 * time.Hour)
 	if s, ok := x.live[id]; ok {
 		expires = s.expiresAt
@@ -413,9 +432,10 @@ func (x *Index) Authenticate(token, clientIP string) (Principal, error) {
 	}
 	x.mu.RLock()
 	s, ok := x.live[id]
+	_, ending := x.ending[id]
 	a := x.accounts[s.userID]
 	x.mu.RUnlock()
-	if !ok || !x.now().Before(s.expiresAt) || !tokens.Matches(secret, s.digest) || a.deleted {
+	if !ok || ending || !x.now().Before(s.expiresAt) || !tokens.Matches(secret, s.digest) || a.deleted {
 		return Principal{}, ErrUnauthenticated
 	}
 	if a.disabled {
@@ -524,7 +544,9 @@ func (x *Index) TokenByDigest(digest string) (string, string, bool) {
 	return uuidString(e.user), uuidString(e.token), true
 }
 
-// SessionsOf lists a user's live sessions (commands.Directory).
+// SessionsOf lists a user's sessions that have no session.ended yet
+// (commands.Directory), refused ones included: ending them is what is left
+// to do.
 func (x *Index) SessionsOf(userID string) []string {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
@@ -606,11 +628,34 @@ func (x *Index) ExpiringBetween(now, until time.Time) []Expiry {
 	return out
 }
 
-// Sessions counts live sessions.
+// Ending is a session its account ended (a password change, the account
+// disabled) whose own session.ended the index has not seen.
+type Ending struct {
+	UserID, SessionID string
+	Reason            string    // the session.ended reason it is due
+	Since             time.Time // when the account ended it
+}
+
+// Unended lists the sessions their account ended before the given time
+// that still have no session.ended of their own: a process stopped between
+// recording the cause and ending them.
+func (x *Index) Unended(before time.Time) []Ending {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	var out []Ending
+	for _, e := range x.ending {
+		if e.Since.Before(before) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// Sessions counts live sessions (refused ones are not).
 func (x *Index) Sessions() int {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	return len(x.live)
+	return len(x.live) - len(x.ending)
 }
 
 // Tokens counts token secrets held (current and rotated away).

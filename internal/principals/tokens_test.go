@@ -148,8 +148,47 @@ func TestPasswordChangeEndsOtherSessions(t *testing.T) {
 			t.Errorf("session %d after the change: %v", i, err)
 		}
 	}
+	// The ended ones are still to be ended with their own events: the
+	// command finds them here, and a repair job should it stop half way.
+	if got := len(index.SessionsOf(user)); got != 3 {
+		t.Fatalf("%d sessions listed before their session.ended", got)
+	}
+	if got := index.Sessions(); got != 1 {
+		t.Fatalf("%d live sessions counted", got)
+	}
+	unended := index.Unended(time.Now().Add(time.Minute))
+	if len(unended) != 2 || unended[0].Reason != events.SessionPasswordChanged || unended[0].UserID != user {
+		t.Fatalf("unended %+v", unended)
+	}
+	if got := index.Unended(time.Now().Add(-time.Minute)); len(got) != 0 {
+		t.Fatalf("unended before the change: %+v", got)
+	}
+	for _, i := range []int{0, 2} {
+		index.Observe([]events.Recorded{rec(events.SessionStream(minted[i].ID), 1, events.SessionEndedV1{SessionID: minted[i].ID, UserID: user, Reason: events.SessionPasswordChanged})})
+	}
 	if got := index.SessionsOf(user); len(got) != 1 || got[0] != minted[1].ID {
 		t.Fatalf("sessions %v", got)
+	}
+	if got := index.Unended(time.Now().Add(time.Minute)); len(got) != 0 {
+		t.Fatalf("unended after their session.ended: %+v", got)
+	}
+}
+
+// Disabling an account ends its sessions for good: enabling it again
+// brings none back, even when their session.ended never came.
+func TestDisableEndsSessionsForGood(t *testing.T) {
+	index := principals.New(nil, nil)
+	user := uuid.NewString()
+	index.Observe([]events.Recorded{rec(events.UserStream(user), 0, events.UserRegisteredV1{UserID: user, Username: "ada"})})
+	m, _ := tokens.NewSession()
+	index.Observe([]events.Recorded{rec(events.SessionStream(m.ID), 0, events.SessionStartedV1{SessionID: m.ID, UserID: user, TokenDigest: m.Digest, ExpiresAt: time.Now().Add(time.Hour)})})
+	index.Observe([]events.Recorded{rec(events.UserStream(user), 1, events.UserDisabledV1{UserID: user})})
+	index.Observe([]events.Recorded{rec(events.UserStream(user), 2, events.UserEnabledV1{UserID: user})})
+	if _, err := index.Authenticate(m.Token, ""); !errors.Is(err, principals.ErrUnauthenticated) {
+		t.Fatalf("a session of a disabled and enabled account: %v", err)
+	}
+	if got := index.Unended(time.Now().Add(time.Minute)); len(got) != 1 || got[0].SessionID != m.ID || got[0].Reason != events.SessionAccountDisabled {
+		t.Fatalf("unended %+v", got)
 	}
 }
 

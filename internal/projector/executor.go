@@ -534,3 +534,24 @@ func (x *Executor) Retry(ctx context.Context, e events.Envelope) error {
 	}
 	return x.apply(ctx, projections.Coalesce(writes), nil)
 }
+
+// CountParked counts the events parked now, by projector. It reads only
+// the projector field of each parked document.
+func CountParked(ctx context.Context, db *mongo.Database) (map[string]int, error) {
+	cur, err := db.Collection(projections.ParkedCollection).Find(ctx, bson.M{}, options.Find().SetProjection(bson.M{"projector": 1}))
+	if err != nil {
+		return nil, err
+	}
+	defer cur.Close(ctx)
+	counts := map[string]int{}
+	for cur.Next(ctx) {
+		var d struct {
+			Projector string `bson:"projector"`
+		}
+		if err := cur.Decode(&d); err != nil {
+			return nil, err
+		}
+		counts[d.Projector]++
+	}
+	return counts, cur.Err()
+}

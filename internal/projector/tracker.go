@@ -54,10 +54,28 @@ func (t *Tracker) Observe(recs []events.Recorded) {
 		t.saw(r.Metadata.Actor, category, r.Position)
 		// The owner of a per-user stream sees changes made to it by others
 		// (an admin, the system revoking a reused token) too.
-		if owner := events.Owner(r.Stream); owner != "" && owner != r.Metadata.Actor {
+		owner := events.Owner(r.Stream)
+		if category == events.SessionCategory {
+			// A session's stream is named by the session: its user is in
+			// the payload (an admin disabling an account ends them).
+			owner = sessionOwner(r.Payload)
+		}
+		if owner != "" && owner != r.Metadata.Actor {
 			t.saw(owner, category, r.Position)
 		}
 	}
+}
+
+func sessionOwner(p events.Payload) string {
+	switch p := p.(type) {
+	case events.SessionStartedV1:
+		return p.UserID
+	case events.SessionEndedV1:
+		return p.UserID
+	case events.SessionSeenV1:
+		return p.UserID
+	}
+	return ""
 }
 
 func (t *Tracker) saw(user, category string, position uint64) {

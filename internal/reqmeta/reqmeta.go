@@ -6,7 +6,10 @@ package reqmeta
 import (
 	"net"
 	"net/http"
+	"net/netip"
 	"regexp"
+	"strconv"
+	"strings"
 
 	"github.com/google/uuid"
 	"github.com/gorilla/mux"
@@ -15,8 +18,24 @@ import (
 	"github.com/accountd/accountd/internal/principals"
 )
 
-// safeID is what a caller's id may be: it goes into logs and events.
+// MaxLogged bounds what a log line keeps of anything the client sent.
+const MaxLogged = 64
+
+// safeID is what a caller's id may be: it goes into logs and events (at
+// most MaxLogged characters).
 var safeID = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
+
+// Method is the request's method as logs and metric labels show it: a
+// client may send any token as a method, of any length, so anything but
+// the standard methods is "OTHER".
+func Method(r *http.Request) string {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete,
+		http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return r.Method
+	}
+	return "OTHER"
+}
 
 // IDs are the request's id (the caller's X-Request-ID when it is safe to
 // log, else a new one) and its correlation id (X-Correlation-ID when safe,
@@ -98,3 +117,71 @@ func (s *StatusWriter) Write(b []byte) (int, error) {
 
 // Unwrap lets http.ResponseController reach the connection (flushes).
 func (s *StatusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// Hosts are the host names the service answers for. A page on another
+// site can make a browser send requests to a loopback or private address
+// under the attacker's own name (DNS rebinding); those requests carry that
+// name in Host, so refusing unknown names keeps such a page from driving
+// the service with the browser as a proxy.
+type Hosts struct{ names map[string]bool }
+
+// LoopbackHosts are always allowed.
+var LoopbackHosts = []string{"localhost", "127.0.0.1", "::1"}
+
+// NewHosts allows the loopback names and the given ones (a port, if
+// given, is ignored: a name is allowed on any port).
+func NewHosts(names ...string) Hosts {
+	h := Hosts{names: map[string]bool{}}
+	for _, n := range append(append([]string{}, LoopbackHosts...), names...) {
+		if n = HostName(n); n != "" {
+			h.names[n] = true
+		}
+	}
+	return h
+}
+
+// Allows says whether the request names an allowed host.
+func (h Hosts) Allows(r *http.Request) bool {
+	if h.names == nil {
+		h = NewHosts()
+	}
+	return h.names[HostName(r.Host)]
+}
+
+// HostName is a Host header's name, compared case-insensitively: no port,
+// no IPv6 brackets, no trailing dot.
+func HostName(host string) string {
+	if name, _, err := net.SplitHostPort(host); err == nil {
+		host = name
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	return strings.ToLower(strings.TrimSuffix(host, "."))
+}
+
+// ValidHost says whether s may be given as an allowed host: a DNS name or
+// an IP address, with or without a port.
+func ValidHost(s string) bool {
+	if _, port, err := net.SplitHostPort(s); err == nil {
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return false
+		}
+	}
+	name := HostName(s)
+	if name == "" || len(name) > 253 {
+		return false
+	}
+	if _, err := netip.ParseAddr(name); err == nil {
+		return true
+	}
+	for _, label := range strings.Split(name, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, c := range label {
+			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+				return false
+			}
+		}
+	}
+	return true
+}

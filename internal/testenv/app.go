@@ -27,6 +27,9 @@ func App(t testing.TB, cfg app.Config, dir string) (*app.App, *httptest.Server) 
 		DataDir: dir, EventStoreListen: "127.0.0.1:0", NATSListen: "127.0.0.1:0",
 	}
 	cfg.HTTPListen = "127.0.0.1:0"
+	if cfg.MetricsListen == "" {
+		cfg.MetricsListen = "127.0.0.1:0" // App.MetricsAddr tells where
+	}
 	// Every test client comes from 127.0.0.1: only throttling tests set
 	// per-address limits.
 	if cfg.SignInLimits.PerAddress == (commands.Rate{}) {

@@ -9,6 +9,8 @@ package web
 import (
 	"context"
 	"errors"
+	"fmt"
+	"html"
 	"log/slog"
 	"mime"
 	"net/http"
@@ -51,6 +53,9 @@ type Config struct {
 	InsecureCookies bool
 	SessionTTL      time.Duration
 	Now             func() time.Time
+	// AllowedHosts are the host names the console answers for besides the
+	// loopback ones; another Host gets 421.
+	AllowedHosts []string
 }
 
 func (c *Config) setDefaults() {
@@ -97,6 +102,7 @@ type Console struct {
 	handler    http.Handler
 	router     *mux.Router
 	zones      i18n.Zones
+	hosts      reqmeta.Hosts
 }
 
 type cookieNames struct{ session, flash, device string }
@@ -118,7 +124,7 @@ func New(cfg Config) (*Console, error) {
 	c := &Console{cmd: cfg.Commands, queries: cfg.Queries, principals: cfg.Principals, log: cfg.Logger, access: cfg.AccessLog,
 		metrics: cfg.Metrics, catalogs: cats, secure: !cfg.InsecureCookies, sessionTTL: cfg.SessionTTL,
 		now: cfg.Now, static: static, flashes: newExpiring[flash](cfg.Now, flashFor, maxFlashes),
-		confirmed: newExpiring[struct{}](cfg.Now, reauthFor, maxConfirms)}
+		confirmed: newExpiring[struct{}](cfg.Now, reauthFor, maxConfirms), hosts: reqmeta.NewHosts(cfg.AllowedHosts...)}
 	if c.secure {
 		c.cookies = cookieNames{session: "__Host-accountd_session", flash: "__Host-accountd_flash", device: "__Host-device"}
 	} else {
@@ -132,7 +138,7 @@ func New(cfg Config) (*Console, error) {
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c.renderError(w, r, http.StatusForbidden, "ui.error.cross_origin")
 	}))
-	c.handler = c.observe(c.resolve(cop.Handler(c.router)))
+	c.handler = c.observe(c.checkHost(c.resolve(cop.Handler(c.router))))
 	return c, nil
 }
 
@@ -227,6 +233,28 @@ func requestOf(ctx context.Context) *request {
 	return &request{}
 }
 
+// checkHost answers a request for a host name the console does not serve
+// with a plain page, before any cookie is read: a page that rebinds its
+// own name to this address must not drive the console.
+func (c *Console) checkHost(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if c.hosts.Allows(r) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		lang := i18n.Negotiate("", r)
+		title := html.EscapeString(c.catalogs.Message(lang, "problem.misdirected_request.title", nil))
+		h := w.Header()
+		h.Set("Content-Type", "text/html; charset=utf-8")
+		h.Set("Content-Language", lang)
+		h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Cache-Control", "no-store")
+		w.WriteHeader(http.StatusMisdirectedRequest)
+		_, _ = fmt.Fprintf(w, "<!doctype html>\n<html lang=%q><meta charset=utf-8><title>%s</title>\n<h1>%s</h1>\n</html>\n", lang, title, title)
+	})
+}
+
 // resolve reads the session cookie once (only a console session can be
 // one), picks the language and makes the response's CSP nonce.
 func (c *Console) resolve(next http.Handler) http.Handler {
@@ -274,10 +302,11 @@ func (c *Console) observe(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(sw, inner)
 		elapsed := time.Since(start)
+		method := reqmeta.Method(r)
 		if c.metrics != nil {
-			c.metrics.Request("console "+req.route, r.Method, sw.Status, elapsed)
+			c.metrics.Request("console "+req.route, method, sw.Status, elapsed)
 		}
-		c.access.LogAttrs(r.Context(), slog.LevelInfo, "request", slog.String("request_id", req.id), slog.String("method", r.Method),
+		c.access.LogAttrs(r.Context(), slog.LevelInfo, "request", slog.String("request_id", req.id), slog.String("method", method),
 			slog.String("route", req.route), slog.Int("status", sw.Status), slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
 			slog.Int64("bytes", sw.Bytes), slog.String("client", reqmeta.ClientIP(r)), slog.String("user_id", req.principal.UserID))
 	})
