@@ -17,7 +17,11 @@ import (
 // gossipService answers cluster discovery (esdb+discover:// URLs): the
 // official client reads the members from any seed and connects to the one
 // its node preference picks. This store is one node, so it reports itself,
-// alive and Leader, at the address clients should dial.
+// alive and Leader, at the address clients should dial. (Being always the
+// leader, it ignores EventStoreDB's requires-leader header; the official Go
+// client v4.2.0 would not send it anyway: configureGrpcCall in
+// esdb/options.go puts it into an incoming context, which grpc-go never
+// sends, so a real follower would serve such calls instead of redirecting.)
 type gossipService struct {
 	gossip.UnimplementedGossipServer
 	instance *shared.UUID
