@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 )
@@ -38,8 +39,8 @@ func Build(ctx context.Context, opts BuildOptions) (string, error) {
 	bin := opts.BinDir
 	if bin == "" {
 		cache, err := os.UserCacheDir()
-		if err != nil {
-			return "", fmt.Errorf("no directory for the binaries (give one): %w", err)
+		if err != nil { // no $HOME: a directory of this user's under /tmp
+			cache = filepath.Join(os.TempDir(), "cache-"+strconv.Itoa(os.Getuid()))
 		}
 		key := sha256.Sum256([]byte(mod + "\x00" + strings.Join(opts.Flags, "\x00")))
 		bin = filepath.Join(cache, "accountd-devcluster", hex.EncodeToString(key[:6]))
@@ -58,7 +59,7 @@ func Build(ctx context.Context, opts BuildOptions) (string, error) {
 	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
 		return "", err
 	}
-	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN) //nolint:errcheck // closing releases it anyway
+	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN) // closing releases it anyway
 	goTool, err := exec.LookPath("go")
 	if err != nil {
 		if root := os.Getenv("GOROOT"); root != "" {

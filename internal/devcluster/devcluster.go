@@ -102,21 +102,20 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	if err != nil {
 		return nil, err
 	}
-	opts.Logger.Info("building accountd, eventstored and nats-server")
-	bin, err := Build(ctx, opts.Build)
-	if err != nil {
-		return nil, err
-	}
-	c := &Cluster{opts: opts, log: opts.Logger, closing: make(chan struct{})}
-	if err := c.makeDir(); err != nil {
-		return nil, err
-	}
-	c.spawner = newSpawner()
+	c := &Cluster{opts: opts, log: opts.Logger, closing: make(chan struct{}), spawner: newSpawner()}
 	defer func() {
 		if err != nil {
 			_ = c.Close()
 		}
 	}()
+	if err := c.makeDir(); err != nil {
+		return nil, err
+	}
+	opts.Logger.Info("building accountd, eventstored and nats-server")
+	bin, err := Build(ctx, opts.Build)
+	if err != nil {
+		return nil, err
+	}
 	if err := c.makeSecrets(); err != nil {
 		return nil, err
 	}
@@ -133,7 +132,6 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	if c.pg, err = c.postgres(ctx, pgBin, filepath.Join(c.dir, "postgres"), take()); err != nil {
 		return nil, err
 	}
-	c.pg.logFile, c.pg.spawner, c.pg.onExit = c.logPath("postgres"), c.spawner, c.exited
 	if err := c.pg.Start(ctx); err != nil {
 		return nil, err
 	}
@@ -153,7 +151,6 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 		if err != nil {
 			return nil, err
 		}
-		n.logFile, n.spawner, n.onExit = c.logPath(n.name), c.spawner, c.exited
 		c.nats = append(c.nats, n)
 	}
 	if c.es, err = c.eventStore(bin, take()); err != nil {
@@ -192,7 +189,7 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	if c.proxy, err = startProxy(opts.ProxyListen, c.replicas); err != nil {
+	if c.proxy, err = startProxy(opts.ProxyListen, c.replicas, c.log); err != nil {
 		return nil, err
 	}
 	if err := keyring.WritePrivate(filepath.Join(c.dir, "cluster.env"), []byte(c.envFile())); err != nil {
@@ -230,6 +227,11 @@ func (c *Cluster) makeDir() error {
 	}
 	if err := os.Chmod(c.dir, mode); err != nil {
 		return err
+	}
+	if cred, runAs, _ := postgresUser(); cred != nil {
+		if err := reachableBy(filepath.Join(c.dir, "postgres"), cred); err != nil {
+			return fmt.Errorf("PostgreSQL runs as %s here (devcluster runs as root) and cannot reach %s: %w; choose a directory it can reach, e.g. under /tmp", runAs, c.dir, err)
+		}
 	}
 	return os.Mkdir(filepath.Join(c.dir, "logs"), 0o700)
 }

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -58,7 +57,7 @@ func buildFirst(t *testing.T) {
 func TestTwoReplicasBehindTheProxy(t *testing.T) {
 	buildFirst(t)
 	started := time.Now()
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	c := startCluster(t, ctx, devcluster.Options{Replicas: 2})
 	t.Logf("cluster of 2 replicas started in %s", time.Since(started).Round(time.Millisecond))
@@ -152,6 +151,20 @@ func TestTwoReplicasBehindTheProxy(t *testing.T) {
 			return postOnce(ctx, c.ProxyURL()+"/v1/sessions", `{"username":"`+username+`","password":"correct7horse"}`, http.StatusCreated, &session)
 		})
 		token = session.Token
+		// The proxy takes turns: two requests reach both replicas.
+		seen := map[string]bool{}
+		for range 2 * c.Replicas() {
+			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, c.ProxyURL()+"/healthz", nil)
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			seen[res.Header.Get(devcluster.ReplicaHeader)] = true
+		}
+		if len(seen) != c.Replicas() || !seen["replica-0"] || !seen["replica-1"] {
+			t.Fatalf("the proxy sent requests to %v", seen)
+		}
 		for i := range c.Replicas() {
 			eventually(t, ctx, func() error { return me(ctx, c.ReplicaURL(i), token, username) })
 		}
@@ -183,9 +196,9 @@ func TestTwoReplicasBehindTheProxy(t *testing.T) {
 	if err := c.Close(); err != nil {
 		t.Fatalf("close: %v", err)
 	}
-	for pid, cmd := range children {
-		if _, err := os.Stat("/proc/" + strconv.Itoa(pid)); err == nil {
-			t.Errorf("process %d (%s) outlived the cluster", pid, cmd)
+	for _, p := range children {
+		if p.alive() {
+			t.Errorf("process %d (%s) outlived the cluster", p.pid, p.cmd)
 		}
 	}
 	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
@@ -284,35 +297,61 @@ func me(ctx context.Context, base, token, username string) error {
 	return nil
 }
 
-// descendants are the processes below pid (pid -> command line), from /proc.
-func descendants(t *testing.T, pid int) map[int]string {
+// proc is a process as /proc shows it: a pid names the same process only
+// as long as its start time is the same (pids are reused).
+type proc struct {
+	pid, parent int
+	state       string
+	started     string // clock ticks after boot
+	cmd         string
+}
+
+// readProc reads /proc/<pid>; false when there is no such process.
+func readProc(pid int) (proc, bool) {
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return proc{}, false
+	}
+	// pid (comm) state ppid ... starttime (the 22nd field): comm may hold
+	// spaces and parentheses.
+	fields := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+	if len(fields) < 20 {
+		return proc{}, false
+	}
+	p := proc{pid: pid, state: fields[0], started: fields[19]}
+	p.parent, _ = strconv.Atoi(fields[1])
+	cmd, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	p.cmd = strings.ReplaceAll(string(cmd), "\x00", " ")
+	return p, true
+}
+
+// alive reports whether p still runs (a zombie, dead but not yet reaped,
+// counts as gone).
+func (p proc) alive() bool {
+	now, ok := readProc(p.pid)
+	return ok && now.started == p.started && now.state != "Z"
+}
+
+// descendants are the processes below pid, from /proc.
+func descendants(t *testing.T, pid int) []proc {
 	t.Helper()
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
 		t.Skip("no /proc: ", err)
 	}
-	parent := map[int]int{}
+	all := map[int]proc{}
 	for _, e := range entries {
-		p, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid ...: comm may hold spaces and parentheses.
-		fields := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
-		if len(fields) > 1 {
-			parent[p], _ = strconv.Atoi(fields[1])
+		if n, err := strconv.Atoi(e.Name()); err == nil {
+			if p, ok := readProc(n); ok {
+				all[n] = p
+			}
 		}
 	}
-	out := map[int]string{}
-	for p := range parent {
-		for q := parent[p]; q > 1; q = parent[q] {
+	var out []proc
+	for _, p := range all {
+		for q := p.parent; q > 1; q = all[q].parent {
 			if q == pid {
-				cmd, _ := os.ReadFile(filepath.Join("/proc", strconv.Itoa(p), "cmdline"))
-				out[p] = strings.ReplaceAll(string(cmd), "\x00", " ")
+				out = append(out, p)
 				break
 			}
 		}

@@ -22,7 +22,7 @@ type ferret struct {
 
 // ferretNew serialises ferretdb.New, which writes a package-level variable
 // of FerretDB's: clusters starting at once in one process would race.
-var ferretNew sync.Mutex //nolint:gochecknoglobals // guards FerretDB's own global
+var ferretNew sync.Mutex
 
 // startFerret serves MongoDB's protocol on a loopback port. FerretDB v1 on
 // PostgreSQL has no users of its own: it connects to PostgreSQL as whoever
@@ -72,6 +72,6 @@ func (*ferret) ping(ctx context.Context, uri string) error {
 	if err != nil {
 		return err
 	}
-	defer client.Disconnect(context.Background()) //nolint:errcheck // a check only
+	defer client.Disconnect(context.Background())
 	return client.Ping(ctx, nil)
 }

@@ -60,6 +60,9 @@ cluster {
 		addr:     "127.0.0.1:" + strconv.Itoa(clientPorts[i]),
 		stopSig:  syscall.SIGTERM,
 		stopWait: 10 * time.Second,
+		logFile:  c.logPath(name),
+		spawner:  c.spawner,
+		onExit:   c.exited,
 	}
 	// Ready: it takes clients, and JetStream answers through it (which
 	// needs the cluster's meta leader, elected once a quorum is up).

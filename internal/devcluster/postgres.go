@@ -105,17 +105,14 @@ func reachableBy(dir string, cred *syscall.Credential) error {
 // authentication only, for the one superuser login, and returns its server
 // process (not started). It listens on loopback TCP only: no Unix socket.
 func (c *Cluster) postgres(ctx context.Context, binDir, dir string, port int) (*Process, error) {
-	cred, runAs, err := postgresUser()
+	cred, _, err := postgresUser()
 	if err != nil {
 		return nil, err
 	}
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		return nil, err
 	}
-	if cred != nil {
-		if err := reachableBy(dir, cred); err != nil {
-			return nil, fmt.Errorf("PostgreSQL runs as %s here (devcluster runs as root) and cannot reach %s: %w; choose a directory it can reach, e.g. under /tmp", runAs, dir, err)
-		}
+	if cred != nil { // makeDir checked that it can reach dir
 		if err := os.Chown(dir, int(cred.Uid), int(cred.Gid)); err != nil {
 			return nil, err
 		}
@@ -159,6 +156,9 @@ func (c *Cluster) postgres(ctx context.Context, binDir, dir string, port int) (*
 		// its backends and its shared memory with it.
 		deathSig: syscall.SIGQUIT,
 		stopWait: 20 * time.Second,
+		logFile:  c.logPath("postgres"),
+		spawner:  c.spawner,
+		onExit:   c.exited,
 	}
 	p.ready = func(ctx context.Context) error {
 		conn, err := pgx.Connect(ctx, c.postgresURL("postgres"))

@@ -2,6 +2,7 @@ package devcluster
 
 import (
 	"context"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -13,14 +14,22 @@ import (
 // proxy spreads requests over the replicas in turn, as a load balancer
 // would, skipping replicas that are not running (killed or stopped through
 // their Process); a replica that is running but stuck (paused) still gets
-// its turn, as behind a real balancer until its health check fails.
+// its turn, as behind a real balancer until its health check fails. Each
+// answer says which replica gave it, in ReplicaHeader.
+//
+// The turn is this process's own counter: the proxy stands for the one
+// load balancer in front of the replicas, not for something replicated.
 type proxy struct {
 	url    string
 	server *http.Server
 	served chan error
 }
 
-func startProxy(listen string, replicas []*Process) (*proxy, error) {
+// ReplicaHeader names the replica ("replica-1") that answered through the
+// proxy.
+const ReplicaHeader = "X-Devcluster-Replica"
+
+func startProxy(listen string, replicas []*Process, log *slog.Logger) (*proxy, error) {
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		return nil, err
@@ -39,6 +48,18 @@ func startProxy(listen string, replicas []*Process) (*proxy, error) {
 			r.SetURL(&url.URL{Scheme: "http", Host: target.addr})
 			r.Out.Host = r.In.Host // the replicas see the address clients used, as behind a balancer
 			r.SetXForwarded()
+		},
+		ModifyResponse: func(res *http.Response) error {
+			for _, r := range replicas {
+				if r.addr == res.Request.URL.Host {
+					res.Header.Set(ReplicaHeader, r.name)
+				}
+			}
+			return nil
+		},
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			log.Debug("proxy: no answer from a replica", "host", r.URL.Host, "err", err)
+			http.Error(w, "devcluster proxy: no answer from a replica: "+err.Error(), http.StatusBadGateway)
 		},
 	}
 	p := &proxy{
