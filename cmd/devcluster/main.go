@@ -8,7 +8,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -70,10 +69,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 		Logger:      logger,
 	})
 	if err != nil {
-		if errors.Is(err, devcluster.ErrNoPostgres) {
-			fmt.Fprintf(stderr, "devcluster: %v\n", err)
-			return 1
-		}
 		fmt.Fprintf(stderr, "devcluster: cannot start: %v\n", err)
 		return 1
 	}

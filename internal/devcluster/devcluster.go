@@ -19,7 +19,9 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -119,7 +121,11 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	if err := c.makeSecrets(); err != nil {
 		return nil, err
 	}
-	ports, err := freePorts(3 + 2*natsNodes + opts.Replicas*len(replicaListenFlags()))
+	listenFlags, err := replicaListenFlags(filepath.Join(bin, "accountd"))
+	if err != nil {
+		return nil, err
+	}
+	ports, err := freePorts(3 + 2*natsNodes + opts.Replicas*len(listenFlags))
 	if err != nil {
 		return nil, err
 	}
@@ -173,11 +179,11 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 		return nil, err
 	}
 	for i := range opts.Replicas {
-		ports := make([]int, len(replicaListenFlags()))
+		ports := make([]int, len(listenFlags))
 		for j := range ports {
 			ports[j] = take()
 		}
-		c.replicas = append(c.replicas, c.replica(bin, i, ports))
+		c.replicas = append(c.replicas, c.replica(bin, i, listenFlags, ports))
 	}
 	opts.Logger.Info("starting the replicas", "replicas", opts.Replicas)
 	errs = make([]error, len(c.replicas))
@@ -299,18 +305,32 @@ func (c *Cluster) eventStore(binDir string, port int) (*Process, error) {
 	return p, nil
 }
 
-// replicaListenFlags are accountd's listen flags: each replica gets a free
-// loopback port of its own for each, kept across its restarts. A listener
-// accountd gains (a metrics port, say) is one more flag here.
-func replicaListenFlags() []string { return []string{"--http"} }
+// replicaListenFlags are the listen flags of the accountd binary: each
+// replica gets a free loopback port of its own for each, kept across its
+// restarts (two replicas on one default port would collide). --http comes
+// first; the others are used when the binary has them (its --help lists
+// them), so a listener accountd gains is one more name here.
+func replicaListenFlags(accountd string) ([]string, error) {
+	flags := []string{"--http"}
+	out, err := exec.Command(accountd, "--help").CombinedOutput()
+	if err != nil {
+		return nil, fmt.Errorf("%s --help: %w\n%s", accountd, err, out)
+	}
+	for _, flag := range []string{"--metrics-listen"} {
+		if regexp.MustCompile(`(?m)^  -` + regexp.QuoteMeta(strings.TrimPrefix(flag, "--")) + `( |$)`).Match(out) {
+			flags = append(flags, flag)
+		}
+	}
+	return flags, nil
+}
 
 // replica returns accountd replica i (not started). The servers' URLs and
 // the secret key go in its environment, not on its command line, where
 // anyone on the machine could read them.
-func (c *Cluster) replica(binDir string, i int, ports []int) *Process {
+func (c *Cluster) replica(binDir string, i int, listenFlags []string, ports []int) *Process {
 	name := "replica-" + strconv.Itoa(i)
 	args := []string{"--data", filepath.Join(c.dir, "replicas", strconv.Itoa(i))}
-	for j, flag := range replicaListenFlags() {
+	for j, flag := range listenFlags {
 		args = append(args, flag, "127.0.0.1:"+strconv.Itoa(ports[j]))
 	}
 	args = append(args, c.opts.ReplicaArgs...)
