@@ -31,16 +31,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 	flags := flag.NewFlagSet("eventstored", flag.ContinueOnError)
 	flags.SetOutput(stderr)
 	listen := flags.String("listen", "127.0.0.1:2113", "address to serve gRPC on (port 0 picks a free port)")
+	advertise := flags.String("advertise", "", "HOST:PORT that cluster discovery (esdb+discover:// URLs, gossip) tells clients to dial; default: the address listened on")
 	dataDir := flags.String("data", "./data/eventstore", "directory that holds the event log")
 	usersFile := flags.String("users", "", "file of users who may connect, one name:password per line (# comments)")
 	certFile := flags.String("tls-cert", "", "TLS certificate (PEM); default: a certificate generated under DATA/tls")
 	keyFile := flags.String("tls-key", "", "TLS private key (PEM), with --tls-cert")
 	insecure := flags.Bool("insecure-no-auth", false, "serve anyone, without TLS: any local process can then write any event (tests only)")
 	flags.Usage = func() {
-		fmt.Fprintf(flags.Output(), "Usage: eventstored --users FILE [--tls-cert F --tls-key F] [--listen ADDR] [--data DIR]\n"+
+		fmt.Fprintf(flags.Output(), "Usage: eventstored --users FILE [--tls-cert F --tls-key F] [--listen ADDR] [--advertise HOST:PORT] [--data DIR]\n"+
 			"       eventstored --insecure-no-auth [--listen ADDR] [--data DIR]\n\n"+
 			"An EventStoreDB-compatible event store (gRPC, single node). Connect with\n"+
-			"esdb://USER:PASSWORD@ADDR?tls=true&tlsCAFile=CA (printed at start).\n\n")
+			"esdb://USER:PASSWORD@ADDR?tls=true&tlsCAFile=CA (printed at start), or\n"+
+			"discover it as a one-node cluster with esdb+discover://... (gossip is open\n"+
+			"to anonymous callers, as on EventStoreDB).\n\n")
 		flags.PrintDefaults()
 	}
 	if err := flags.Parse(args); err != nil {
@@ -62,7 +65,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
-	cfg := eventstore.Config{Listen: *listen, DataDir: *dataDir, Logger: logger, Insecure: *insecure}
+	if *advertise != "" {
+		if _, _, err := net.SplitHostPort(*advertise); err != nil {
+			fmt.Fprintf(stderr, "eventstored: --advertise %q: want HOST:PORT\n", *advertise)
+			return 2
+		}
+	}
+	cfg := eventstore.Config{Listen: *listen, Advertise: *advertise, DataDir: *dataDir, Logger: logger, Insecure: *insecure}
 	if *insecure {
 		logger.Warn("INSECURE: --insecure-no-auth: no authentication and no TLS; any process that reaches " + *listen + " can read and write every stream")
 	} else {
@@ -74,7 +83,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		cfg.Users, cfg.TLSCertFile, cfg.TLSKeyFile = users, *certFile, *keyFile
 		if *certFile == "" {
 			host, _, _ := net.SplitHostPort(*listen)
-			files, err := keyring.EnsureTLS(filepath.Join(filepath.Dir(filepath.Clean(*dataDir)), "tls"), []string{host})
+			hosts := []string{host}
+			if advertised, _, err := net.SplitHostPort(*advertise); err == nil {
+				hosts = append(hosts, advertised)
+			}
+			files, err := keyring.EnsureTLS(filepath.Join(filepath.Dir(filepath.Clean(*dataDir)), "tls"), hosts)
 			if err != nil {
 				logger.Error("cannot make a TLS certificate", "err", err)
 				return 1
@@ -94,6 +107,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	// Tools and tests read the chosen address from this line.
 	fmt.Fprintf(stdout, "eventstored listening on %s\n", srv.Addr())
 	fmt.Fprintf(stdout, "connect with %s (plus USER:PASSWORD@ unless insecure)\n", srv.URL())
+	fmt.Fprintf(stdout, "or discover it with %s (gossip advertises %s)\n", srv.DiscoverURL(), srv.Advertised())
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	if err := srv.Wait(ctx); err != nil {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/google/uuid"
@@ -78,7 +79,41 @@ func DecodePayload(e *esdb.RecordedEvent) (events.Recorded, error) {
 	return rec, err
 }
 
-// Append implements commands.EventLog.
+// An append whose connection fails under it is sent again, unchanged: the
+// same event ids after the same expected revision, so if the first attempt
+// was written (only its answer was lost) the store recognises the retry and
+// answers with the original result instead of writing the events twice.
+// Unavailable means the node went away (the client rediscovers it);
+// NotLeader means a cluster's leader moved (the client reconnects to the
+// new one). Other errors are final.
+const (
+	appendAttempts   = 5
+	appendFirstRetry = 100 * time.Millisecond // doubled after each attempt: 1.5 s in all
+)
+
+func (l *ESDB) appendRetrying(ctx context.Context, stream string, exp esdb.ExpectedRevision, data []esdb.EventData) (*esdb.WriteResult, error) {
+	delay := appendFirstRetry
+	for attempt := 1; ; attempt++ {
+		res, err := l.client.AppendToStream(ctx, stream, esdb.AppendToStreamOptions{ExpectedRevision: exp}, data...)
+		var esErr *esdb.Error
+		retryable := errors.As(err, &esErr) && (esErr.Code() == esdb.ErrorUnavailable || esErr.Code() == esdb.ErrorCodeNotLeader)
+		if !retryable {
+			return res, err
+		}
+		if attempt == appendAttempts {
+			return nil, fmt.Errorf("%d attempts: %w", attempt, err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%w (after %d attempts; last: %v)", ctx.Err(), attempt, err)
+		case <-time.After(delay):
+		}
+		delay *= 2
+	}
+}
+
+// Append implements commands.EventLog. Event ids are made once per call,
+// so retries (see appendRetrying) are recognised as such.
 func (l *ESDB) Append(ctx context.Context, stream string, expected commands.Version, meta events.Metadata, payloads ...events.Payload) (commands.Appended, error) {
 	metaJSON, err := events.EncodeMetadata(meta)
 	if err != nil {
@@ -107,7 +142,7 @@ func (l *ESDB) Append(ctx context.Context, stream string, expected commands.Vers
 	default:
 		exp = esdb.Revision(uint64(expected))
 	}
-	res, err := l.client.AppendToStream(ctx, stream, esdb.AppendToStreamOptions{ExpectedRevision: exp}, data...)
+	res, err := l.appendRetrying(ctx, stream, exp, data)
 	var esErr *esdb.Error
 	if errors.As(err, &esErr) && esErr.Code() == esdb.ErrorCodeWrongExpectedVersion {
 		return commands.Appended{}, commands.ErrWrongExpectedVersion

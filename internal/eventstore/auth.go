@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"strings"
 
+	"github.com/EventStore/EventStore-Client-Go/v4/protos/gossip"
 	"github.com/EventStore/EventStore-Client-Go/v4/protos/streams"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -14,10 +15,15 @@ import (
 	"google.golang.org/grpc/status"
 )
 
-// The official client calls ServerFeatures before it authenticates
-// anything, and gives up for good if that fails: it stays open, as on
-// EventStoreDB.
-const featuresPrefix = "/event_store.client.server_features."
+// anonymous names the calls open to everyone, as on EventStoreDB: the
+// official client calls ServerFeatures before it authenticates anything
+// (and gives up for good if that fails), and reads gossip without
+// credentials when it discovers a cluster (EventStoreDB's default policy
+// allows Node.Gossip.ClientRead anonymously). Neither touches any event.
+func anonymous(fullMethod string) bool {
+	return strings.HasPrefix(fullMethod, "/event_store.client.server_features.") ||
+		fullMethod == gossip.Gossip_Read_FullMethodName
+}
 
 // authenticator checks EventStoreDB's basic credentials on every call:
 // missing credentials are an anonymous caller, denied access
@@ -65,7 +71,7 @@ func (a *authenticator) check(ctx context.Context) error {
 }
 
 func (a *authenticator) unary(ctx context.Context, req any, info *grpc.UnaryServerInfo, next grpc.UnaryHandler) (any, error) {
-	if !strings.HasPrefix(info.FullMethod, featuresPrefix) {
+	if !anonymous(info.FullMethod) {
 		if err := a.check(ctx); err != nil {
 			if err == errAccessDenied {
 				_ = grpc.SetTrailer(ctx, accessDeniedMD)
@@ -77,7 +83,7 @@ func (a *authenticator) unary(ctx context.Context, req any, info *grpc.UnaryServ
 }
 
 func (a *authenticator) stream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, next grpc.StreamHandler) error {
-	if strings.HasPrefix(info.FullMethod, featuresPrefix) {
+	if anonymous(info.FullMethod) {
 		return next(srv, ss)
 	}
 	err := a.check(ss.Context())

@@ -23,6 +23,8 @@ func (featuresService) GetSupportedMethods(context.Context, *shared.Empty) (*ser
 	}
 	methods = append(methods, &serverfeatures.SupportedMethod{
 		MethodName: "getsupportedmethods", ServiceName: "event_store.client.server_features.serverfeatures",
+	}, &serverfeatures.SupportedMethod{
+		MethodName: "read", ServiceName: "event_store.client.gossip.gossip",
 	})
 	return &serverfeatures.SupportedMethods{Methods: methods, EventStoreServerVersion: ServerVersion}, nil
 }

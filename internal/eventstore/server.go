@@ -1,5 +1,5 @@
 // Package eventstore serves the storage package over EventStoreDB's gRPC
-// protocol (the Streams and ServerFeatures services, insecure, single node),
+// protocol (the Streams, ServerFeatures and Gossip services, single node),
 // so the official EventStoreDB client works against it unchanged.
 package eventstore
 
@@ -11,10 +11,12 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/EventStore/EventStore-Client-Go/v4/protos/gossip"
 	"github.com/EventStore/EventStore-Client-Go/v4/protos/serverfeatures"
 	"github.com/EventStore/EventStore-Client-Go/v4/protos/streams"
 	"google.golang.org/grpc"
@@ -28,6 +30,9 @@ import (
 type Config struct {
 	// Listen is the TCP address to serve on; "127.0.0.1:0" picks a free port.
 	Listen string
+	// Advertise is the host:port that gossip (esdb+discover:// URLs) tells
+	// clients to dial; empty: the address listened on.
+	Advertise string
 	// DataDir holds the database.
 	DataDir string
 	// Logger receives operational messages; nil discards them.
@@ -58,6 +63,11 @@ func (c Config) Validate() error {
 	if len(c.Users) > 0 && (c.TLSCertFile == "" || c.TLSKeyFile == "") {
 		errs = append(errs, errors.New("eventstore: users need TLS (a certificate and key): the client sends credentials only over TLS"))
 	}
+	if c.Advertise != "" {
+		if _, err := newGossipService(c.Advertise, time.Now); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if c.Insecure && len(c.Users) > 0 {
 		errs = append(errs, errors.New("eventstore: insecure mode and users exclude each other"))
 	}
@@ -76,10 +86,12 @@ type Server struct {
 	streams  *streamsService
 	grpc     *grpc.Server
 	listener net.Listener
-	served   chan error
-	stop     chan struct{} // closed on Close: ends subscriptions
-	once     sync.Once
-	closeErr error
+	// advertised is the address gossip names (host:port).
+	advertised string
+	served     chan error
+	stop       chan struct{} // closed on Close: ends subscriptions
+	once       sync.Once
+	closeErr   error
 }
 
 // Start opens the store and serves it until Close.
@@ -112,6 +124,12 @@ func Start(cfg Config) (*Server, error) {
 		store.Close()
 		return nil, fmt.Errorf("eventstore: listen on %s: %w", cfg.Listen, err)
 	}
+	gossiper, err := newGossipService(advertisedAddress(cfg.Advertise, ln.Addr()), time.Now)
+	if err != nil {
+		ln.Close()
+		store.Close()
+		return nil, err
+	}
 	srv := &Server{
 		cfg:      cfg,
 		store:    store,
@@ -133,8 +151,10 @@ func Start(cfg Config) (*Server, error) {
 	srv.streams = &streamsService{store: store, stop: srv.stop, log: logger}
 	streams.RegisterStreamsServer(srv.grpc, srv.streams)
 	serverfeatures.RegisterServerFeaturesServer(srv.grpc, featuresService{})
+	gossip.RegisterGossipServer(srv.grpc, gossiper)
+	srv.advertised = net.JoinHostPort(gossiper.host, strconv.Itoa(int(gossiper.port)))
 	go func() { srv.served <- srv.grpc.Serve(ln) }()
-	logger.Info("event store listening", "addr", ln.Addr().String(), "data", cfg.DataDir)
+	logger.Info("event store listening", "addr", ln.Addr().String(), "advertised", srv.advertised, "data", cfg.DataDir)
 	return srv, nil
 }
 
@@ -153,6 +173,15 @@ func (s *Server) URL() string {
 	}
 	return u
 }
+
+// DiscoverURL is a connection string that finds the node through gossip
+// (esdb+discover://), as for an EventStoreDB cluster, without credentials.
+func (s *Server) DiscoverURL() string {
+	return strings.Replace(s.URL(), "esdb://", "esdb+discover://", 1)
+}
+
+// Advertised is the host:port gossip tells clients to dial.
+func (s *Server) Advertised() string { return s.advertised }
 
 // URLFor is a connection string that signs in as user.
 func (s *Server) URLFor(user, password string) string {
