@@ -39,7 +39,8 @@ func signIn(t testing.TB, srv *httptest.Server, username, password string, heade
 
 func TestPasswordChange(t *testing.T) {
 	t.Parallel()
-	_, srv := testenv.App(t, app.Config{SignInLimits: commands.SignInLimits{PerAccountAddress: commands.Rate{Burst: 3, Every: time.Hour}}}, "")
+	_, srv := testenv.App(t, app.Config{SignInLimits: commands.SignInLimits{PerAccountAddress: commands.Rate{Burst: 3, Every: time.Hour},
+		PerDevice: commands.Rate{Burst: 2, Every: time.Hour}}}, "")
 	me := signUp(t, srv, "hopper", nil)
 	other := signIn(t, srv, "hopper", "correct7horse")
 	pat, _ := newToken(t, me, "profile:read", "tokens:write")
@@ -59,8 +60,8 @@ func TestPasswordChange(t *testing.T) {
 	if _, codes := r.problem(t); r.status != 422 || !slices.Equal(codes, []string{"current_password:request.required", "new_password:password.too_short"}) {
 		t.Fatalf("%d %v", r.status, codes)
 	}
-	// A wrong current password is 403 on that field, and counts against
-	// the same throttle as sign-in.
+	// A wrong current password is 403 on that field, and is throttled
+	// like a sign-in.
 	r = me.do("PUT", "/v1/me/password", map[string]any{"current_password": "wrong7horse", "new_password": "battery9staple", "confirm_password": "battery9staple"})
 	if kind, codes := r.problem(t); r.status != 403 || kind != "/problems/wrong_password" || !slices.Equal(codes, []string{"current_password:password.wrong"}) {
 		t.Fatalf("%d %s %v", r.status, kind, codes)
@@ -76,12 +77,23 @@ func TestPasswordChange(t *testing.T) {
 	me.expect(http.StatusOK, me.do("GET", "/v1/me", nil))                 // the current session stays
 	other.expect(http.StatusUnauthorized, other.do("GET", "/v1/me", nil)) // every other one ends
 	pat.expect(http.StatusOK, pat.do("GET", "/v1/me", nil))               // tokens stay valid
-	// The failures so far (one wrong current password, one old password):
-	// a third failure fills the limit, the next is throttled.
+	// A session's wrong current passwords count against that session, as a
+	// known device's would, not against the account's sign-in buckets (so
+	// a guessing storm on the sign-in cannot stop the owner changing the
+	// password): its second fills its limit, the next is throttled; the
+	// sign-in failures (the old password and two guesses) fill theirs.
 	anon.expect(http.StatusUnauthorized, anon.do("POST", "/v1/sessions", map[string]any{"username": "hopper", "password": "guess1x"}))
+	r = me.do("PUT", "/v1/me/password", map[string]any{"current_password": "wrong7horse", "new_password": "battery9staplex", "confirm_password": "battery9staplex"})
+	if r.status != 403 {
+		t.Fatalf("second wrong current password: %d %s", r.status, r.body)
+	}
 	r = me.do("PUT", "/v1/me/password", map[string]any{"current_password": "wrong7horse", "new_password": "battery9staplex", "confirm_password": "battery9staplex"})
 	if r.status != 429 || r.header.Get("Retry-After") == "" {
 		t.Fatalf("throttled change: %d %v", r.status, r.header)
+	}
+	anon.expect(http.StatusUnauthorized, anon.do("POST", "/v1/sessions", map[string]any{"username": "hopper", "password": "guess2x"}))
+	if r := anon.do("POST", "/v1/sessions", map[string]any{"username": "hopper", "password": "guess3x"}); r.status != 429 {
+		t.Fatalf("fourth failed sign-in: %d", r.status)
 	}
 }
 
