@@ -5,7 +5,8 @@ import "strings"
 // Personal data in events (e-mail, full name, description, picture bytes,
 // credential secrets, and every free text the user typed: token titles,
 // credentials' service, URL, account name and note, and the notification
-// parameters taken from them) is stored encrypted with a key of the user's own,
+// parameters taken from them; and the employee ID and department an admin
+// typed) is stored encrypted with a key of the user's own,
 // kept outside the log: deleting the account destroys the key, and the
 // data becomes unreadable although the log is immutable (crypto-shredding).
 // A payload with such fields implements Personal; an encrypted value is a
@@ -76,6 +77,18 @@ func (p UserProfileUpdatedV1) MapPersonal(owner string, f func(aad, value string
 		p.Previous = &prev
 	}
 	return p, nil
+}
+
+// MapPersonal implements Personal: the employee ID and department an admin
+// typed are the account's personal data too (sealed as profile fields, so
+// the audit log opens them as it opens a profile change).
+func (p UserAdminFieldsUpdatedV1) MapPersonal(owner string, f func(aad, value string) (string, error)) (Payload, error) {
+	var err error
+	if p.EmployeeID, err = mapString(p.EmployeeID, ProfileAAD(owner, "employee_id"), f); err != nil {
+		return p, err
+	}
+	p.Department, err = mapString(p.Department, ProfileAAD(owner, "department"), f)
+	return p, err
 }
 
 // Owner is the account whose personal data a stream holds ("" for none):

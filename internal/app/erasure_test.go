@@ -139,8 +139,11 @@ func TestSecretsAndErasure(t *testing.T) {
 		credNote     = "Note about the Quokka vault 91"
 		provService  = "Wombat-CI-Service"
 		provURL      = "https://wombat-ci.example.net/pipelines"
+		employeeID   = "EMP-Numbat-4711"
+		department   = "Numbat Analytical Department"
 	)
-	personal := []string{email, oldEmail, fullName, description, tokenTitle, tokenTitle2, credService, credURL, credAccount, credNote, provService, provURL}
+	personal := []string{email, oldEmail, fullName, description, tokenTitle, tokenTitle2, credService, credURL, credAccount, credNote, provService, provURL,
+		employeeID, department}
 	call(t, base, "POST", "/v1/users", "", map[string]any{"username": "margaret", "password": pass1}, 201)
 	admin := call(t, base, "POST", "/v1/sessions", "", map[string]any{"username": "margaret", "password": pass1}, 201)["token"].(string)
 	call(t, base, "POST", "/v1/users", "", map[string]any{"username": "ada", "password": pass1, "email": oldEmail, "full_name": fullName}, 201)
@@ -156,6 +159,7 @@ func TestSecretsAndErasure(t *testing.T) {
 		t.Fatalf("revealed %v", got)
 	}
 	call(t, base, "POST", "/v1/admin/users/"+id+"/credentials", admin, map[string]any{"service": provService, "url": provURL, "secret": secret1 + "-prov"}, 201)
+	call(t, base, "PATCH", "/v1/admin/users/"+id, admin, map[string]any{"employee_id": employeeID, "department": department}, 200)
 	expires := time.Now().Add(30 * 24 * time.Hour).UTC().Format(time.RFC3339)
 	tok := call(t, base, "POST", "/v1/me/tokens", session, map[string]any{"title": tokenTitle, "scopes": []string{"profile:read"}, "expires_at": expires}, 201)
 	call(t, base, "PATCH", "/v1/me/tokens/"+tok["id"].(string), session, map[string]any{"title": tokenTitle2}, 200)
@@ -169,7 +173,7 @@ func TestSecretsAndErasure(t *testing.T) {
 		return strings.Contains(feed, tokenTitle) && strings.Contains(feed, credService) && strings.Contains(feed, provService)
 	})
 	auditText := fmt.Sprint(call(t, base, "GET", "/v1/me/audit?limit=200", session, nil, 200))
-	for _, s := range []string{tokenTitle, tokenTitle2, credService, credURL, provService, provURL, email} {
+	for _, s := range []string{tokenTitle, tokenTitle2, credService, credURL, provService, provURL, email, employeeID, department} {
 		if !strings.Contains(auditText, s) {
 			t.Fatalf("the security log does not show %q: %s", s, auditText)
 		}

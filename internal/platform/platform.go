@@ -464,7 +464,8 @@ func scrubOnce(file string, log *slog.Logger) error {
 			return fmt.Errorf("%s: %w", stmt, err)
 		}
 	}
-	log.Info("compacted the read-model database once, so that nothing deleted before is left readable in it", "file", file, "took", time.Since(start))
+	log.Info("compacted the read-model database once, so that nothing deleted before is left readable in it", "file", file,
+		"duration_ms", float64(time.Since(start).Microseconds())/1000)
 	return nil
 }
 
