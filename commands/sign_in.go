@@ -43,6 +43,7 @@ const (
 	ScopeAccount        = "account"
 	ScopeAddress        = "address"
 	ScopeRegistration   = "registration"
+	ScopePicture        = "picture"
 )
 
 // checkPassword verifies the given password against hash for account (a canonical

@@ -21,6 +21,11 @@ type User struct {
 	Disabled     bool
 	Deleted      bool
 	Picture      Picture // zero: none
+	// PictureKeepFrom is the first revision of the pictures stream still
+	// needed: that of the current picture or of the one it replaced,
+	// whichever is older. It only grows: a picture stored before it is
+	// stored again before it is made current.
+	PictureKeepFrom uint64
 }
 
 // AdminFields are the fields only an admin may change; the user reads them.
@@ -81,6 +86,13 @@ func foldUser(u User, e events.Recorded) User {
 		u.Deleted, u.Disabled = true, false
 		u.PasswordHash, u.Profile, u.Picture, u.Admin = "", events.Profile{}, Picture{}, AdminFields{}
 	case events.UserPictureChangedV1:
+		if p.SHA256 != "" {
+			keep := p.Revision
+			if u.Picture.SHA256 != "" {
+				keep = min(keep, u.Picture.Revision)
+			}
+			u.PictureKeepFrom = keep
+		}
 		u.Picture = Picture{SHA256: p.SHA256, ContentType: p.ContentType, Revision: p.Revision}
 	default:
 		return u

@@ -93,6 +93,8 @@ func TestFlags(t *testing.T) {
 		{"unknown flag", []string{"--nope"}, 2, "flag provided but not defined"},
 		{"stray argument", []string{"serve"}, 2, "unexpected argument"},
 		{"bad registration limit", []string{"--registration-limit", "lots"}, 2, "--registration-limit"},
+		{"bad picture upload limit", []string{"--picture-upload-limit", "10/never"}, 2, "--picture-upload-limit"},
+		{"help says the picture upload limit", []string{"--help"}, 0, "-picture-upload-limit"},
 		{"every bad address at once", []string{"--data", "DATA", "--eventstore-listen", "nowhere", "--nats-listen", "elsewhere"}, 1, "event store listen address|NATS listen address"},
 		{"busy HTTP address", []string{"--http", "256.0.0.1:1", "--data", "DATA", "--eventstore-listen", "127.0.0.1:0", "--nats-listen", "127.0.0.1:0"}, 1, "cannot start"},
 	}

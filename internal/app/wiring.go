@@ -101,6 +101,8 @@ func (a *App) buildCommands(context.Context) error {
 		SignIn:            a.cfg.SignInLimits,
 		RegistrationLimit: a.cfg.RegistrationLimit,
 		Logger:            a.log.With("component", "security"),
+		// Picture uploads per account.
+		PictureUploadLimit: a.cfg.PictureUploadLimit,
 	})
 	return err
 }

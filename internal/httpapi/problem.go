@@ -151,7 +151,7 @@ func problemKinds() []string {
 		"conflict", "precondition_failed", "bad_precondition", "unauthorized", "invalid_credentials", "not_found",
 		"method_not_allowed", "rate_limited", "internal", "unavailable", "wrong_password", "insufficient_scope",
 		"session_required", "address_not_allowed", "admin_required", "account_disabled", "admin_field", "field_locked", "last_admin",
-		"disable_self", "bad_image"}
+		"disable_self", "bad_image", "busy"}
 }
 
 // getProblemType is the page a problem's type URI resolves to.
