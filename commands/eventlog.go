@@ -19,6 +19,10 @@ type EventLog interface {
 	// only once they are durable. A stream elsewhere fails with
 	// ErrWrongExpectedVersion and writes nothing.
 	Append(ctx context.Context, stream string, expected Version, meta events.Metadata, payloads ...events.Payload) (Appended, error)
+	// TruncateBefore hides the stream's events before revision from every
+	// later read, for good: the store may drop them ($tb on EventStoreDB;
+	// a scavenge removes them). Appends go on from the stream's end.
+	TruncateBefore(ctx context.Context, stream string, revision uint64) error
 }
 
 // ErrWrongExpectedVersion: the stream changed since it was read. The update

@@ -74,6 +74,14 @@ func (e *ThrottledError) Error() string {
 	return fmt.Sprintf("too many attempts (%s); retry after %s", e.Scope, e.RetryAfter)
 }
 
+// BusyError: this process is doing as much of that work as it takes at
+// once (decoding pictures); try again after RetryAfter.
+type BusyError struct {
+	RetryAfter time.Duration
+}
+
+func (e *BusyError) Error() string { return fmt.Sprintf("busy; retry after %s", e.RetryAfter) }
+
 // Observer is told of every event this process's commands append, as soon
 // as it is durable: in-memory indexes use it so that the very next request
 // sees the change, without waiting for the log to come round.
@@ -109,6 +117,15 @@ type Config struct {
 	// RegistrationLimit bounds registrations per client address: each
 	// costs an argon2id hash.
 	RegistrationLimit Rate
+	// PictureUploadLimit bounds picture uploads per account: each is
+	// decoded, seconds of CPU and tens of MiB at worst.
+	PictureUploadLimit Rate
+	// PictureDecodes bounds the pictures this process decodes at once;
+	// an upload waits up to PictureQueueWait for a turn, then is refused
+	// as busy. PictureTimeout bounds one picture's processing.
+	PictureDecodes   int
+	PictureQueueWait time.Duration
+	PictureTimeout   time.Duration
 	// Logger receives security events (failed and throttled sign-ins).
 	Logger *slog.Logger
 	// Scopes tokens may be granted; nil: the built-in ones.
@@ -216,6 +233,18 @@ func (c *Config) setDefaults() {
 	if c.RegistrationLimit == (Rate{}) {
 		c.RegistrationLimit = Rate{Burst: 20, Every: 30 * time.Second} // 20 per 10 minutes
 	}
+	if c.PictureUploadLimit == (Rate{}) {
+		c.PictureUploadLimit = Rate{Burst: 10, Every: 6 * time.Minute} // 10 per hour
+	}
+	if c.PictureDecodes == 0 {
+		c.PictureDecodes = 2
+	}
+	if c.PictureQueueWait == 0 {
+		c.PictureQueueWait = 2 * time.Second
+	}
+	if c.PictureTimeout == 0 {
+		c.PictureTimeout = 5 * time.Second
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -246,10 +275,13 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("commands: cache size %d must be positive", c.CacheSize))
 	}
 	for name, r := range map[string]Rate{"per account and address": c.SignIn.PerAccountAddress, "per account": c.SignIn.PerAccount,
-		"per address": c.SignIn.PerAddress, "per device": c.SignIn.PerDevice, "registration": c.RegistrationLimit} {
+		"per address": c.SignIn.PerAddress, "per device": c.SignIn.PerDevice, "registration": c.RegistrationLimit, "picture upload": c.PictureUploadLimit} {
 		if !r.valid() {
 			errs = append(errs, fmt.Errorf("commands: %s limit %+v must be positive", name, r))
 		}
+	}
+	if c.PictureDecodes < 1 || c.PictureQueueWait < 0 || c.PictureTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("commands: picture decodes %d, queue wait %s and timeout %s must be positive", c.PictureDecodes, c.PictureQueueWait, c.PictureTimeout))
 	}
 	if c.MaxTokenLifetime < time.Hour {
 		errs = append(errs, fmt.Errorf("commands: token lifetime %s is shorter than an hour", c.MaxTokenLifetime))
@@ -271,6 +303,7 @@ type Handlers struct {
 	inboxes      *repository[Inbox]
 	pictures     *repository[struct{}] // nothing is folded: pictures are appended and read by revision
 	pictureCache *byteCache
+	picturePolicy
 	tokenPolicy  tokenPolicy
 	directory    Directory
 	keys         KeyShredder
@@ -321,15 +354,20 @@ func New(cfg Config) (*Handlers, error) {
 		inboxes:      newRepository(cfg.Log, foldInbox, cfg.CacheSize),
 		pictures:     newRepository(cfg.Log, func(s struct{}, _ events.Recorded) struct{} { return s }, 1),
 		pictureCache: newByteCache(32 << 20),
-		tokenPolicy:  tokenPolicy{scopes: cfg.Scopes, maxLifetime: cfg.MaxTokenLifetime, maxLive: cfg.MaxLiveTokens},
-		directory:    cfg.Directory,
-		keys:         cfg.Keys,
-		uses:         newUseNotes(),
-		observers:    cfg.Observers,
-		metrics:      cfg.Metrics,
-		params:       cfg.PasswordParams,
-		sessionTTL:   cfg.SessionTTL,
-		now:          cfg.Now,
+		picturePolicy: picturePolicy{
+			uploads: limiter(cfg.PictureUploadLimit, cfg.Now),
+			gate:    picture.NewGate(cfg.PictureDecodes, cfg.PictureQueueWait),
+			timeout: cfg.PictureTimeout,
+		},
+		tokenPolicy: tokenPolicy{scopes: cfg.Scopes, maxLifetime: cfg.MaxTokenLifetime, maxLive: cfg.MaxLiveTokens},
+		directory:   cfg.Directory,
+		keys:        cfg.Keys,
+		uses:        newUseNotes(),
+		observers:   cfg.Observers,
+		metrics:     cfg.Metrics,
+		params:      cfg.PasswordParams,
+		sessionTTL:  cfg.SessionTTL,
+		now:         cfg.Now,
 		signIn: signInThrottle{
 			accountAddress: limiter(cfg.SignIn.PerAccountAddress, cfg.Now),
 			account:        limiter(cfg.SignIn.PerAccount, cfg.Now),
@@ -359,6 +397,7 @@ func (h *Handlers) Prune() {
 	h.signIn.address.Prune()
 	h.signIn.known.Prune()
 	h.registration.Prune()
+	h.picturePolicy.uploads.Prune()
 	h.uses.prune(h.now())
 }
 
@@ -399,6 +438,8 @@ func outcomeOf(err error) string {
 		return "invalid"
 	case errors.As(err, &te):
 		return "throttled"
+	case errors.As(err, new(*BusyError)):
+		return "busy"
 	case errors.Is(err, ErrUsernameTaken), errors.Is(err, ErrPreconditionFailed), errors.Is(err, ErrWrongExpectedVersion):
 		return "conflict"
 	case errors.Is(err, ErrUserNotFound), errors.Is(err, ErrSessionNotFound), errors.Is(err, ErrTokenNotFound), errors.Is(err, ErrCredentialNotFound), errors.Is(err, ErrPictureNotFound), errors.Is(err, ErrNotificationNotFound):

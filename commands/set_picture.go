@@ -6,9 +6,11 @@ import (
 	"encoding/base64"
 	"errors"
 	"sync"
+	"time"
 
 	"github.com/accountd/accountd/events"
 	"github.com/accountd/accountd/internal/picture"
+	"github.com/accountd/accountd/internal/ratelimit"
 )
 
 // ErrPictureNotFound: no such picture (none set, or erased).
@@ -26,12 +28,44 @@ type PictureResult struct {
 	UserResult
 }
 
+// picturePolicy bounds what picture uploads cost.
+type picturePolicy struct {
+	// uploads per account. In process, like every limit today (sign-in,
+	// registration); it becomes shared between replicas with the others,
+	// so that an account gets its uploads an hour whichever replica
+	// serves it.
+	uploads *ratelimit.Limiter
+	// gate bounds this process's decodes at once (see picture.Gate: per
+	// process on purpose).
+	gate    *picture.Gate
+	timeout time.Duration
+}
+
+// PictureGate is this process's bound on decodes at once (tests hold its
+// slots; Busy says how many are taken).
+func (h *Handlers) PictureGate() *picture.Gate { return h.picturePolicy.gate }
+
+// errPictureOutrun: the picture's bytes were stored before the pictures
+// stream was truncated past them (other uploads of the account came
+// first); they are stored again.
+var errPictureOutrun = errors.New("picture stored before the truncation point")
+
 // SetPicture checks and re-encodes the upload (picture.Process: its errors
 // say what is wrong), stores the bytes, sealed, in the user's pictures
 // stream, then makes them current. The same picture again changes nothing.
+//
+// An account has PictureUploadLimit uploads (429 past it); the process
+// decodes PictureDecodes at once (503 when none frees up in
+// PictureQueueWait); one that takes longer than PictureTimeout is refused
+// as too complex, and its decoding stops.
+//
+// The pictures stream keeps the current picture and the one it replaced:
+// the user's state says from which revision (User.PictureKeepFrom), and
+// the stream is truncated there after each change, so an account's stored
+// pictures stay bounded however often it uploads.
 func (h *Handlers) SetPicture(ctx context.Context, cmd SetPicture, meta events.Metadata) (res PictureResult, err error) {
 	defer func() { h.done("set_picture", err) }()
-	p, err := picture.Process(cmd.Data)
+	p, err := h.processPicture(ctx, cmd, meta)
 	if err != nil {
 		return PictureResult{}, err
 	}
@@ -44,30 +78,74 @@ func (h *Handlers) SetPicture(ctx context.Context, cmd SetPicture, meta events.M
 		return PictureResult{}, ErrUserNotFound
 	}
 	meta = h.stamp(meta)
-	revision := u.Picture.Revision
-	if u.Picture.SHA256 != p.SHA256 {
-		stored, err := record(ctx, h, h.pictures, events.PicturesStream(cmd.UserID), meta, events.PictureStoredV1{
-			UserID: cmd.UserID, SHA256: p.SHA256, ContentType: p.ContentType, Width: p.Width, Height: p.Height,
-			Data: base64.StdEncoding.EncodeToString(p.Data)})
+	for attempt := 0; ; attempt++ {
+		revision := u.Picture.Revision
+		if u.Picture.SHA256 != p.SHA256 {
+			stored, err := record(ctx, h, h.pictures, events.PicturesStream(cmd.UserID), meta, events.PictureStoredV1{
+				UserID: cmd.UserID, SHA256: p.SHA256, ContentType: p.ContentType, Width: p.Width, Height: p.Height,
+				Data: base64.StdEncoding.EncodeToString(p.Data)})
+			if err != nil {
+				return PictureResult{}, err
+			}
+			revision = stored.Revision
+			h.pictureCache.put(p.SHA256, p.Data)
+		}
+		out, err := update(ctx, h, h.users, stream, nil, meta, func(u User) ([]events.Payload, error) {
+			if !u.Exists() {
+				return nil, ErrUserNotFound
+			}
+			if u.Picture.SHA256 == p.SHA256 {
+				return nil, nil
+			}
+			if revision < u.PictureKeepFrom {
+				return nil, errPictureOutrun
+			}
+			return []events.Payload{events.UserPictureChangedV1{UserID: u.ID, SHA256: p.SHA256, ContentType: p.ContentType, Revision: revision}}, nil
+		})
+		if errors.Is(err, errPictureOutrun) && attempt < maxAttempts {
+			u = out.State
+			continue
+		}
 		if err != nil {
 			return PictureResult{}, err
 		}
-		revision = stored.Revision
-		h.pictureCache.put(p.SHA256, p.Data)
+		if out.Position != 0 && out.State.PictureKeepFrom > 0 {
+			// The change is durable whatever happens here: a truncation
+			// that fails leaves older pictures readable until the next
+			// change truncates again.
+			_ = h.log.TruncateBefore(context.WithoutCancel(ctx), events.PicturesStream(cmd.UserID), out.State.PictureKeepFrom)
+		}
+		return PictureResult{Picture: p, UserResult: UserResult{User: out.State, Result: Result{Revision: out.Revision, Position: out.Position}}}, nil
 	}
-	out, err := update(ctx, h, h.users, stream, nil, meta, func(u User) ([]events.Payload, error) {
-		if !u.Exists() {
-			return nil, ErrUserNotFound
-		}
-		if u.Picture.SHA256 == p.SHA256 {
-			return nil, nil
-		}
-		return []events.Payload{events.UserPictureChangedV1{UserID: u.ID, SHA256: p.SHA256, ContentType: p.ContentType, Revision: revision}}, nil
-	})
+}
+
+// processPicture admits the upload (the account's limit, a decode slot)
+// and processes it within the time it may take.
+func (h *Handlers) processPicture(ctx context.Context, cmd SetPicture, meta events.Metadata) (picture.Picture, error) {
+	account := cmd.UserID
+	if ok, wait := h.picturePolicy.uploads.Check(account); !ok {
+		return picture.Picture{}, h.throttled(ScopePicture, wait, passwordCheck{userID: account, address: meta.ClientIP})
+	}
+	leave, err := h.picturePolicy.gate.Enter(ctx)
+	if errors.Is(err, picture.ErrBusy) {
+		return picture.Picture{}, &BusyError{RetryAfter: h.picturePolicy.gate.Wait()}
+	}
 	if err != nil {
-		return PictureResult{}, err
+		return picture.Picture{}, err
 	}
-	return PictureResult{Picture: p, UserResult: UserResult{User: out.State, Result: Result{Revision: out.Revision, Position: out.Position}}}, nil
+	defer leave()
+	// Taken only with a slot, so a refusal as busy costs no upload; Check
+	// above spares a throttled account the wait.
+	if ok, wait := h.picturePolicy.uploads.Allow(account); !ok {
+		return picture.Picture{}, h.throttled(ScopePicture, wait, passwordCheck{userID: account, address: meta.ClientIP})
+	}
+	work, cancel := context.WithTimeout(ctx, h.picturePolicy.timeout)
+	defer cancel()
+	p, err := picture.Process(work, cmd.Data)
+	if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+		return picture.Picture{}, picture.ErrTooComplex
+	}
+	return p, err
 }
 
 // RemovePicture removes the user's picture.

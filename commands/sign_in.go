@@ -62,6 +62,7 @@ const (
 	ScopeDevice         = "device"
 	ScopeSession        = "session"
 	ScopeRegistration   = "registration"
+	ScopePicture        = "picture"
 )
 
 // credentialSession is the credential kind of a session in the metadata

@@ -25,6 +25,11 @@ type User struct {
 	// ConfiguredGrants are the configured admins (their keys) whose grant
 	// of the admin role is recorded on this account.
 	ConfiguredGrants []string
+	// PictureKeepFrom is the first revision of the pictures stream still
+	// needed: that of the current picture or of the one it replaced,
+	// whichever is older. It only grows: a picture stored before it is
+	// stored again before it is made current.
+	PictureKeepFrom uint64
 }
 
 // AdminFields are the fields only an admin may change; the user reads them.
@@ -88,6 +93,13 @@ func foldUser(u User, e events.Recorded) User {
 		u.Deleted, u.Disabled = true, false
 		u.PasswordHash, u.Profile, u.Picture, u.Admin = "", events.Profile{}, Picture{}, AdminFields{}
 	case events.UserPictureChangedV1:
+		if p.SHA256 != "" {
+			keep := p.Revision
+			if u.Picture.SHA256 != "" {
+				keep = min(keep, u.Picture.Revision)
+			}
+			u.PictureKeepFrom = keep
+		}
 		u.Picture = Picture{SHA256: p.SHA256, ContentType: p.ContentType, Revision: p.Revision}
 	default:
 		return u

@@ -124,6 +124,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	verbose := flags.Bool("verbose", false, "log debug messages")
 	logFormat := flags.String("log-format", "json", "log format: json or text (the access log and every other line)")
 	registrationLimit := flags.String("registration-limit", "20/10m", "registrations allowed per client address, as N/DURATION (e.g. 1000/1m for load tests)")
+	pictureLimit := flags.String("picture-upload-limit", "10/1h", "profile picture uploads allowed per account, as N/DURATION (e.g. 1000/1m for load tests)")
 	var extraScopes, clients, admins listFlag
 	flags.Var(&admins, "admin", "grant the admin role to an account: a username (granted once, to the first account seen holding it; the role then follows that account through renames) or id:USER_ID (repeatable; also ACCOUNTD_ADMINS, comma-separated); accountctl admins shows who holds it")
 	retentionDays := flags.Int("audit-retention-days", 400, "audit log entries older than this many days are removed (in the background)")
@@ -155,6 +156,11 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	regLimit, err := commands.ParseRate(*registrationLimit)
 	if err != nil {
 		fmt.Fprintf(stderr, "accountd: --registration-limit: %v\n", err)
+		return 2
+	}
+	picLimit, err := commands.ParseRate(*pictureLimit)
+	if err != nil {
+		fmt.Fprintf(stderr, "accountd: --picture-upload-limit: %v\n", err)
 		return 2
 	}
 	scopeMap := map[string]string{}
@@ -203,6 +209,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		Logger:               logger,
 		AccessLog:            logger.With("log", "access"),
 		RegistrationLimit:    regLimit,
+		PictureUploadLimit:   picLimit,
 		Scopes:               scopeMap,
 		IntrospectionClients: clientMap,
 		MaxTokenLifetime:     *tokenLifetime,

@@ -142,6 +142,8 @@ func TestFlags(t *testing.T) {
 		{"help warns of the flag's secret", []string{"--help"}, 0, "Visible to every local user|-introspection-client-file|ACCOUNTD_INTROSPECTION_CLIENT|at least 16 characters"},
 		{"short introspection secret", []string{"--introspection-client", "projects:short"}, 2, "shorter than 16 characters"},
 		{"missing introspection client file", []string{"--introspection-client-file", "/nonexistent/clients"}, 2, "--introspection-client-file"},
+		{"bad picture upload limit", []string{"--picture-upload-limit", "10/never"}, 2, "--picture-upload-limit"},
+		{"help says the picture upload limit", []string{"--help"}, 0, "-picture-upload-limit"},
 		{"every bad address at once", []string{"--data", "DATA", "--eventstore-listen", "nowhere", "--nats-listen", "elsewhere"}, 1, "event store listen address|NATS listen address"},
 		{"bad metrics address and allowed host", []string{"--data", "DATA", "--metrics-listen", "nowhere", "--allowed-hosts", "ok.example,http://bad.example/"}, 1,
 			"metrics listen address|nowhere|allowed host|http://bad.example/"},

@@ -55,6 +55,9 @@ type Config struct {
 	// commands).
 	SignInLimits      commands.SignInLimits
 	RegistrationLimit commands.Rate
+	// PictureUploadLimit bounds profile picture uploads per account (zero:
+	// the default of commands, 10 an hour).
+	PictureUploadLimit commands.Rate
 	// ReadYourWritesTimeout bounds how long a query waits for the read
 	// models to include the caller's own latest write.
 	ReadYourWritesTimeout time.Duration

@@ -120,6 +120,8 @@ func (a *App) buildCommands(context.Context) error {
 		RegistrationLimit: a.cfg.RegistrationLimit,
 		Logger:            a.log.With("component", "security"),
 		ConfiguredAdmins:  admins,
+		// Picture uploads per account.
+		PictureUploadLimit: a.cfg.PictureUploadLimit,
 	})
 	return err
 }

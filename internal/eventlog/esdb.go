@@ -58,6 +58,16 @@ func (l *ESDB) ReadStream(ctx context.Context, stream string, after commands.Ver
 	}
 }
 
+// TruncateBefore implements commands.EventLog: it sets the stream's $tb.
+func (l *ESDB) TruncateBefore(ctx context.Context, stream string, revision uint64) error {
+	var meta esdb.StreamMetadata
+	meta.SetTruncateBefore(revision)
+	if _, err := l.client.SetStreamMetadata(ctx, stream, esdb.AppendToStreamOptions{ExpectedRevision: esdb.Any{}}, meta); err != nil {
+		return fmt.Errorf("truncate %s before %d: %w", stream, revision, err)
+	}
+	return nil
+}
+
 // Decode reads a client event through the events registry.
 func Decode(e *esdb.RecordedEvent) (events.Recorded, error) {
 	rec, err := DecodePayload(e)

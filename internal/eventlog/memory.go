@@ -17,7 +17,9 @@ type Memory struct {
 	mu      sync.Mutex
 	all     []stored         // $all; position = index + 1
 	streams map[string][]int // stream -> indexes into all
-	reads   int
+	// truncated: stream -> the first revision reads still return.
+	truncated map[string]uint64
+	reads     int
 }
 
 type stored struct {
@@ -30,7 +32,7 @@ type stored struct {
 }
 
 // NewMemory returns an empty log.
-func NewMemory() *Memory { return &Memory{streams: map[string][]int{}} }
+func NewMemory() *Memory { return &Memory{streams: map[string][]int{}, truncated: map[string]uint64{}} }
 
 // ReadStream implements commands.EventLog.
 func (m *Memory) ReadStream(ctx context.Context, stream string, after commands.Version) ([]events.Recorded, error) {
@@ -42,6 +44,9 @@ func (m *Memory) ReadStream(ctx context.Context, stream string, after commands.V
 	var picked []stored
 	var positions []uint64
 	for _, i := range m.streams[stream] {
+		if m.all[i].revision < m.truncated[stream] {
+			continue
+		}
 		if after < 0 || m.all[i].revision > uint64(after) {
 			picked = append(picked, m.all[i])
 			positions = append(positions, uint64(i)+1)
@@ -93,6 +98,18 @@ func (m *Memory) Append(ctx context.Context, stream string, expected commands.Ve
 		m.all = append(m.all, s)
 	}
 	return commands.Appended{Revision: uint64(current), Position: uint64(len(m.all))}, nil
+}
+
+// TruncateBefore implements commands.EventLog. The events are hidden, as
+// on the real store until a scavenge.
+func (m *Memory) TruncateBefore(ctx context.Context, stream string, revision uint64) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.truncated[stream] = revision
+	return nil
 }
 
 // Reads counts ReadStream calls, for tests that must not read.

@@ -4,6 +4,7 @@
 package eventstore
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -49,6 +50,10 @@ type Config struct {
 	// Insecure serves without authentication: any local process could
 	// then append any event. Tests and explicit opt-in only.
 	Insecure bool
+	// ScavengeEvery is how often events that reads no longer return ($tb,
+	// $maxCount) are removed from disk (storage.Store.Scavenge); 0: every
+	// hour, negative: never.
+	ScavengeEvery time.Duration
 }
 
 // Validate reports every problem of the configuration at once.
@@ -90,6 +95,7 @@ type Server struct {
 	advertised string
 	served     chan error
 	stop       chan struct{} // closed on Close: ends subscriptions
+	jobs       sync.WaitGroup
 	once       sync.Once
 	closeErr   error
 }
@@ -154,8 +160,36 @@ func Start(cfg Config) (*Server, error) {
 	gossip.RegisterGossipServer(srv.grpc, gossiper)
 	srv.advertised = net.JoinHostPort(gossiper.host, strconv.Itoa(int(gossiper.port)))
 	go func() { srv.served <- srv.grpc.Serve(ln) }()
+	if every := cmp.Or(cfg.ScavengeEvery, time.Hour); every > 0 {
+		srv.jobs.Go(func() { srv.scavengeEvery(every, logger) })
+	}
 	logger.Info("event store listening", "addr", ln.Addr().String(), "advertised", srv.advertised, "data", cfg.DataDir)
 	return srv, nil
+}
+
+// scavengeEvery scavenges the store now and then until Close.
+func (s *Server) scavengeEvery(every time.Duration, logger *slog.Logger) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		<-s.stop
+		cancel()
+	}()
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		res, err := s.store.Scavenge(ctx)
+		if err != nil && ctx.Err() == nil {
+			logger.Warn("scavenge failed", "err", err)
+		} else if res.Events > 0 {
+			logger.Info("scavenged", "streams", res.Streams, "events", res.Events)
+		}
+	}
 }
 
 // Addr is the address the server listens on.
@@ -208,6 +242,7 @@ func (s *Server) Close() error {
 			<-done
 		}
 		<-s.served
+		s.jobs.Wait()
 		s.closeErr = s.store.Close()
 	})
 	return s.closeErr

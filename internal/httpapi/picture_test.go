@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"bytes"
+	"errors"
 	"hash/crc32"
 	"image"
 	"image/color"
@@ -11,9 +12,16 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
+
+	"github.com/accountd/accountd/commands"
+	"github.com/accountd/accountd/events"
 	"github.com/accountd/accountd/internal/app"
 	"github.com/accountd/accountd/internal/testenv"
 )
@@ -141,5 +149,99 @@ func TestProfilePicture(t *testing.T) {
 	ada.expect(http.StatusNotFound, ada.do("GET", "/v1/profiles/ada/picture", nil))
 	if prof := ada.expect(http.StatusOK, ada.do("GET", "/v1/profiles/ada", nil)).json(t); prof["picture_url"] != nil {
 		t.Fatalf("profile after removal %v", prof)
+	}
+}
+
+// What a picture may cost, told apart: crafted JPEGs are 422 with their
+// field errors; over the account's uploads an hour 429 with Retry-After;
+// with every decode slot of the process taken for the whole wait 503 with
+// Retry-After.
+func TestPictureUploadBounds(t *testing.T) {
+	t.Parallel()
+	a, srv := testenv.App(t, app.Config{PictureUploadLimit: commands.Rate{Burst: 3, Every: 20 * time.Minute}}, "")
+	ada := signUp(t, srv, "ada", nil)
+	testdata := func(name string) []byte {
+		b, err := os.ReadFile("../picture/testdata/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	for _, tt := range []struct {
+		name string
+		data []byte
+		code string
+	}{
+		{"progressive grey 5792 x 5792: four bytes a coefficient over the budget", testdata("progressive-5792x5792-grey-1-empty-scan.jpeg"), "body:image.too_large_to_decode"},
+		{"33 empty scans", testdata("progressive-2584x2584-grey-33-empty-scans.jpeg"), "body:image.too_many_scans"},
+	} {
+		r := ada.expect(http.StatusUnprocessableEntity, ada.upload("/v1/me/picture", "image/jpeg", tt.data))
+		if _, codes := r.problem(t); len(codes) != 1 || codes[0] != tt.code {
+			t.Fatalf("%s: codes %v, want %s", tt.name, codes, tt.code)
+		}
+	}
+	ada.expect(http.StatusOK, ada.upload("/v1/me/picture", "image/png", encoded(t, "png", photo(40, 40)))) // the third this hour
+	r := ada.expect(http.StatusTooManyRequests, ada.upload("/v1/me/picture", "image/png", encoded(t, "png", photo(41, 40))))
+	if kind, _ := r.problem(t); kind != "/problems/rate_limited" {
+		t.Fatalf("problem %s", kind)
+	}
+	if s, err := strconv.Atoi(r.header.Get("Retry-After")); err != nil || s < 1 || s > 20*60 {
+		t.Fatalf("Retry-After %q", r.header.Get("Retry-After"))
+	}
+
+	// Both decode slots held: another account's upload waits, then 503.
+	bob := signUp(t, srv, "bob", nil)
+	gate := a.Commands.PictureGate()
+	var leaves []func()
+	for range 2 {
+		leave, err := gate.Enter(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		leaves = append(leaves, leave)
+	}
+	r = bob.expect(http.StatusServiceUnavailable, bob.upload("/v1/me/picture", "image/png", encoded(t, "png", photo(40, 40))))
+	if kind, _ := r.problem(t); kind != "/problems/busy" || r.header.Get("Retry-After") != "2" {
+		t.Fatalf("problem %s, Retry-After %q", kind, r.header.Get("Retry-After"))
+	}
+	for _, leave := range leaves {
+		leave()
+	}
+	bob.expect(http.StatusOK, bob.upload("/v1/me/picture", "image/png", encoded(t, "png", photo(40, 40))))
+}
+
+// After five uploads the account's pictures stream holds two pictures
+// (the current and the previous), and the profile serves the current one.
+func TestOldPicturesAreNotKept(t *testing.T) {
+	t.Parallel()
+	a, srv := testenv.App(t, app.Config{}, "")
+	ada := signUp(t, srv, "ada", nil)
+	var last map[string]any
+	for i := range 5 {
+		last = ada.expect(http.StatusOK, ada.upload("/v1/me/picture", "image/png", encoded(t, "png", photo(30+i, 30)))).json(t)
+	}
+	id := ada.expect(http.StatusOK, ada.do("GET", "/v1/me", nil)).json(t)["id"].(string)
+	rs, err := a.Platform.ESDB.ReadStream(t.Context(), events.PicturesStream(id), esdb.ReadStreamOptions{}, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rs.Close()
+	var revisions []uint64
+	for {
+		ev, err := rs.Recv()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		revisions = append(revisions, ev.Event.EventNumber)
+	}
+	if !slices.Equal(revisions, []uint64{3, 4}) {
+		t.Fatalf("pictures stream revisions %v, want [3 4]", revisions)
+	}
+	got := ada.expect(http.StatusOK, ada.do("GET", last["picture_url"].(string), nil))
+	if got.header.Get("ETag") != `"`+last["sha256"].(string)+`"` {
+		t.Fatalf("served %v", got.header)
 	}
 }

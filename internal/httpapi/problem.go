@@ -155,7 +155,7 @@ func problemKinds() []string {
 		"conflict", "precondition_failed", "bad_precondition", "unauthorized", "invalid_credentials", "not_found",
 		"method_not_allowed", "rate_limited", "internal", "unavailable", "wrong_password", "insufficient_scope",
 		"session_required", "address_not_allowed", "admin_required", "account_disabled", "admin_field", "field_locked", "last_admin",
-		"disable_self", "bad_image", "token_limits", "misdirected_request"}
+		"disable_self", "bad_image", "token_limits", "misdirected_request", "busy"}
 }
 
 // getProblemType is the page a problem's type URI resolves to.

@@ -19,7 +19,7 @@ type Outcome struct {
 	Status     int
 	Kind       string
 	Violations []validate.Violation
-	RetryAfter time.Duration // for rate_limited
+	RetryAfter time.Duration // for rate_limited and busy
 }
 
 // Of classifies err, or reports false when it is no domain error (a
@@ -28,6 +28,7 @@ func Of(err error) (Outcome, bool) {
 	var ve *commands.ValidationError
 	var te *commands.ThrottledError
 	var le *commands.LimitsError
+	var be *commands.BusyError
 	switch {
 	case errors.As(err, &ve):
 		return Outcome{Status: http.StatusUnprocessableEntity, Kind: "validation", Violations: ve.Violations}, true
@@ -35,6 +36,8 @@ func Of(err error) (Outcome, bool) {
 		return Outcome{Status: http.StatusTooManyRequests, Kind: "rate_limited", RetryAfter: te.RetryAfter}, true
 	case errors.As(err, &le):
 		return Outcome{Status: http.StatusForbidden, Kind: "token_limits", Violations: le.Violations}, true
+	case errors.As(err, &be):
+		return Outcome{Status: http.StatusServiceUnavailable, Kind: "busy", RetryAfter: be.RetryAfter}, true
 	case errors.Is(err, commands.ErrUsernameTaken):
 		return Outcome{Status: http.StatusConflict, Kind: "username_taken", Violations: []validate.Violation{{Field: "username", Code: "username.taken"}}}, true
 	case errors.Is(err, commands.ErrWrongExpectedVersion):

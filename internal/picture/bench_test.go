@@ -75,10 +75,56 @@ func BenchmarkProcess(b *testing.B) {
 			b.SetBytes(int64(len(tt.data)))
 			b.ReportAllocs()
 			for range b.N {
-				if _, err := Process(tt.data); (err == nil) != tt.ok {
+				if _, err := Process(b.Context(), tt.data); (err == nil) != tt.ok {
 					b.Fatal(err)
 				}
 			}
 		})
 	}
+}
+
+// BenchmarkJPEGBomb: the crafted progressive JPEGs (grey, empty AC
+// scans) through the standard decoder alone, as Process used to hand them
+// over, and through Process, which refuses them from their headers now.
+//
+//	go test -run X -bench JPEGBomb -benchtime 1x ./internal/picture
+func BenchmarkJPEGBomb(b *testing.B) {
+	for _, tt := range []struct {
+		name  string
+		scans int
+	}{
+		{"5792x5792-200-scans", 200},
+		{"5792x5792-2000-scans", 2000},
+	} {
+		bomb := progressiveJPEG(5792, 5792, []byte{0x11}, tt.scans)
+		b.Run(tt.name+"/image-jpeg-alone", func(b *testing.B) {
+			b.SetBytes(int64(len(bomb)))
+			b.ReportAllocs()
+			for range b.N {
+				if _, err := jpeg.Decode(bytes.NewReader(bomb)); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(tt.name+"/Process", func(b *testing.B) {
+			b.SetBytes(int64(len(bomb)))
+			b.ReportAllocs()
+			for range b.N {
+				if _, err := Process(b.Context(), bomb); !Refused(err) {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+	// The most the limits admit: grey at the budget, every scan allowed.
+	worst := progressiveJPEG(2584, 2584, []byte{0x11}, MaxScans)
+	b.Run("2584x2584-32-scans-admitted/Process", func(b *testing.B) {
+		b.SetBytes(int64(len(worst)))
+		b.ReportAllocs()
+		for range b.N {
+			if _, err := Process(b.Context(), worst); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

@@ -4,10 +4,16 @@
 // declares a huge image (a decompression bomb) is refused without
 // allocating it, and the image is re-encoded at most MaxSide x MaxSide,
 // which also drops every piece of metadata (EXIF, GPS, comments).
+//
+// Work is bounded as well as memory: a JPEG with more scans than an
+// encoder writes is refused before decoding (a few bytes a scan can each
+// make the decoder walk the whole image), and Process stops when its
+// context ends, at the decoder's next read of the upload.
 package picture
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -17,6 +23,7 @@ import (
 	"image/gif"
 	"image/jpeg"
 	"image/png"
+	"io"
 
 	"golang.org/x/image/draw"
 	"golang.org/x/image/webp"
@@ -34,9 +41,18 @@ const (
 	// too. With the scaling buffers (under 20 MiB) and the upload itself,
 	// one upload stays under 64 MiB whatever it declares.
 	DecodeBudget = 32 << 20
+	// MaxScans bounds a JPEG's scans. libjpeg writes 1 to 4 for a
+	// sequential JPEG and at most 18 for a progressive one (10 for colour,
+	// 6 for grey); each scan walks every block of its components, so with
+	// the decode budget this bounds the decoder's work too.
+	MaxScans = 32
 	// maxStored keeps a stored picture well inside the event store's
 	// 1 MiB event limit once base64-encoded and sealed.
 	maxStored = 384 << 10
+	// readChunk is the most the decoders get from one read of the upload:
+	// they check for the end of the context that often. A JPEG scan is at
+	// least about 16 bytes, so no read hands over more than a few scans.
+	readChunk = 64
 )
 
 // Why a picture is refused; Error says which rule, with its limits.
@@ -44,6 +60,9 @@ var (
 	ErrEmpty       = errors.New("image.empty")
 	ErrUnsupported = errors.New("image.unsupported")
 	ErrCorrupt     = errors.New("image.corrupt")
+	// ErrTooComplex: processing took longer than it may (the caller's
+	// deadline, see commands); the picture is too costly to decode.
+	ErrTooComplex = errors.New("image.too_complex")
 )
 
 // TooLargeError: the declared dimensions are over the limits.
@@ -62,24 +81,37 @@ func (e *TooLargeError) Error() string {
 	return fmt.Sprintf("image.too_many_pixels: %dx%d", e.Width, e.Height)
 }
 
+// TooManyScansError: a JPEG with more scans than MaxScans (Scans counts
+// up to the first one over).
+type TooManyScansError struct {
+	Scans int
+}
+
+func (e *TooManyScansError) Error() string {
+	return fmt.Sprintf("image.too_many_scans: over %d", MaxScans)
+}
+
 // Refused says whether err is one of Process's refusals (the upload's
 // fault) rather than a failure.
 func Refused(err error) bool {
-	var tl *TooLargeError
-	return errors.Is(err, ErrEmpty) || errors.Is(err, ErrUnsupported) || errors.Is(err, ErrCorrupt) || errors.As(err, &tl)
+	_, refused := Refusal(err, "")
+	return refused
 }
 
 // Refusal is a refused upload as a field's violation (for the field named
 // field), with the limit it broke; false when err is no refusal.
 func Refusal(err error, field string) (validate.Violation, bool) {
 	var tl *TooLargeError
+	var ts *TooManyScansError
 	v := validate.Violation{Field: field}
 	switch {
+	case errors.As(err, &ts):
+		v.Code, v.Params = "image.too_many_scans", map[string]int{"max": MaxScans}
 	case errors.As(err, &tl) && tl.Budget:
 		v.Code, v.Params = "image.too_large_to_decode", map[string]int{"max": tl.MaxPixels / 1_000_000}
 	case errors.As(err, &tl):
 		v.Code, v.Params = "image.too_many_pixels", map[string]int{"max": MaxDimension}
-	case errors.Is(err, ErrEmpty), errors.Is(err, ErrUnsupported), errors.Is(err, ErrCorrupt):
+	case errors.Is(err, ErrEmpty), errors.Is(err, ErrUnsupported), errors.Is(err, ErrCorrupt), errors.Is(err, ErrTooComplex):
 		v.Code = err.Error()
 	default:
 		return validate.Violation{}, false
@@ -111,31 +143,33 @@ func Format(b []byte) string {
 	return ""
 }
 
-// Process checks and re-encodes an upload.
-func Process(data []byte) (Picture, error) {
+// Process checks and re-encodes an upload. It gives up when ctx ends
+// (returning ctx's error): the decoders read the upload in small pieces
+// and each read first checks ctx, so the work itself stops, not only the
+// wait for it.
+func Process(ctx context.Context, data []byte) (Picture, error) {
 	if len(data) == 0 {
 		return Picture{}, ErrEmpty
 	}
+	if err := ctx.Err(); err != nil {
+		return Picture{}, err
+	}
 	format := Format(data)
-	var decodeConfig func([]byte) (image.Config, error)
-	var decode func([]byte) (image.Image, error)
+	var decodeConfig func(io.Reader) (image.Config, error)
+	var decode func(io.Reader) (image.Image, error)
 	switch format {
 	case "png":
-		decodeConfig = func(b []byte) (image.Config, error) { return png.DecodeConfig(bytes.NewReader(b)) }
-		decode = func(b []byte) (image.Image, error) { return png.Decode(bytes.NewReader(b)) }
+		decodeConfig, decode = png.DecodeConfig, png.Decode
 	case "jpeg":
-		decodeConfig = func(b []byte) (image.Config, error) { return jpeg.DecodeConfig(bytes.NewReader(b)) }
-		decode = func(b []byte) (image.Image, error) { return jpeg.Decode(bytes.NewReader(b)) }
+		decodeConfig, decode = jpeg.DecodeConfig, jpeg.Decode
 	case "gif":
-		decodeConfig = func(b []byte) (image.Config, error) { return gif.DecodeConfig(bytes.NewReader(b)) }
-		decode = func(b []byte) (image.Image, error) { return gif.Decode(bytes.NewReader(b)) } // the first frame
+		decodeConfig, decode = gif.DecodeConfig, gif.Decode // the first frame
 	case "webp":
-		decodeConfig = func(b []byte) (image.Config, error) { return webp.DecodeConfig(bytes.NewReader(b)) }
-		decode = func(b []byte) (image.Image, error) { return webp.Decode(bytes.NewReader(b)) }
+		decodeConfig, decode = webp.DecodeConfig, webp.Decode
 	default:
 		return Picture{}, ErrUnsupported
 	}
-	cfg, err := decodeConfig(data)
+	cfg, err := decodeConfig(bytes.NewReader(data))
 	if err != nil {
 		return Picture{}, ErrCorrupt
 	}
@@ -145,11 +179,29 @@ func Process(data []byte) (Picture, error) {
 	if cfg.Width > MaxDimension || cfg.Height > MaxDimension {
 		return Picture{}, &TooLargeError{Width: cfg.Width, Height: cfg.Height}
 	}
-	perPixel := decodedBytesPerPixel(format, cfg.ColorModel, data)
-	if maxPixels := int(DecodeBudget / perPixel); cfg.Width*cfg.Height > maxPixels {
-		return Picture{}, &TooLargeError{Width: cfg.Width, Height: cfg.Height, Budget: true, MaxPixels: maxPixels}
+	need := int64(cfg.Width) * int64(cfg.Height) * 8 // the worst case where nothing better is known
+	if format == "jpeg" {
+		frame := inspectJPEG(data)
+		if frame.scans > MaxScans {
+			return Picture{}, &TooManyScansError{Scans: frame.scans}
+		}
+		if frame.repeated {
+			return Picture{}, ErrCorrupt // a sequential JPEG codes each component once
+		}
+		if n := frame.decodedBytes(); n > 0 {
+			need = n
+		}
+	} else {
+		need = int64(float64(cfg.Width) * float64(cfg.Height) * decodedBytesPerPixel(cfg.ColorModel))
 	}
-	img, err := decode(data)
+	if need > DecodeBudget {
+		perPixel := float64(need) / (float64(cfg.Width) * float64(cfg.Height))
+		return Picture{}, &TooLargeError{Width: cfg.Width, Height: cfg.Height, Budget: true, MaxPixels: int(DecodeBudget / perPixel)}
+	}
+	img, err := decode(&stoppable{ctx: ctx, data: data})
+	if ctx.Err() != nil {
+		return Picture{}, ctx.Err()
+	}
 	if err != nil {
 		return Picture{}, ErrCorrupt
 	}
@@ -159,6 +211,9 @@ func Process(data []byte) (Picture, error) {
 	}
 	opaque := isOpaque(img)
 	for side := MaxSide; ; side = side * 3 / 4 {
+		if err := ctx.Err(); err != nil {
+			return Picture{}, err
+		}
 		p, err := encode(img, side, opaque)
 		if err != nil {
 			return Picture{}, err
@@ -169,9 +224,31 @@ func Process(data []byte) (Picture, error) {
 	}
 }
 
+// stoppable hands the upload to a decoder at most readChunk bytes a read,
+// and fails every read once ctx has ended: the decoder stops at its next
+// read.
+type stoppable struct {
+	ctx  context.Context
+	data []byte
+	off  int
+}
+
+func (r *stoppable) Read(p []byte) (int, error) {
+	if err := r.ctx.Err(); err != nil {
+		return 0, err
+	}
+	if r.off >= len(r.data) {
+		return 0, io.EOF
+	}
+	n := copy(p[:min(len(p), readChunk)], r.data[r.off:])
+	r.off += n
+	return n, nil
+}
+
 // decodedBytesPerPixel is what the standard decoders allocate per pixel
-// for this kind of image (the worst case where the header does not say).
-func decodedBytesPerPixel(format string, m color.Model, data []byte) float64 {
+// for this kind of image (the worst case where the header does not say);
+// JPEG has its own count (jpegFrame.decodedBytes).
+func decodedBytesPerPixel(m color.Model) float64 {
 	switch m {
 	case color.GrayModel:
 		return 1
@@ -182,9 +259,6 @@ func decodedBytesPerPixel(format string, m color.Model, data []byte) float64 {
 	case color.RGBA64Model, color.NRGBA64Model:
 		return 8
 	case color.YCbCrModel:
-		if format == "jpeg" {
-			return jpegBytesPerPixel(data)
-		}
 		return 1.5 // lossy WebP: 4:2:0
 	case color.NYCbCrAModel:
 		return 2.5 // lossy WebP with alpha
@@ -193,50 +267,6 @@ func decodedBytesPerPixel(format string, m color.Model, data []byte) float64 {
 		return 1
 	}
 	return 8
-}
-
-// jpegBytesPerPixel reads the frame header's sampling factors: a 4:2:0
-// JPEG decodes to 1.5 bytes a pixel, a 4:4:4 one to 3 (and a progressive
-// one to five times that).
-func jpegBytesPerPixel(b []byte) float64 {
-	for i := 2; i+4 <= len(b); {
-		if b[i] != 0xff {
-			return 3
-		}
-		marker := b[i+1]
-		if marker == 0xd8 || (marker >= 0xd0 && marker <= 0xd7) || marker == 0x01 || marker == 0xff {
-			i += 2
-			continue
-		}
-		n := int(b[i+2])<<8 | int(b[i+3])
-		if marker >= 0xc0 && marker <= 0xcf && marker != 0xc4 && marker != 0xc8 && marker != 0xcc {
-			seg := b[i+4 : min(len(b), i+2+n)]
-			if len(seg) < 6 {
-				return 3
-			}
-			comps := int(seg[5])
-			if comps == 1 {
-				return 1
-			}
-			if comps != 3 || len(seg) < 6+3*comps {
-				return 4 // CMYK and the like
-			}
-			h0, v0 := int(seg[7]>>4), int(seg[7]&15)
-			h1, v1 := int(seg[10]>>4), int(seg[10]&15)
-			planar := 3.0
-			if h0 != 0 && v0 != 0 && h1 != 0 && v1 != 0 {
-				planar = 1 + 2*float64(h1*v1)/float64(h0*v0)
-			}
-			if marker == 0xc2 || marker == 0xc6 || marker == 0xca || marker == 0xce {
-				// Progressive: the decoder also keeps every coefficient,
-				// 4 bytes each, until the last scan.
-				return planar * 5
-			}
-			return planar
-		}
-		i += 2 + n
-	}
-	return 3
 }
 
 // fit scales w x h down (never up) to fit side x side, keeping the aspect.

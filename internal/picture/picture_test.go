@@ -95,7 +95,7 @@ func TestProcess(t *testing.T) {
 		{"lossless WebP with alpha", read(t, "gopher-doc.with-alpha.lossless.webp"), "image/png", 0, 0},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			p, err := Process(tt.in)
+			p, err := Process(t.Context(), tt.in)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -112,7 +112,7 @@ func TestProcess(t *testing.T) {
 			if _, format, err := image.Decode(bytes.NewReader(p.Data)); err != nil || "image/"+format != p.ContentType {
 				t.Fatalf("output decodes as %q: %v", format, err)
 			}
-			again, _ := Process(tt.in)
+			again, _ := Process(t.Context(), tt.in)
 			if again.SHA256 != p.SHA256 {
 				t.Fatal("the same upload gave another picture")
 			}
@@ -142,7 +142,7 @@ func TestProcessRefuses(t *testing.T) {
 		{"a header that lies about the dimensions", declaring(small, 64, 65), ErrCorrupt, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := Process(tt.in)
+			_, err := Process(t.Context(), tt.in)
 			if tt.want == tooMany {
 				var tl *TooLargeError
 				if !errors.As(err, &tl) || tl.Budget != tt.budget {
@@ -154,19 +154,5 @@ func TestProcessRefuses(t *testing.T) {
 				t.Fatalf("err %v, want %v", err, tt.want)
 			}
 		})
-	}
-}
-
-func TestJPEGBytesPerPixel(t *testing.T) {
-	baseline := encodeJPEG(t, gradient(64, 64, false)) // the encoder writes 4:2:0
-	if got := jpegBytesPerPixel(baseline); got != 1.5 {
-		t.Fatalf("4:2:0 baseline: %v", got)
-	}
-	gray := image.NewGray(image.Rect(0, 0, 8, 8))
-	if got := jpegBytesPerPixel(encodeJPEG(t, gray)); got != 1 {
-		t.Fatalf("gray: %v", got)
-	}
-	if got := jpegBytesPerPixel([]byte{0xff, 0xd8}); got != 3 {
-		t.Fatalf("no frame header: %v", got)
 	}
 }

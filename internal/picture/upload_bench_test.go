@@ -3,9 +3,17 @@ package picture_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"image"
+	"image/png"
 	"io"
 	"net/http"
+	"os"
+	"runtime"
+	"runtime/debug"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -83,4 +91,104 @@ func BenchmarkUploadOverHTTP(b *testing.B) {
 		b.ReportMetric(float64(benchkit.Percentile(lat, 99).Milliseconds()), "ms-p99")
 		b.ReportMetric(float64(len(pics[0]))/(1<<20), "MiB/upload")
 	}
+}
+
+// BenchmarkConcurrentPNGUploadMemory: 16 uploads at once, each of a 30 KB
+// all-zero 2800 x 2800 PNG (7.8 megapixels, within the decode budget),
+// through the whole service, from 16 accounts. Reports the peak resident
+// memory above idle (Linux: VmHWM after resetting it), the uploads kept
+// and those refused as busy.
+//
+//	go test -run X -bench ConcurrentPNGUploadMemory -benchtime 1x ./internal/picture
+func BenchmarkConcurrentPNGUploadMemory(b *testing.B) {
+	if _, err := os.Stat("/proc/self/clear_refs"); err != nil {
+		b.Skip("needs Linux's /proc/self/clear_refs")
+	}
+	_, srv := testenv.App(b, app.Config{}, "")
+	var zero bytes.Buffer
+	if err := png.Encode(&zero, image.NewNRGBA(image.Rect(0, 0, 2800, 2800))); err != nil {
+		b.Fatal(err)
+	}
+	const uploads = 16
+	tokens := make([]string, uploads)
+	for i := range tokens {
+		name := fmt.Sprintf("uploader%d", i)
+		for _, path := range []string{"/v1/users", "/v1/sessions"} {
+			raw, _ := json.Marshal(map[string]any{"username": name, "password": "correct7horse"})
+			res, err := http.Post(srv.URL+path, "application/json", bytes.NewReader(raw))
+			if err != nil {
+				b.Fatal(err)
+			}
+			out := map[string]any{}
+			_ = json.NewDecoder(res.Body).Decode(&out)
+			res.Body.Close()
+			if tok, ok := out["token"].(string); ok {
+				tokens[i] = tok
+			}
+		}
+	}
+	b.ResetTimer()
+	for range b.N {
+		runtime.GC()
+		debug.FreeOSMemory()
+		idle := procStatusKiB(b, "VmRSS")
+		if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil { // resets VmHWM to VmRSS
+			b.Fatal(err)
+		}
+		statuses := make([]int, uploads)
+		var wg sync.WaitGroup
+		for i := range uploads {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				req, _ := http.NewRequest("PUT", srv.URL+"/v1/me/picture", bytes.NewReader(zero.Bytes()))
+				req.Header.Set("Authorization", "Bearer "+tokens[i])
+				res, err := http.DefaultClient.Do(req)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				_, _ = io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+				statuses[i] = res.StatusCode
+			}()
+		}
+		wg.Wait()
+		peak := procStatusKiB(b, "VmHWM")
+		kept, busy := 0, 0
+		for _, s := range statuses {
+			switch s {
+			case http.StatusOK:
+				kept++
+			case http.StatusServiceUnavailable:
+				busy++
+			default:
+				b.Errorf("status %d", s)
+			}
+		}
+		b.ReportMetric(float64(peak-idle)/1024, "MiB-peak-above-idle")
+		b.ReportMetric(float64(idle)/1024, "MiB-idle")
+		b.ReportMetric(float64(kept), "kept")
+		b.ReportMetric(float64(busy), "busy")
+		b.ReportMetric(float64(zero.Len())/1024, "KiB/upload")
+	}
+}
+
+// procStatusKiB reads a "Name: N kB" line of /proc/self/status.
+func procStatusKiB(b *testing.B, name string) int {
+	raw, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for line := range strings.SplitSeq(string(raw), "\n") {
+		if v, ok := strings.CutPrefix(line, name+":"); ok {
+			n, err := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
+			if err != nil {
+				b.Fatal(err)
+			}
+			return n
+		}
+	}
+	b.Fatalf("no %s in /proc/self/status", name)
+	return 0
 }

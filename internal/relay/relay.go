@@ -227,6 +227,9 @@ func message(subject string, e *esdb.RecordedEvent) (*nats.Msg, error) {
 		quoted, _ := json.Marshal(string(e.Data))
 		data = quoted
 	}
+	if e.EventType == events.PictureStored {
+		data = withoutPictureBytes(data)
+	}
 	var meta json.RawMessage
 	if len(e.UserMetadata) > 0 && json.Valid(e.UserMetadata) {
 		meta = e.UserMetadata
@@ -247,4 +250,21 @@ func message(subject string, e *esdb.RecordedEvent) (*nats.Msg, error) {
 	msg.Data = body
 	msg.Header.Set(PositionHeader, strconv.FormatUint(e.Position.Commit, 10))
 	return msg, nil
+}
+
+// withoutPictureBytes drops a stored picture's bytes from what JetStream
+// gets: nothing reads them there (pictures are read from the log by
+// revision), and JetStream keeps every message, while the log keeps only
+// an account's current and previous pictures (commands.SetPicture).
+func withoutPictureBytes(data json.RawMessage) json.RawMessage {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(data, &fields); err != nil {
+		return data
+	}
+	delete(fields, "data")
+	out, err := json.Marshal(fields)
+	if err != nil {
+		return data
+	}
+	return out
 }

@@ -134,3 +134,44 @@ func TestSubjectFor(t *testing.T) {
 		}
 	}
 }
+
+// A stored picture reaches JetStream without its bytes; everything else
+// of the event, and every other event, as it is.
+func TestRelayLeavesPictureBytesInTheLog(t *testing.T) {
+	p := startPlatform(t)
+	ctx := context.Background()
+	stream, err := relay.EnsureStream(ctx, p.JetStream, "FEED", "feed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored := []byte(`{"user_id":"u1","sha256":"ab","content_type":"image/png","width":4,"height":3,"data":"c2VhbGVkIGJ5dGVz"}`)
+	changed := []byte(`{"user_id":"u1","sha256":"ab","content_type":"image/png","revision":0}`)
+	for _, e := range []struct {
+		stream, typ string
+		data        []byte
+	}{{events.PicturesStream("u1"), events.PictureStored, stored}, {events.UserStream("u1"), events.UserPictureChanged, changed}} {
+		if _, err := p.ESDB.AppendToStream(ctx, e.stream, esdb.AppendToStreamOptions{},
+			esdb.EventData{EventID: uuid.New(), EventType: e.typ, ContentType: esdb.ContentTypeJson, Data: e.data}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stop := runRelay(t, p)
+	waitForMessages(t, stream, 2)
+	stop()
+	for seq, want := range map[uint64]string{
+		1: `{"content_type":"image/png","height":3,"sha256":"ab","user_id":"u1","width":4}`,
+		2: string(changed),
+	} {
+		msg, err := stream.GetMsg(ctx, seq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var env events.Envelope
+		if err := json.Unmarshal(msg.Data, &env); err != nil {
+			t.Fatal(err)
+		}
+		if string(env.Data) != want {
+			t.Fatalf("message %d data %s, want %s", seq, env.Data, want)
+		}
+	}
+}

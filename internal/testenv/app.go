@@ -38,6 +38,11 @@ func App(t testing.TB, cfg app.Config, dir string) (*app.App, *httptest.Server) 
 	if cfg.RegistrationLimit == (commands.Rate{}) {
 		cfg.RegistrationLimit = commands.Rate{Burst: 100_000, Every: time.Millisecond}
 	}
+	// Tests upload more pictures than an account may an hour: only the
+	// limit's own tests set it.
+	if cfg.PictureUploadLimit == (commands.Rate{}) {
+		cfg.PictureUploadLimit = commands.Rate{Burst: 100_000, Every: time.Millisecond}
+	}
 	if cfg.PasswordParams == (password.Params{}) {
 		cfg.PasswordParams = CheapHashing
 	}

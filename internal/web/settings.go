@@ -3,10 +3,13 @@ package web
 import (
 	"errors"
 	"io"
+	"math"
 	"net/http"
+	"strconv"
 
 	"github.com/accountd/accountd/commands"
 	"github.com/accountd/accountd/events"
+	"github.com/accountd/accountd/internal/outcome"
 	"github.com/accountd/accountd/internal/picture"
 	"github.com/accountd/accountd/internal/validate"
 	"github.com/accountd/accountd/projections"
@@ -134,19 +137,31 @@ func (c *Console) postPicture(w http.ResponseWriter, r *http.Request) {
 			refused = &tooLarge
 		}
 	}
+	status := http.StatusUnprocessableEntity
 	if refused == nil {
 		if _, err := c.cmd.SetPicture(r.Context(), commands.SetPicture{UserID: caller(r).UserID, Data: data}, metadata(r)); err != nil {
 			why, ok := picture.Refusal(err, "picture")
 			if !ok {
-				c.fail(w, r, err)
-				return
+				// Too many uploads (429) or every decode slot busy (503):
+				// said on the field, with the status and Retry-After.
+				o, known := outcome.Of(err)
+				if !known || (o.Kind != "rate_limited" && o.Kind != "busy") {
+					c.fail(w, r, err)
+					return
+				}
+				why = validate.Violation{Field: "picture", Code: "image.busy"}
+				if o.Kind == "rate_limited" {
+					why = validate.Violation{Field: "picture", Code: "image.upload_limit", Params: map[string]int{"minutes": int(math.Ceil(o.RetryAfter.Minutes()))}}
+				}
+				status = o.Status
+				w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(o.RetryAfter.Seconds()))))
 			}
 			refused = &why
 		}
 	}
 	if refused != nil {
 		v.Errors = append(v.Errors, c.fieldMessage(v.Lang, *refused))
-		c.render(w, r, http.StatusUnprocessableEntity, "profile", v)
+		c.render(w, r, status, "profile", v)
 		return
 	}
 	c.seeOther(w, r, "/settings/profile", "ui.profile.picture_saved")

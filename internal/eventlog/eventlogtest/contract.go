@@ -30,6 +30,7 @@ func Run(t *testing.T, open func(t *testing.T) commands.EventLog) {
 		{"positions grow across streams", positionsGrow},
 		{"one of many racing appenders wins", oneRacerWins},
 		{"a cancelled context fails", cancelled},
+		{"events before a truncation are no longer read", truncateBefore},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -205,5 +206,38 @@ func cancelled(t *testing.T, ctx context.Context, log commands.EventLog) {
 	}
 	if _, err := log.ReadStream(ctx, stream(), commands.NoStream); err == nil {
 		t.Error("read with a cancelled context succeeded")
+	}
+}
+
+func truncateBefore(t *testing.T, ctx context.Context, log commands.EventLog) {
+	st := stream()
+	for i := range 4 {
+		mustAppend(t, ctx, log, st, commands.Version(i)-1, events.UserRenamedV1{NewUsername: string(rune('a' + i))})
+	}
+	if err := log.TruncateBefore(ctx, st, 2); err != nil {
+		t.Fatal(err)
+	}
+	revisions := func(after commands.Version) []uint64 {
+		var out []uint64
+		for _, r := range read(t, ctx, log, st, after) {
+			out = append(out, r.Revision)
+		}
+		return out
+	}
+	if got := revisions(commands.NoStream); !reflect.DeepEqual(got, []uint64{2, 3}) {
+		t.Fatalf("read all: revisions %v, want [2 3]", got)
+	}
+	if got := revisions(0); !reflect.DeepEqual(got, []uint64{2, 3}) {
+		t.Fatalf("read after 0: revisions %v, want [2 3]", got)
+	}
+	if got := revisions(2); !reflect.DeepEqual(got, []uint64{3}) {
+		t.Fatalf("read after 2: revisions %v, want [3]", got)
+	}
+	// Appends go on from the end, with the expected revision as before.
+	if res := mustAppend(t, ctx, log, st, 3, events.UserRenamedV1{NewUsername: "e"}); res.Revision != 4 {
+		t.Fatalf("appended at %d", res.Revision)
+	}
+	if got := revisions(commands.NoStream); !reflect.DeepEqual(got, []uint64{2, 3, 4}) {
+		t.Fatalf("revisions %v, want [2 3 4]", got)
 	}
 }

@@ -192,6 +192,9 @@ func (s *Store) readRevisions(stream string, h streamHead, from uint64, backward
 			continue // not yet durable
 		}
 		e, err := s.eventAt(pos)
+		if scavenged(err) {
+			continue // removed by a scavenge since the index was read
+		}
 		if err != nil {
 			return nil, err
 		}
