@@ -232,8 +232,7 @@ func (h *Handlers) settleConfigured(ctx context.Context, c ConfiguredAdmin, caus
 // the name, or the account with the id if it exists ("": none).
 func (h *Handlers) configuredAccount(ctx context.Context, c ConfiguredAdmin) (string, error) {
 	if c.Username != "" {
-		u, err := h.accountNamed(ctx, c.Username)
-		return u.ID, err
+		return h.holderOf(ctx, c.Username)
 	}
 	u, _, err := h.users.load(ctx, events.UserStream(c.UserID), true)
 	if err != nil || !u.Exists() {
@@ -263,4 +262,23 @@ func (h *Handlers) grantIfConfigured(ctx context.Context, name string, res *User
 	if u, version, err := h.users.load(ctx, events.UserStream(res.User.ID), false); err == nil && u.ID == res.User.ID {
 		res.User, res.Revision = u, uint64(max(version, 0))
 	}
+}
+
+// holderOf is the account that holds name, deleted or not: an account
+// being deleted still holds its name until the erasure releases it, and a
+// configured admin's name is settled to it first (accountNamed, for
+// sign-in, knows no deleted account).
+func (h *Handlers) holderOf(ctx context.Context, name string) (string, error) {
+	r, _, err := h.reservations.load(ctx, reservationStream(name), true)
+	if err != nil || !r.Held {
+		return "", err
+	}
+	holder, _, err := h.users.load(ctx, events.UserStream(r.Holder), true)
+	if err != nil {
+		return "", err
+	}
+	if validate.CanonicalUsername(holder.Username) != validate.CanonicalUsername(name) {
+		return "", nil // a claim left behind by a crash is nobody's name
+	}
+	return r.Holder, nil
 }

@@ -15,7 +15,7 @@ func TestSingleLineFieldsRefuseLineBreaks(t *testing.T) {
 	hs, _ := newCredentialHarness(t)
 	user := hs.givenUser("ada")
 	admin := hs.givenUser("margaret")
-	tok, err := hs.h.CreateToken(hs.ctx, commands.CreateToken{UserID: user, Spec: spec("profile:read")}, meta())
+	tok, err := hs.h.CreateToken(hs.ctx, commands.CreateToken{Actor: commands.Actor{Session: true}, UserID: user, Spec: spec("profile:read")}, meta())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,11 +65,11 @@ func TestSingleLineFieldsRefuseLineBreaks(t *testing.T) {
 			{"new token's title", "title.line_break", func(v string) error {
 				s := spec("profile:read")
 				s.Title = v
-				_, err := hs.h.CreateToken(hs.ctx, commands.CreateToken{UserID: user, Spec: s}, meta())
+				_, err := hs.h.CreateToken(hs.ctx, commands.CreateToken{Actor: commands.Actor{Session: true}, UserID: user, Spec: s}, meta())
 				return err
 			}},
 			{"token's new title", "title.line_break", func(v string) error {
-				_, err := hs.h.UpdateToken(hs.ctx, commands.UpdateToken{UserID: user, TokenID: tok.Token.ID, Change: commands.TokenChange{Title: &v}}, meta())
+				_, err := hs.h.UpdateToken(hs.ctx, commands.UpdateToken{Actor: commands.Actor{Session: true}, UserID: user, TokenID: tok.Token.ID, Change: commands.TokenChange{Title: &v}}, meta())
 				return err
 			}},
 			{"new credential's service", "service.line_break", func(v string) error {

@@ -166,7 +166,15 @@ func TestCrashLosesNoAcknowledgedEvent(t *testing.T) {
 				}
 			}()
 		}
-		time.Sleep(time.Duration(20+rng.IntN(300)) * time.Millisecond)
+		// Each round exercises the store however loaded the machine is: the
+		// kill comes at a random moment after the round's first acks.
+		for start, deadline := ackedCount(&mu, acked), time.Now().Add(30*time.Second); ; {
+			if ackedCount(&mu, acked)-start >= writers || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		time.Sleep(time.Duration(rng.IntN(300)) * time.Millisecond)
 		if err := srv.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
@@ -183,6 +191,14 @@ func TestCrashLosesNoAcknowledgedEvent(t *testing.T) {
 		t.Fatalf("only %d appends were acknowledged in %d rounds; the test did not exercise the store", len(acked), rounds)
 	}
 	t.Logf("%d acknowledged appends survived %d kills", len(acked), rounds)
+}
+
+// ackedCount is how many appends were acknowledged, read under the
+// writers' lock.
+func ackedCount(mu *sync.Mutex, acked map[uuid.UUID]ack) int {
+	mu.Lock()
+	defer mu.Unlock()
+	return len(acked)
 }
 
 // rawAppend appends one event expecting any revision and returns its
