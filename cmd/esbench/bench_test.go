@@ -118,7 +118,7 @@ func TestQuickRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts servers and writes to disk")
 	}
-	cfg, err := parseFlags([]string{"--writers=1,4", "--duration=200ms", "--warmup=50ms", "--events=3000", "--data-dir=" + t.TempDir()})
+	cfg, err := parseFlags([]string{"--writers=1,4", "--duration=1s", "--warmup=50ms", "--events=3000", "--data-dir=" + t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
