@@ -129,7 +129,8 @@ func TestHarnessCatchesWrongStatus(t *testing.T) {
 	}
 }
 
-// requireTools skips without bash, curl or jq, except in CI.
+// requireTools skips without the tools the README uses (bash, curl, jq,
+// base64, openssl), except in CI, where it fails.
 func requireTools(t *testing.T) {
 	for _, tool := range []string{"bash", "curl", "jq", "base64", "openssl"} {
 		if _, err := exec.LookPath(tool); err != nil {
