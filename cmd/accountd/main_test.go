@@ -149,6 +149,12 @@ func TestFlags(t *testing.T) {
 			"metrics listen address|nowhere|allowed host|http://bad.example/"},
 		{"metrics on the HTTP address", []string{"--data", "DATA", "--http", "127.0.0.1:8181", "--metrics-listen", "127.0.0.1:8181"}, 1, "a listener of their own"},
 		{"help names the metrics listener", []string{"--help"}, 0, "-metrics-listen|-allowed-hosts"},
+		{"help states every flag's limits", []string{"--help"}, 0,
+			"port 0: a free port|N at least 1 and DURATION positive|removed (in the background); at least 1 (0: the default)|not a built-in scope|may expire; at least 1h|(0: the default)|not negative|not the --http address"},
+		{"negative audit retention", []string{"--data", "DATA", "--audit-retention-days", "-1"}, 1, "shorter than a day"},
+		{"token lifetime under an hour", []string{"--data", "DATA", "--token-max-lifetime", "59m"}, 1, "shorter than an hour"},
+		{"bad scope name", []string{"--data", "DATA", "--scope", "Projects=Read"}, 1, "want a lower-case name"},
+		{"negative readiness lag", []string{"--data", "DATA", "--ready-max-lag", "-1s"}, 1, "must not be negative"},
 		{"busy HTTP address", []string{"--http", "256.0.0.1:1", "--data", "DATA", "--eventstore-listen", "127.0.0.1:0", "--nats-listen", "127.0.0.1:0"}, 1, "cannot start"},
 	}
 	for _, tt := range tests {

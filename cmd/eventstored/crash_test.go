@@ -345,6 +345,8 @@ func TestBadFlags(t *testing.T) {
 		{"missing users file", []string{"--users", "/nonexistent/users", "--data", "DATA"}, 2},
 		{"certificate without key", []string{"--users", "USERS", "--tls-cert", "x.pem", "--data", "DATA"}, 2},
 		{"unusable listen address", []string{"--insecure-no-auth", "--listen", "not-an-address", "--data", "DATA"}, 1},
+		{"insecure on every interface", []string{"--insecure-no-auth", "--listen", ":0", "--data", "DATA"}, 2},
+		{"insecure on a public address", []string{"--insecure-no-auth", "--listen", "192.0.2.1:0", "--data", "DATA"}, 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,7 +1,8 @@
 // Command eventstored serves an EventStoreDB-compatible event store over
 // gRPC. Clients sign in with the users of --users, over TLS (the official
 // client sends credentials only over TLS); --insecure-no-auth serves
-// anyone, in plain text, for tests only.
+// anyone, in plain text, on a loopback address only, for development and
+// tests.
 package main
 
 import (
@@ -34,12 +35,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	advertise := flags.String("advertise", "", "HOST:PORT that cluster discovery (esdb+discover:// URLs, gossip) tells clients to dial; default: the address listened on")
 	dataDir := flags.String("data", "./data/eventstore", "directory that holds the event log")
 	usersFile := flags.String("users", "", "file of users who may connect, one name:password per line (# comments)")
-	certFile := flags.String("tls-cert", "", "TLS certificate (PEM); default: a certificate generated under DATA/tls")
+	certFile := flags.String("tls-cert", "", "TLS certificate (PEM); default: a certificate generated in tls/ beside --data (DATA/../tls), with its CA")
 	keyFile := flags.String("tls-key", "", "TLS private key (PEM), with --tls-cert")
-	insecure := flags.Bool("insecure-no-auth", false, "serve anyone, without TLS: any local process can then write any event (tests only)")
+	insecure := flags.Bool("insecure-no-auth", false, "serve anyone, without TLS: any local process can then read and write every stream; a development switch, only with a loopback --listen (127.0.0.1, ::1, localhost)")
 	flags.Usage = func() {
 		fmt.Fprintf(flags.Output(), "Usage: eventstored --users FILE [--tls-cert F --tls-key F] [--listen ADDR] [--advertise HOST:PORT] [--data DIR]\n"+
-			"       eventstored --insecure-no-auth [--listen ADDR] [--data DIR]\n\n"+
+			"       eventstored --insecure-no-auth [--listen LOOPBACK:PORT] [--data DIR]\n\n"+
 			"An EventStoreDB-compatible event store (gRPC, single node). Connect with\n"+
 			"esdb://USER:PASSWORD@ADDR?tls=true&tlsCAFile=CA (printed at start), or\n"+
 			"discover it as a one-node cluster with esdb+discover://... (gossip is open\n"+
@@ -57,7 +58,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if *insecure == (*usersFile != "") {
-		fmt.Fprintln(stderr, "eventstored: give --users FILE, or --insecure-no-auth to serve anyone")
+		fmt.Fprintln(stderr, "eventstored: give --users FILE (name:password lines), or, for development on a loopback --listen, --insecure-no-auth to serve anyone")
+		return 2
+	}
+	if *insecure && !loopbackListen(*listen) {
+		fmt.Fprintf(stderr, "eventstored: --insecure-no-auth serves anyone: only with a loopback --listen (127.0.0.1, ::1, localhost), not %q; give --users FILE\n", *listen)
 		return 2
 	}
 	if (*certFile == "") != (*keyFile == "") {
@@ -116,6 +121,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	logger.Info("stopped cleanly")
 	return 0
+}
+
+// loopbackListen says whether addr listens on loopback only. An address
+// that does not parse is left for the listener to refuse.
+func loopbackListen(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return host == "localhost" || (ip != nil && ip.IsLoopback())
 }
 
 // readUsers reads name:password lines.
