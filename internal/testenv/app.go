@@ -43,6 +43,11 @@ func App(t testing.TB, cfg app.Config, dir string) (*app.App, *httptest.Server) 
 	if cfg.PictureUploadLimit == (commands.Rate{}) {
 		cfg.PictureUploadLimit = commands.Rate{Burst: 100_000, Every: time.Millisecond}
 	}
+	// A loaded CI machine may take longer than production's 2 s to project
+	// a write; tests read their own writes, so they wait longer.
+	if cfg.ReadYourWritesTimeout == 0 {
+		cfg.ReadYourWritesTimeout = 30 * time.Second
+	}
 	if cfg.PasswordParams == (password.Params{}) {
 		cfg.PasswordParams = CheapHashing
 	}
