@@ -20,6 +20,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -188,10 +189,28 @@ func (p *Platform) startEventStore(cfg Config) error {
 	return nil
 }
 
-// redact hides a URL's password, for logs and banners.
+// redact hides the passwords of a URL, or of each URL in a comma-separated
+// list (a NATS cluster is given as several), for logs and banners. What it
+// cannot parse it hides from "://" to the last "@" rather than show a
+// password.
 func redact(raw string) string {
+	parts := strings.Split(raw, ",")
+	for i, part := range parts {
+		parts[i] = redactOne(part)
+	}
+	return strings.Join(parts, ",")
+}
+
+func redactOne(raw string) string {
 	u, err := neturl.Parse(raw)
-	if err != nil || u.User == nil {
+	if err != nil {
+		start, end := strings.Index(raw, "://"), strings.LastIndex(raw, "@")
+		if start < 0 || end < start {
+			return raw
+		}
+		return raw[:start+3] + "xxxxx" + raw[end:]
+	}
+	if u.User == nil {
 		return raw
 	}
 	if _, set := u.User.Password(); set {

@@ -1,0 +1,4 @@
+package platform
+
+// Redact is redact, for the tests of package platform_test.
+var Redact = redact
