@@ -26,8 +26,8 @@ type UserDoc struct {
 	// named the account.
 	RoleAdminSource       string `bson:"role_admin_source,omitempty"`
 	RoleAdminConfiguredAs string `bson:"role_admin_configured_as,omitempty"`
-	Disabled          bool   `bson:"disabled,omitempty"`
-	DeletedAt         string `bson:"deleted_at,omitempty"` // set: deleted, and its personal data erased
+	Disabled              bool   `bson:"disabled,omitempty"`
+	DeletedAt             string `bson:"deleted_at,omitempty"` // set: deleted, and its personal data erased
 }
 
 // Fields of UserDoc that reducers set or clear by name.
