@@ -138,7 +138,7 @@ func (c *Console) getPublicProfile(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := c.newView(r, "", "")
-	v.Data = p
+	v.Data = c.publicPage(r, v, p)
 	// The page differs by language and by who looks (the header).
 	w.Header().Set("Vary", "Accept-Language, Cookie")
 	if !requestOf(r.Context()).signedIn {
