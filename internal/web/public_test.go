@@ -198,3 +198,51 @@ func TestPublicProfileLongDescriptionShortened(t *testing.T) {
 		t.Fatalf("og:description %q", got)
 	}
 }
+
+// The sessions page and the security log name each session's browser
+// ("Chrome 156 on Linux"), the full User-Agent in a <details> beside it.
+func TestSessionsShowParsedAgents(t *testing.T) {
+	t.Parallel()
+	_, srv := testenv.App(t, app.Config{}, "")
+	ada := signUp(t, srv, "ada")
+	const chrome = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36"
+	apiSignInAs(t, srv.URL, "ada", "correct7horse", chrome)
+	agents := func(path string) map[string]string {
+		doc, err := html.Parse(strings.NewReader(expect(t, ada.get(path), http.StatusOK).body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]string{}
+		for n := range doc.Descendants() {
+			if n.Type != html.ElementNode || n.Data != "details" {
+				continue
+			}
+			var summary, full string
+			for c := range n.ChildNodes() {
+				switch {
+				case c.Type == html.ElementNode && c.Data == "summary":
+					summary = textOf(c)
+				case c.Type == html.ElementNode && c.Data == "code":
+					full = textOf(c)
+				}
+			}
+			out[summary] = full
+		}
+		return out
+	}
+	for _, path := range []string{"/settings/sessions", "/settings/security-log"} {
+		t.Run(path, func(t *testing.T) {
+			var got map[string]string
+			deadline := time.Now().Add(10 * time.Second)
+			for time.Now().Before(deadline) {
+				if got = agents(path); got["Chrome 156 on Linux"] != "" {
+					break
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			if got["Chrome 156 on Linux"] != chrome {
+				t.Fatalf("agents shown %q", got)
+			}
+		})
+	}
+}
