@@ -39,7 +39,7 @@ func TestConsoleAdminIsAnAccountNotAName(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	// The role says where it came from.
-	for name, want := range map[string]string{"maggie": `<dd>Admin <span class="muted">(by configuration: --admin margaret)</span></dd>`, "margaret": "<dd>None</dd>"} {
+	for name, want := range map[string]string{"maggie": `<dd>Admin <span class="muted">(by configuration: <code class="cfg"><span class="nobr">--admin</span> margaret</code>)</span></dd>`, "margaret": "<dd>None</dd>"} {
 		if ids[name] == "" {
 			t.Fatalf("%s not listed: %v", name, ids)
 		}

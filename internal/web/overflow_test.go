@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -57,7 +59,8 @@ var (
 // One browser; each page is loaded once per language and measured at
 // every width and scheme.
 func TestConsolePagesFitEveryWidth(t *testing.T) {
-	a, srv := testenv.App(t, app.Config{Admins: []string{"margaret"}}, "")
+	const longName = "gracebrewstermurrayhopperofthenavy1906" // a configured admin too, with the longest name
+	a, srv := testenv.App(t, app.Config{Admins: []string{"margaret", longName}}, "")
 	const password = "correct7horse"
 	meta := events.Metadata{CorrelationID: "c", CausationID: "c", ClientIP: "192.0.2.1"}
 
@@ -69,9 +72,6 @@ func TestConsolePagesFitEveryWidth(t *testing.T) {
 			"algorithm intended for such a machine; Notegsbythetranslatorwithoutanyspacesatallforquitealongwhile and more."},
 		"preferred_language": {"en"}, "preferred_timezone": {"Europe/Istanbul"}}), http.StatusSeeOther)
 	expect(t, ada.upload(smallPNG(t, 64)), http.StatusSeeOther)
-	for _, agent := range longAgents {
-		apiSignInAs(t, srv.URL, "ada", password, agent)
-	}
 	expect(t, ada.post("/reauth", url.Values{"current_password": {password}}), http.StatusSeeOther)
 	scopes := a.Commands.Scopes().Names()
 	expires := time.Now().AddDate(0, 0, 30).Format("2006-01-02")
@@ -83,6 +83,10 @@ func TestConsolePagesFitEveryWidth(t *testing.T) {
 		"note": {"the deploy bot of the analytical engine, rotated every quarter by the operations team"}}), http.StatusSeeOther)
 	expect(t, ada.post("/settings/password", url.Values{"current_password": {password}, "new_password": {password + "!"}, "confirm_password": {password + "!"}}), http.StatusSeeOther)
 	expect(t, ada.post("/settings/password", url.Values{"current_password": {password + "!"}, "new_password": {password}, "confirm_password": {password}}), http.StatusSeeOther)
+	// After the password changes, which end the other sessions.
+	for _, agent := range longAgents {
+		apiSignInAs(t, srv.URL, "ada", password, agent)
+	}
 	register := func(name string) string {
 		t.Helper()
 		res, err := a.Commands.RegisterUser(t.Context(), commands.RegisterUser{Username: name, Password: password}, meta)
@@ -96,7 +100,7 @@ func TestConsolePagesFitEveryWidth(t *testing.T) {
 		t.Fatal(err)
 	}
 	register("countess")
-	if _, err := a.Commands.DisableUser(t.Context(), commands.DisableUser{UserID: register("gracebrewstermurrayhopperofthenavy1906")}, meta); err != nil {
+	if _, err := a.Commands.DisableUser(t.Context(), commands.DisableUser{UserID: register(longName)}, meta); err != nil {
 		t.Fatal(err)
 	}
 	var tokenID, credentialID string
@@ -114,6 +118,7 @@ func TestConsolePagesFitEveryWidth(t *testing.T) {
 		t.Fatalf("token %q, credential %q", tokenID, credentialID)
 	}
 	adaID := idOf(t, a, "ada")
+	graceID := idOf(t, a, longName)
 
 	s := newSession(t, srv)
 	start := time.Now()
@@ -160,7 +165,8 @@ func TestConsolePagesFitEveryWidth(t *testing.T) {
 		s.submit(`form[action="/logout"] button`)
 		// An admin.
 		s.signIn("margaret", password)
-		for _, path := range []string{"/admin/users", "/admin/users?status=all", "/admin/users?status=deleted", "/admin/users/" + adaID, "/admin/users/" + gone} {
+		for _, path := range []string{"/admin/users", "/admin/users?status=all", "/admin/users?status=deleted", "/admin/users/" + adaID, "/admin/users/" + gone,
+			"/admin/users/" + graceID} {
 			fits(path)
 		}
 		s.submit(`form[action="/logout"] button`)
@@ -202,7 +208,7 @@ const overflowJS = `(() => {
 	const out = [];
 	for (const el of document.body.querySelectorAll("*")) {
 		const r = el.getBoundingClientRect();
-		if (r.right > d.clientWidth + 0.5 && r.width > 0) {
+		if ((r.right > d.clientWidth + 0.5 && r.width > 0) || (el.scrollWidth > el.clientWidth + 1 && el.clientWidth > 0 && getComputedStyle(el).overflowX === "visible")) {
 			out.push(el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") + (el.className && typeof el.className === "string" ? "." + el.className.trim().replace(/\s+/g, ".") : "") + " right=" + Math.round(r.right));
 		}
 	}
@@ -233,6 +239,17 @@ func (s *session) fits(name string) int {
 			}
 			if m.Scroll > m.Client {
 				s.t.Errorf("%s at %d px (%s, %s): scrolls sideways, %d > %d: %v", name, width, s.lang, scheme, m.Scroll, m.Client, m.Culprits)
+			}
+			if dir := os.Getenv("CONSOLE_WIDTH_SHOTS"); dir != "" && scheme == "light" {
+				// Screenshots to look at by hand: CONSOLE_WIDTH_SHOTS=dir.
+				shot, err := chromedp.Run(s.ctx, chromedp.FullScreenshot(100)) // PNG
+				if err != nil {
+					s.t.Fatal(err)
+				}
+				file := strings.NewReplacer("/", "_", "?", "_", "=", "_", " ", "_").Replace(strings.TrimPrefix(name, "/"))
+				if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("%s-%d-%s.png", file, width, s.lang)), shot, 0o644); err != nil {
+					s.t.Fatal(err)
+				}
 			}
 			n++
 		}
