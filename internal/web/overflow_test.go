@@ -75,7 +75,7 @@ func TestConsolePagesFitEveryWidth(t *testing.T) {
 	expect(t, ada.post("/reauth", url.Values{"current_password": {password}}), http.StatusSeeOther)
 	scopes := a.Commands.Scopes().Names()
 	expires := time.Now().AddDate(0, 0, 30).Format("2006-01-02")
-	for _, title := range []string{"CI deploys to the production cluster of the analytical engine", "every scope"} {
+	for _, title := range []string{"CI deploys to the production cluster of the analytical engine", "every scope", "Notesbythetranslatorwithoutanyspacesatallforquitealongwhile"} {
 		expect(t, ada.post("/settings/tokens/new", url.Values{"title": {title}, "expires": {expires}, "scopes": scopes, "enabled": {"on"}}), http.StatusSeeOther)
 	}
 	expect(t, ada.post("/settings/credentials/new", url.Values{"service": {"git"}, "url": {"https://git.analytical-engines.example.com/countess-of-lovelace/notes-on-the-engine.git"},
