@@ -508,8 +508,10 @@ func TestAdminListByStatusWithRoleSources(t *testing.T) {
 		slices.SortFunc(out, func(a, b row) int { return strings.Compare(a.name, b.name) })
 		return out
 	}
-	eventually(t, "every account projected", func() bool { return len(list("?status=all")) == 4 && len(list("?status=deleted")) == 1 })
 	active := []row{{"ada", "active", `[{"role":"admin","source":"admin"}]`}, {"margaret", "active", `[{"configured_as":"margaret","role":"admin","source":"configuration"}]`}}
+	eventually(t, "every change projected", func() bool {
+		return len(list("?status=all")) == 4 && len(list("?status=deleted")) == 1 && len(list("?status=disabled")) == 1 && slices.Equal(list(""), active)
+	})
 	tests := []struct {
 		name, query string
 		want        []row
