@@ -21,8 +21,13 @@ type UserDoc struct {
 	Department        string `bson:"department,omitempty"`
 	DisplayNameLocked bool   `bson:"display_name_locked,omitempty"`
 	RoleAdmin         bool   `bson:"role_admin,omitempty"` // one field per role: a grant is one write
-	Disabled          bool   `bson:"disabled,omitempty"`
-	DeletedAt         string `bson:"deleted_at,omitempty"` // set: deleted, and its personal data erased
+	// Where the admin role came from (the latest grant): RoleSourceAdmin or
+	// events.RoleSourceConfiguration, and then the configured value that
+	// named the account.
+	RoleAdminSource       string `bson:"role_admin_source,omitempty"`
+	RoleAdminConfiguredAs string `bson:"role_admin_configured_as,omitempty"`
+	Disabled              bool   `bson:"disabled,omitempty"`
+	DeletedAt             string `bson:"deleted_at,omitempty"` // set: deleted, and its personal data erased
 }
 
 // Fields of UserDoc that reducers set or clear by name.
@@ -37,6 +42,26 @@ func (d UserDoc) Roles() []string {
 		return []string{events.RoleAdmin}
 	}
 	return []string{}
+}
+
+// RoleSourceAdmin: an admin granted the role (the grant's actor).
+const RoleSourceAdmin = "admin"
+
+// RoleGrant is a role and where it came from.
+type RoleGrant struct {
+	Role         string
+	Source       string // RoleSourceAdmin, events.RoleSourceConfiguration, or "" (not known)
+	ConfiguredAs string // for a grant by configuration: the configured value
+}
+
+// RoleGrants lists the roles the account holds with where each came from.
+func (d UserDoc) RoleGrants() []RoleGrant {
+	if !d.RoleAdmin {
+		return nil
+	}
+	// Source is "" for a grant projected before sources were kept (until
+	// "accountctl rebuild users").
+	return []RoleGrant{{Role: events.RoleAdmin, Source: d.RoleAdminSource, ConfiguredAs: d.RoleAdminConfiguredAs}}
 }
 
 // Deleted: the account was deleted and its personal data erased.
@@ -113,15 +138,23 @@ func reduceUser(e events.Recorded) ([]Write, error) {
 			ws[0].Set[userDisplayNameLocked] = *p.DisplayNameLocked
 		}
 		return ws, nil
-	case events.UserRoleGrantedV1, events.UserRoleRevokedV1:
-		// One field per role: the write needs no earlier state.
-		role, held := "", false
-		if g, ok := p.(events.UserRoleGrantedV1); ok {
-			role, held = g.Role, true
-		} else {
-			role = p.(events.UserRoleRevokedV1).Role
+	case events.UserRoleGrantedV1:
+		// One field per role: the write needs no earlier state. The latest
+		// grant says where the role came from (a configured admin's grant
+		// is recorded even when the account holds the role already).
+		field := "role_" + p.Role
+		set := map[string]any{field: true, field + "_source": RoleSourceAdmin, field + "_configured_as": Removal{}}
+		if p.Source != "" {
+			set[field+"_source"] = p.Source
 		}
-		return []Write{{Collection: UsersCollection, ID: id, Version: version, Set: map[string]any{"role_" + role: held}}}, nil
+		if p.ConfiguredAs != "" {
+			set[field+"_configured_as"] = p.ConfiguredAs
+		}
+		return []Write{{Collection: UsersCollection, ID: id, Version: version, Set: set}}, nil
+	case events.UserRoleRevokedV1:
+		field := "role_" + p.Role
+		return []Write{{Collection: UsersCollection, ID: id, Version: version, Set: map[string]any{
+			field: false, field + "_source": Removal{}, field + "_configured_as": Removal{}}}}, nil
 	case events.UserDisabledV1:
 		return []Write{{Collection: UsersCollection, ID: id, Version: version, Set: map[string]any{userDisabled: true}}}, nil
 	case events.UserEnabledV1:
@@ -138,7 +171,8 @@ func reduceUser(e events.Recorded) ([]Write, error) {
 		// nothing personal left.
 		set := map[string]any{"deleted_at": doc.UpdatedAt, "updated_at": doc.UpdatedAt}
 		for _, f := range []string{"email", "full_name", "description", "preferred_language", "preferred_timezone", "picture_sha256", "picture_type", "picture_rev",
-			"employee_id", "department", userDisplayNameLocked, userDisabled, "role_" + events.RoleAdmin} {
+			"employee_id", "department", userDisplayNameLocked, userDisabled, "role_" + events.RoleAdmin,
+			"role_" + events.RoleAdmin + "_source", "role_" + events.RoleAdmin + "_configured_as"} {
 			set[f] = Removal{}
 		}
 		return []Write{{Collection: UsersCollection, ID: id, Version: version, Set: set}}, nil

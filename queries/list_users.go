@@ -2,6 +2,7 @@ package queries
 
 import (
 	"context"
+	"fmt"
 	"regexp"
 	"strings"
 	"unicode/utf8"
@@ -18,12 +19,36 @@ type UserPage struct {
 	NextCursor string // "" on the last page
 }
 
+// Which accounts a list of users shows, by standing.
+const (
+	UsersActive   = "active" // the default: neither disabled nor deleted
+	UsersDisabled = "disabled"
+	UsersDeleted  = "deleted"
+	UsersAll      = "all"
+)
+
+// UserStatuses are the values a list's status filter takes.
+var UserStatuses = []string{UsersActive, UsersDisabled, UsersDeleted, UsersAll}
+
 // ListUsers lists accounts whose username or e-mail starts with prefix
-// (any case; "" lists all), after the cursor (an account id), for admins.
-// The embedded database scans for such a filter: this is an admin's
-// occasional search, not a hot path.
-func (r *Reader) ListUsers(ctx context.Context, prefix, cursor string, limit int) (UserPage, error) {
+// (any case; "" lists all) and whose standing is status (UsersActive when
+// ""), after the cursor (an account id), for admins. The embedded database
+// scans for such a filter: this is an admin's occasional search, not a
+// hot path.
+func (r *Reader) ListUsers(ctx context.Context, prefix, status, cursor string, limit int) (UserPage, error) {
 	filter := bson.M{}
+	switch status {
+	case "", UsersActive:
+		filter["deleted_at"] = bson.M{"$exists": false}
+		filter["disabled"] = bson.M{"$ne": true}
+	case UsersDisabled:
+		filter["disabled"] = true // a deletion clears it
+	case UsersDeleted:
+		filter["deleted_at"] = bson.M{"$exists": true}
+	case UsersAll:
+	default:
+		return UserPage{}, fmt.Errorf("queries: no such account status %q", status)
+	}
 	if cursor != "" {
 		filter["_id"] = bson.M{"$gt": cursor}
 	}

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
 
 	"github.com/google/uuid"
@@ -9,6 +10,8 @@ import (
 
 	"github.com/accountd/accountd/commands"
 	"github.com/accountd/accountd/internal/validate"
+	"github.com/accountd/accountd/projections"
+	"github.com/accountd/accountd/queries"
 )
 
 // adminTarget runs next as an admin acting on the account the route names
@@ -48,18 +51,22 @@ func (a *API) getAdminUsers(w http.ResponseWriter, r *http.Request) {
 			vs = append(vs, validate.Violation{Field: "cursor", Code: "cursor.invalid"})
 		}
 	}
+	status := q.Get("status")
+	if status != "" && !slices.Contains(queries.UserStatuses, status) {
+		vs = append(vs, validate.Violation{Field: "status", Code: "status.unknown"})
+	}
 	if len(vs) > 0 {
 		a.writeError(w, r, &commands.ValidationError{Violations: vs})
 		return
 	}
-	page, err := a.queries.ListUsers(r.Context(), q.Get("q"), cursor, limit)
+	page, err := a.queries.ListUsers(r.Context(), q.Get("q"), status, cursor, limit)
 	if err != nil {
 		a.writeError(w, r, err)
 		return
 	}
 	out := usersResponse{Users: make([]meResponse, len(page.Users))}
 	for i, d := range page.Users {
-		out.Users[i] = a.renderAccount(accountOfDoc(d))
+		out.Users[i] = a.renderAdminAccount(d)
 	}
 	if page.NextCursor != "" {
 		out.NextCursor = &page.NextCursor
@@ -76,7 +83,18 @@ func (a *API) getAdminUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Cache-Control", "private, no-store")
-	a.writeAccount(w, http.StatusOK, accountOfDoc(doc))
+	w.Header().Set("ETag", etag(doc.Revision()))
+	writeJSON(w, http.StatusOK, a.renderAdminAccount(doc))
+}
+
+// renderAdminAccount is the account as admins see it: with where each
+// role came from.
+func (a *API) renderAdminAccount(d projections.UserDoc) meResponse {
+	out := a.renderAccount(accountOfDoc(d))
+	for _, g := range d.RoleGrants() {
+		out.RoleGrants = append(out.RoleGrants, roleGrant{Role: g.Role, Source: g.Source, ConfiguredAs: g.ConfiguredAs})
+	}
+	return out
 }
 
 type patchAdminUserRequest struct {

@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -484,4 +485,56 @@ func TestConfiguredAdminByID(t *testing.T) {
 	grace.expect(http.StatusOK, grace.do("GET", "/v1/admin/users", nil))
 	other := signUp(t, srv, "grace", nil)
 	other.expect(http.StatusForbidden, other.do("GET", "/v1/admin/users", nil))
+}
+
+// The admin list shows active accounts unless ?status= asks for others;
+// each account says where its role came from (role_grants).
+func TestAdminListByStatusWithRoleSources(t *testing.T) {
+	t.Parallel()
+	w := newAdminWorld(t)
+	grace, gone := signUp(t, w.srv, "grace", nil), signUp(t, w.srv, "countess", nil)
+	graceID, goneID := whoami(grace), whoami(gone)
+	w.admin.expect(http.StatusOK, w.admin.do("POST", "/v1/admin/users/"+graceID+"/disable", nil))
+	w.admin.expect(http.StatusNoContent, w.admin.do("DELETE", "/v1/admin/users/"+goneID, nil))
+	w.admin.expect(http.StatusOK, w.admin.do("PUT", "/v1/admin/users/"+w.adaID+"/roles/admin", nil))
+	type row struct{ name, status, grants string }
+	list := func(query string) []row {
+		var out []row
+		for _, u := range w.admin.expect(http.StatusOK, w.admin.do("GET", "/v1/admin/users"+query, nil)).json(t)["users"].([]any) {
+			m := u.(map[string]any)
+			grants, _ := json.Marshal(m["role_grants"])
+			out = append(out, row{m["username"].(string), m["status"].(string), string(grants)})
+		}
+		slices.SortFunc(out, func(a, b row) int { return strings.Compare(a.name, b.name) })
+		return out
+	}
+	active := []row{{"ada", "active", `[{"role":"admin","source":"admin"}]`}, {"margaret", "active", `[{"configured_as":"margaret","role":"admin","source":"configuration"}]`}}
+	eventually(t, "every change projected", func() bool {
+		return len(list("?status=all")) == 4 && len(list("?status=deleted")) == 1 && len(list("?status=disabled")) == 1 && slices.Equal(list(""), active)
+	})
+	tests := []struct {
+		name, query string
+		want        []row
+	}{
+		{"active by default", "", active},
+		{"active", "?status=active", active},
+		{"disabled", "?status=disabled", []row{{"grace", "disabled", "null"}}},
+		{"deleted", "?status=deleted", []row{{"countess", "deleted", "null"}}},
+		{"all", "?status=all&q=c", []row{{"countess", "deleted", "null"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := list(tt.query); !slices.Equal(got, tt.want) {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+	r := w.admin.expect(http.StatusUnprocessableEntity, w.admin.do("GET", "/v1/admin/users?status=gone", nil))
+	if _, codes := r.problem(t); !slices.Equal(codes, []string{"status:status.unknown"}) {
+		t.Fatalf("a bad status: %v", codes)
+	}
+	// The account itself says so too.
+	if got, _ := json.Marshal(w.admin.expect(http.StatusOK, w.admin.do("GET", "/v1/admin/users/"+whoami(w.admin), nil)).json(t)["role_grants"]); string(got) != active[1].grants {
+		t.Fatalf("the configured admin's grants %s", got)
+	}
 }

@@ -29,9 +29,20 @@ type meResponse struct {
 	Department        string   `json:"department"`
 	DisplayNameLocked bool     `json:"display_name_locked"`
 	Roles             []string `json:"roles"`
-	Status            string   `json:"status"`
-	RegisteredAt      string   `json:"registered_at"`
-	UpdatedAt         string   `json:"updated_at"`
+	// RoleGrants (admin views only) says where each role came from.
+	RoleGrants   []roleGrant `json:"role_grants,omitempty"`
+	Status       string      `json:"status"`
+	RegisteredAt string      `json:"registered_at"`
+	UpdatedAt    string      `json:"updated_at"`
+}
+
+// roleGrant is a role and where it came from: "admin" (an admin granted
+// it) or "configuration" (--admin, as configured_as); "" if the read
+// model predates sources.
+type roleGrant struct {
+	Role         string `json:"role"`
+	Source       string `json:"source"`
+	ConfiguredAs string `json:"configured_as,omitempty"`
 }
 
 // account is the resource before rendering.

@@ -289,12 +289,13 @@ type auditRow struct {
 	At              time.Time
 	Summary         string
 	Actor, ClientIP string
+	UserAgent       string
 	Credential      string
 	ByAnother       bool
 }
 
 func (c *Console) auditRow(v *view, e projections.AuditEntry) auditRow {
-	row := auditRow{At: projections.Time(e.Time), Summary: summary.Text(e, v.Lang, v.zone), Actor: e.Actor, ClientIP: e.ClientIP}
+	row := auditRow{At: projections.Time(e.Time), Summary: summary.Text(e, v.Lang, v.zone), Actor: e.Actor, ClientIP: e.ClientIP, UserAgent: e.UserAgent}
 	if e.CredentialKind != "" {
 		row.Credential = v.T("ui.log.with_" + e.CredentialKind) // "with a session", "with a token"
 	}

@@ -164,7 +164,10 @@ func (v *view) Time(t time.Time) template.HTML {
 		return template.HTML(template.HTMLEscapeString(v.T("ui.never")))
 	}
 	lt := t.In(v.zone)
-	return template.HTML(fmt.Sprintf(`<time datetime="%s">%s</time>`, lt.Format(time.RFC3339), template.HTMLEscapeString(lt.Format("2006-01-02 15:04 MST"))))
+	// The date and the clock each stay whole (a narrow column breaks the
+	// line between them, never at a date's hyphens).
+	return template.HTML(fmt.Sprintf(`<time datetime="%s"><span class="nobr">%s</span> <span class="nobr">%s</span></time>`, lt.Format(time.RFC3339),
+		lt.Format("2006-01-02"), template.HTMLEscapeString(lt.Format("15:04 MST"))))
 }
 
 // Date renders a date for an input of type date.

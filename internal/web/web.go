@@ -103,6 +103,7 @@ type Console struct {
 	router     *mux.Router
 	zones      i18n.Zones
 	hosts      reqmeta.Hosts
+	agents     agentParser
 }
 
 type cookieNames struct{ session, flash, device string }
@@ -124,7 +125,7 @@ func New(cfg Config) (*Console, error) {
 	c := &Console{cmd: cfg.Commands, queries: cfg.Queries, principals: cfg.Principals, log: cfg.Logger, access: cfg.AccessLog,
 		metrics: cfg.Metrics, catalogs: cats, secure: !cfg.InsecureCookies, sessionTTL: cfg.SessionTTL,
 		now: cfg.Now, static: static, flashes: newExpiring[flash](cfg.Now, flashFor, maxFlashes),
-		confirmed: newExpiring[struct{}](cfg.Now, reauthFor, maxConfirms), hosts: reqmeta.NewHosts(cfg.AllowedHosts...)}
+		confirmed: newExpiring[struct{}](cfg.Now, reauthFor, maxConfirms), hosts: reqmeta.NewHosts(cfg.AllowedHosts...), agents: newAgentParser()}
 	if c.secure {
 		c.cookies = cookieNames{session: "__Host-accountd_session", flash: "__Host-accountd_flash", device: "__Host-device"}
 	} else {
