@@ -64,7 +64,9 @@ var names atomic.Int64
 
 // name is a limiter name no other subtest uses (the shared limits of one
 // server outlive a subtest).
-func name(base string) string { return fmt.Sprintf("contract-%s-%d-%d", base, time.Now().UnixNano(), names.Add(1)) }
+func name(base string) string {
+	return fmt.Sprintf("contract-%s-%d-%d", base, time.Now().UnixNano(), names.Add(1))
+}
 
 func limiter(t *testing.T, ctx context.Context, limits commands.Limits, name string, r commands.Rate) commands.Limiter {
 	t.Helper()
