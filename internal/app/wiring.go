@@ -20,6 +20,7 @@ import (
 	"github.com/accountd/accountd/internal/principals"
 	"github.com/accountd/accountd/internal/projector"
 	"github.com/accountd/accountd/internal/relay"
+	"github.com/accountd/accountd/internal/sharedlimits"
 	"github.com/accountd/accountd/internal/web"
 	"github.com/accountd/accountd/projections"
 	"github.com/accountd/accountd/queries"
@@ -122,6 +123,9 @@ func (a *App) buildCommands(context.Context) error {
 		ConfiguredAdmins:  admins,
 		// Picture uploads per account.
 		PictureUploadLimit: a.cfg.PictureUploadLimit,
+		// Every limit counts across replicas (shared); sign-ins are
+		// refused while it cannot be counted.
+		Limits: sharedlimits.New(a.Coord, nil),
 	})
 	return err
 }
