@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"crypto/aes"
+	"crypto/cipher"
 	"crypto/rand"
 	"encoding/hex"
 	"os"
@@ -9,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/accountd/accountd/internal/coord"
+	"github.com/accountd/accountd/internal/web"
 )
 
 // openCoord opens what replicas share beyond the log (leases, limits,
@@ -40,4 +43,33 @@ func newReplicaID() string {
 	b := make([]byte, 3)
 	_, _ = rand.Read(b)
 	return host + "-" + hex.EncodeToString(b)
+}
+
+// consoleState opens the console's short-lived state in the coordination
+// store: shared by replicas, so the page after a form (a new token shown
+// once) and a recent password confirmation work whichever replica serves
+// the next request; sealed with a key derived from the secret key (every
+// replica has it), so a secret in a flash never rests in NATS in clear.
+func (a *App) consoleState(ctx context.Context) (flashes, confirmations web.StateStore, err error) {
+	key, err := a.Keys.Derive("console-state")
+	if err != nil {
+		return nil, nil, err
+	}
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, nil, err
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, nil, err
+	}
+	f, err := a.Coord.Store(ctx, "console-flashes", web.FlashTTL, aead)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := a.Coord.Store(ctx, "console-confirmations", web.ReauthTTL, aead)
+	if err != nil {
+		return nil, nil, err
+	}
+	return f, c, nil
 }

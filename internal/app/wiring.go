@@ -301,12 +301,16 @@ func (a *App) buildAPI(context.Context) error {
 // buildConsole wires the web console, and the one handler that serves it
 // and the API: the API's paths to the API, every other path to the
 // console.
-func (a *App) buildConsole(context.Context) error {
-	var err error
+func (a *App) buildConsole(ctx context.Context) error {
+	flashes, confirmations, err := a.consoleState(ctx)
+	if err != nil {
+		return err
+	}
 	a.Console, err = web.New(web.Config{
 		Commands: a.Commands, Queries: a.Queries, Principals: a.Principals, Logger: a.log, AccessLog: a.cfg.AccessLog,
 		Metrics: a.Metrics, InsecureCookies: a.cfg.InsecureCookies, SessionTTL: a.cfg.SessionTTL,
 		Now: a.cfg.ConsoleNow, AllowedHosts: a.cfg.allowedHosts(),
+		Flashes: flashes, Confirmations: confirmations,
 	})
 	if err != nil {
 		return err
