@@ -46,7 +46,7 @@ func (h *Handlers) ChangePassword(ctx context.Context, cmd ChangePassword, meta 
 	if err := invalid(vs); err != nil {
 		return Result{}, err
 	}
-	if err := h.checkPassword(forSession(u, meta), cmd.Current, u.PasswordHash); err != nil {
+	if err := h.checkPassword(ctx, forSession(u, meta), cmd.Current, u.PasswordHash); err != nil {
 		if err == ErrInvalidCredentials {
 			return Result{}, ErrWrongPassword
 		}

@@ -27,7 +27,7 @@ func (h *Handlers) ConfirmPassword(ctx context.Context, cmd ConfirmPassword, met
 	if !u.Exists() {
 		return ErrUserNotFound
 	}
-	if err := h.checkPassword(forSession(u, meta), cmd.Password, u.PasswordHash); err != nil {
+	if err := h.checkPassword(ctx, forSession(u, meta), cmd.Password, u.PasswordHash); err != nil {
 		if err == ErrInvalidCredentials {
 			return ErrWrongPassword
 		}

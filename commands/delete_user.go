@@ -40,7 +40,7 @@ func (h *Handlers) DeleteUser(ctx context.Context, cmd DeleteUser, meta events.M
 		if cmd.CurrentPassword == "" {
 			return Result{}, invalid([]validate.Violation{{Field: "current_password", Code: "request.required"}})
 		}
-		if err := h.checkPassword(forSession(u, meta), cmd.CurrentPassword, u.PasswordHash); err != nil {
+		if err := h.checkPassword(ctx, forSession(u, meta), cmd.CurrentPassword, u.PasswordHash); err != nil {
 			if err == ErrInvalidCredentials {
 				return Result{}, ErrWrongPassword
 			}

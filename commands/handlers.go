@@ -120,6 +120,9 @@ type Config struct {
 	// PictureUploadLimit bounds picture uploads per account: each is
 	// decoded, seconds of CPU and tens of MiB at worst.
 	PictureUploadLimit Rate
+	// Limits count every limit above (nil: NewMemoryLimits on Now, this
+	// process's own; a service with several replicas gives shared ones).
+	Limits Limits
 	// PictureDecodes bounds the pictures this process decodes at once;
 	// an upload waits up to PictureQueueWait for a turn, then is refused
 	// as busy. PictureTimeout bounds one picture's processing.
@@ -205,6 +208,9 @@ type SignInLimits struct {
 func (c *Config) setDefaults() {
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.Limits == nil {
+		c.Limits = NewMemoryLimits(c.Now)
 	}
 	if c.SessionTTL == 0 {
 		c.SessionTTL = 24 * time.Hour
@@ -314,7 +320,8 @@ type Handlers struct {
 	sessionTTL   time.Duration
 	now          func() time.Time
 	signIn       signInThrottle
-	registration *ratelimit.Limiter
+	registration *limit
+	limits       Limits
 	security     *slog.Logger
 	// dummyHash is verified against when a sign-in names no account, so
 	// that the answer takes as long as for a wrong password.
@@ -355,7 +362,7 @@ func New(cfg Config) (*Handlers, error) {
 		pictures:     newRepository(cfg.Log, func(s struct{}, _ events.Recorded) struct{} { return s }, 1),
 		pictureCache: newByteCache(32 << 20),
 		picturePolicy: picturePolicy{
-			uploads: limiter(cfg.PictureUploadLimit, cfg.Now),
+			uploads: newLimit(cfg.Limits, LimitPictureUpload, cfg.PictureUploadLimit),
 			gate:    picture.NewGate(cfg.PictureDecodes, cfg.PictureQueueWait),
 			timeout: cfg.PictureTimeout,
 		},
@@ -369,14 +376,15 @@ func New(cfg Config) (*Handlers, error) {
 		sessionTTL:  cfg.SessionTTL,
 		now:         cfg.Now,
 		signIn: signInThrottle{
-			accountAddress: limiter(cfg.SignIn.PerAccountAddress, cfg.Now),
-			account:        limiter(cfg.SignIn.PerAccount, cfg.Now),
-			address:        limiter(cfg.SignIn.PerAddress, cfg.Now),
-			known:          limiter(cfg.SignIn.PerDevice, cfg.Now),
+			accountAddress: newLimit(cfg.Limits, LimitSignInAccountAddress, cfg.SignIn.PerAccountAddress),
+			account:        newLimit(cfg.Limits, LimitSignInAccount, cfg.SignIn.PerAccount),
+			address:        newLimit(cfg.Limits, LimitSignInAddress, cfg.SignIn.PerAddress),
+			known:          newLimit(cfg.Limits, LimitSignInDevice, cfg.SignIn.PerDevice),
 			locks:          ratelimit.NewLocks(),
 			devices:        cfg.Devices,
 		},
-		registration: limiter(cfg.RegistrationLimit, cfg.Now),
+		registration: newLimit(cfg.Limits, LimitRegistration, cfg.RegistrationLimit),
+		limits:       cfg.Limits,
 		security:     cfg.Logger,
 		dummyHash:    dummy,
 
@@ -386,18 +394,21 @@ func New(cfg Config) (*Handlers, error) {
 	}, nil
 }
 
-func limiter(r Rate, now func() time.Time) *ratelimit.Limiter {
-	return ratelimit.New(r.Burst, r.Every, now)
-}
+// Names of the limiters (the shared limits' buckets are named after them).
+const (
+	LimitSignInAccountAddress = "signin-account-address"
+	LimitSignInAccount        = "signin-account"
+	LimitSignInAddress        = "signin-address"
+	LimitSignInDevice         = "signin-device"
+	LimitRegistration         = "registration"
+	LimitPictureUpload        = "picture-upload"
+)
 
-// Prune forgets idle throttling state; call it now and then.
+// Prune forgets idle in-memory state; call it now and then.
 func (h *Handlers) Prune() {
-	h.signIn.accountAddress.Prune()
-	h.signIn.account.Prune()
-	h.signIn.address.Prune()
-	h.signIn.known.Prune()
-	h.registration.Prune()
-	h.picturePolicy.uploads.Prune()
+	if p, ok := h.limits.(interface{ Prune() }); ok {
+		p.Prune() // limits kept in this process; shared ones expire by themselves
+	}
 	h.uses.prune(h.now())
 }
 
@@ -440,6 +451,8 @@ func outcomeOf(err error) string {
 		return "throttled"
 	case errors.As(err, new(*BusyError)):
 		return "busy"
+	case errors.As(err, new(*UnavailableError)):
+		return "unavailable"
 	case errors.Is(err, ErrUsernameTaken), errors.Is(err, ErrPreconditionFailed), errors.Is(err, ErrWrongExpectedVersion):
 		return "conflict"
 	case errors.Is(err, ErrUserNotFound), errors.Is(err, ErrSessionNotFound), errors.Is(err, ErrTokenNotFound), errors.Is(err, ErrCredentialNotFound), errors.Is(err, ErrPictureNotFound), errors.Is(err, ErrNotificationNotFound):

@@ -117,7 +117,7 @@ func (h *Handlers) RevealCredential(ctx context.Context, cmd RevealCredential, m
 		return Revealed{}, ErrCredentialNotFound
 	}
 	if !cmd.Confirmed {
-		if err := h.checkPassword(forSession(u, meta), cmd.CurrentPassword, u.PasswordHash); err != nil {
+		if err := h.checkPassword(ctx, forSession(u, meta), cmd.CurrentPassword, u.PasswordHash); err != nil {
 			if err == ErrInvalidCredentials {
 				return Revealed{}, ErrWrongPassword
 			}

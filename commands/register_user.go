@@ -33,7 +33,9 @@ func (h *Handlers) RegisterUser(ctx context.Context, cmd RegisterUser, meta even
 	if err := invalid(append(vs, pvs...)); err != nil {
 		return UserResult{}, err
 	}
-	if ok, wait := h.registration.Allow(meta.ClientIP); !ok {
+	if ok, wait, err := h.registration.allow(ctx, meta.ClientIP); err != nil {
+		return UserResult{}, err
+	} else if !ok {
 		return UserResult{}, h.throttled(ScopeRegistration, wait, passwordCheck{address: meta.ClientIP}) // per address: no name to log
 	}
 	hash, err := password.Hash(cmd.Password, h.params)

@@ -10,7 +10,6 @@ import (
 
 	"github.com/accountd/accountd/events"
 	"github.com/accountd/accountd/internal/picture"
-	"github.com/accountd/accountd/internal/ratelimit"
 )
 
 // ErrPictureNotFound: no such picture (none set, or erased).
@@ -30,11 +29,10 @@ type PictureResult struct {
 
 // picturePolicy bounds what picture uploads cost.
 type picturePolicy struct {
-	// uploads per account. In process, like every limit today (sign-in,
-	// registration); it becomes shared between replicas with the others,
-	// so that an account gets its uploads an hour whichever replica
-	// serves it.
-	uploads *ratelimit.Limiter
+	// uploads per account: through the Limits like every limit, so shared
+	// between replicas (an account gets its uploads an hour whichever
+	// replica serves it).
+	uploads *limit
 	// gate bounds this process's decodes at once (see picture.Gate: per
 	// process on purpose).
 	gate    *picture.Gate
@@ -123,7 +121,11 @@ func (h *Handlers) SetPicture(ctx context.Context, cmd SetPicture, meta events.M
 // and processes it within the time it may take.
 func (h *Handlers) processPicture(ctx context.Context, cmd SetPicture, meta events.Metadata) (picture.Picture, error) {
 	account := cmd.UserID
-	if ok, wait := h.picturePolicy.uploads.Check(account); !ok {
+	ok, wait, err := h.picturePolicy.uploads.check(ctx, account)
+	if err != nil {
+		return picture.Picture{}, err
+	}
+	if !ok {
 		return picture.Picture{}, h.throttled(ScopePicture, wait, passwordCheck{userID: account, address: meta.ClientIP})
 	}
 	leave, err := h.picturePolicy.gate.Enter(ctx)
@@ -136,7 +138,9 @@ func (h *Handlers) processPicture(ctx context.Context, cmd SetPicture, meta even
 	defer leave()
 	// Taken only with a slot, so a refusal as busy costs no upload; Check
 	// above spares a throttled account the wait.
-	if ok, wait := h.picturePolicy.uploads.Allow(account); !ok {
+	if ok, wait, err := h.picturePolicy.uploads.allow(ctx, account); err != nil {
+		return picture.Picture{}, err
+	} else if !ok {
 		return picture.Picture{}, h.throttled(ScopePicture, wait, passwordCheck{userID: account, address: meta.ClientIP})
 	}
 	work, cancel := context.WithTimeout(ctx, h.picturePolicy.timeout)

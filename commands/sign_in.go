@@ -40,16 +40,22 @@ type SignedIn struct {
 	Result
 }
 
-// signInThrottle is the policy of SignInLimits. Attempts that share a
-// bucket (one account's, or one known device's) run one at a time, so
-// parallel guesses cannot get around it. It is
-// security policy, so it lives here: every transport gets it. Its buckets
-// are this process's own: each replica limits on its own, so N replicas
-// allow up to N times the rates (a later issue shares them).
+// signInThrottle is the policy of SignInLimits. It is security policy, so
+// it lives here: every transport gets it. Its buckets are the Limits'
+// (shared by every replica when the service runs several; a store that
+// cannot be reached refuses the attempt, 503, rather than letting it
+// through). Each check takes its tokens before the password is verified
+// and gives them back when it was right, so parallel guesses, on one
+// replica or on several, cannot get around it.
 type signInThrottle struct {
-	accountAddress, account, address *ratelimit.Limiter
+	accountAddress, account, address *limit
 	// known counts the failures of a known device or session.
-	known   *ratelimit.Limiter
+	known *limit
+	// locks run the checks that share a bucket one at a time in this
+	// process: not for the count (the buckets are right across replicas
+	// without them) but so that a known device's attempts wait on each
+	// other and never on the guesses at the account. State: per process,
+	// harmless (a lock held for one password check).
 	locks   *ratelimit.Locks
 	devices *devices.Signer
 }
@@ -108,18 +114,24 @@ func forSession(u User, meta events.Metadata) passwordCheck {
 // throttling policy. Every attempt counts against its address. A wrong
 // password is ErrInvalidCredentials and counts against the known device
 // (or session) it came with, or else against the account from that address
-// and the account from everywhere.
-func (h *Handlers) checkPassword(c passwordCheck, given, hash string) error {
+// and the account from everywhere. Limits that cannot be counted refuse
+// the attempt (UnavailableError): never a free pass.
+func (h *Handlers) checkPassword(ctx context.Context, c passwordCheck, given, hash string) error {
 	pair := c.account + "\x00" + c.address
-	if ok, wait := h.signIn.address.Allow(c.address); !ok {
+	ok, wait, err := h.signIn.address.allow(ctx, c.address)
+	if err != nil {
+		return err
+	}
+	if !ok {
 		// Say the longest wait: retrying when the address may go again
-		// would only meet the account's (or the device's) block.
+		// would only meet the account's (or the device's) block. Waits
+		// that cannot be read leave the address's.
 		if c.known != "" {
-			_, knownWait := h.signIn.known.Check(c.known)
+			_, knownWait, _ := h.signIn.known.check(ctx, c.known)
 			return h.throttled(ScopeAddress, max(wait, knownWait), c)
 		}
-		_, pairWait := h.signIn.accountAddress.Check(pair)
-		_, accountWait := h.signIn.account.Check(c.account)
+		_, pairWait, _ := h.signIn.accountAddress.check(ctx, pair)
+		_, accountWait, _ := h.signIn.account.check(ctx, c.account)
 		return h.throttled(ScopeAddress, max(wait, pairWait, accountWait), c)
 	}
 	// Checks that share a bucket run one at a time: a known device's wait
@@ -130,32 +142,50 @@ func (h *Handlers) checkPassword(c passwordCheck, given, hash string) error {
 	}
 	unlock := h.signIn.locks.Lock(lock)
 	defer unlock()
-	if c.known != "" {
-		if ok, wait := h.signIn.known.Check(c.known); !ok {
-			return h.throttled(c.knownScope, wait, c)
-		}
-	} else {
-		if ok, wait := h.signIn.accountAddress.Check(pair); !ok {
-			return h.throttled(ScopeAccountAddress, wait, c)
-		}
-		if ok, wait := h.signIn.account.Check(c.account); !ok {
-			return h.throttled(ScopeAccount, wait, c)
+	// The tokens are taken up front (atomically, in the shared store) and
+	// given back when the password was right: counted once whichever
+	// replica checks.
+	var taken []func()
+	giveBack := func() {
+		for _, give := range taken {
+			give()
 		}
 	}
-	ok, err := password.Verify(given, hash)
+	take := func(l *limit, key, scope string) error {
+		ok, wait, err := l.allow(ctx, key)
+		if err != nil {
+			giveBack()
+			return err
+		}
+		if !ok {
+			giveBack()
+			return h.throttled(scope, wait, c)
+		}
+		taken = append(taken, func() { l.give(ctx, key) })
+		return nil
+	}
+	if c.known != "" {
+		if err := take(h.signIn.known, c.known, c.knownScope); err != nil {
+			return err
+		}
+	} else {
+		if err := take(h.signIn.accountAddress, pair, ScopeAccountAddress); err != nil {
+			return err
+		}
+		if err := take(h.signIn.account, c.account, ScopeAccount); err != nil {
+			return err
+		}
+	}
+	ok, err = password.Verify(given, hash)
 	if err != nil {
+		giveBack() // not the caller's failure
 		return err
 	}
 	if !ok {
-		if c.known != "" {
-			h.signIn.known.Take(c.known)
-		} else {
-			h.signIn.accountAddress.Take(pair)
-			h.signIn.account.Take(c.account)
-		}
 		h.security.Warn("security event", append([]any{"event", "password_check_failed"}, c.logAttrs()...)...)
 		return ErrInvalidCredentials
 	}
+	giveBack()
 	return nil
 }
 
@@ -245,7 +275,7 @@ func (h *Handlers) SignIn(ctx context.Context, cmd SignIn, meta events.Metadata)
 	if known {
 		check.known, check.knownScope = "device\x00"+bound+"\x00"+device, ScopeDevice
 	}
-	if err := h.checkPassword(check, cmd.Password, hash); err != nil {
+	if err := h.checkPassword(ctx, check, cmd.Password, hash); err != nil {
 		return SignedIn{}, err
 	}
 	if !user.Exists() {

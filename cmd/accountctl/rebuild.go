@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"reflect"
 	"regexp"
 	"slices"
@@ -19,6 +20,7 @@ import (
 	"go.mongodb.org/mongo-driver/bson"
 
 	"github.com/accountd/accountd/internal/app"
+	"github.com/accountd/accountd/internal/coord"
 	"github.com/accountd/accountd/internal/keystore"
 	"github.com/accountd/accountd/internal/platform"
 	"github.com/accountd/accountd/internal/projector"
@@ -89,7 +91,19 @@ func (e *env) rebuildCmd() *cobra.Command {
 					fmt.Fprintf(e.stderr, "%s: copy as of %s in %s\n", proj.Name, at.UTC().Format(time.RFC3339), strings.Join(suffixed(proj, b.Suffix), ", "))
 					continue
 				}
-				g, err := projector.Rebuild(e.ctx, b, max(proj.Version, 1))
+				// One rebuild of a read model at a time, here or in a
+				// replica of the service: the same lease.
+				var g projector.Generation
+				lease := &coord.Lease{Coord: coord.New(p.JetStream, coord.Options{}), Name: app.RebuildLease(proj.Name), Holder: ctlHolder()}
+				err := lease.TryRun(e.ctx, func(ctx context.Context, _ uint64) error {
+					var err error
+					g, err = projector.Rebuild(ctx, b, max(proj.Version, 1))
+					return err
+				})
+				if errors.Is(err, coord.ErrHeld) {
+					holder, _ := lease.Coord.Holder(e.ctx, lease.Name)
+					return exitError{1, fmt.Sprintf("a rebuild of %s is already running (%s): try again when it is done", proj.Name, holder)}
+				}
 				if err != nil {
 					return e.interrupted(err)
 				}
@@ -101,6 +115,12 @@ func (e *env) rebuildCmd() *cobra.Command {
 	cmd.Flags().StringVar(&until, "until", "", "build the read model as it was at this RFC 3339 time (with --into)")
 	cmd.Flags().StringVar(&into, "into", "", "name of the scratch copy (with --until)")
 	return cmd
+}
+
+// ctlHolder names this accountctl run as a lease holder.
+func ctlHolder() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("accountctl-%s-%d", host, os.Getpid())
 }
 
 func (e *env) interrupted(err error) error {

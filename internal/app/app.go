@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/accountd/accountd/commands"
+	"github.com/accountd/accountd/internal/coord"
 	"github.com/accountd/accountd/internal/httpapi"
 	"github.com/accountd/accountd/internal/keystore"
 	"github.com/accountd/accountd/internal/mailer"
@@ -109,6 +110,9 @@ type Config struct {
 	// MetricsListen is where GET /metrics is served, on a listener of its
 	// own (so the public port never shows it); "" or "off": nowhere.
 	MetricsListen string
+	// ReplicaID names this process among the service's replicas (lease
+	// holders, logs); empty: the host name and 6 random hex characters.
+	ReplicaID string
 	// AllowedHosts are host names the API and the console answer for,
 	// besides the loopback names and the HTTP listen host; a request for
 	// another gets 421.
@@ -178,6 +182,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.AuditRetention == 0 {
 		c.AuditRetention = 400 * 24 * time.Hour
+	}
+	if c.ReplicaID == "" {
+		c.ReplicaID = newReplicaID()
 	}
 	c.Platform.Logger = c.Logger
 }
@@ -268,6 +275,11 @@ type App struct {
 	Supervisor *supervise.Supervisor
 	Catalog    *projector.Catalog
 	Keys       *keystore.Store
+	// Coord is what replicas share beyond the log: leases, limits and the
+	// console's short-lived state (JetStream KV).
+	Coord *coord.Coord
+	// ReplicaID names this process among the replicas.
+	ReplicaID string
 
 	cfg        Config
 	scopes     *scopes.Registry
@@ -308,7 +320,7 @@ func Start(ctx context.Context, cfg Config) (_ *App, err error) {
 	m := metrics.New()
 	a := &App{
 		Platform: p, Metrics: m, cfg: cfg, log: cfg.Logger, bg: bg, cancel: cancel,
-		projectors: cfg.Projectors, executors: map[string]*projector.Executor{}, rebuilds: map[string][2]uint64{},
+		ReplicaID: cfg.ReplicaID, projectors: cfg.Projectors, executors: map[string]*projector.Executor{}, rebuilds: map[string][2]uint64{},
 		Supervisor: supervise.New(supervise.Config{Logger: cfg.Logger, Metrics: m, MinBackoff: cfg.MinRestartBackoff, MaxBackoff: cfg.MaxRestartBackoff}),
 	}
 	defer func() {
@@ -321,6 +333,7 @@ func Start(ctx context.Context, cfg Config) (_ *App, err error) {
 	}
 	steps := []func(context.Context) error{
 		a.openKeys,
+		a.openCoord,
 		a.prepareFeedAndReadModels,
 		a.startPrincipals,
 		a.buildCommands,

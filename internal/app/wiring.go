@@ -20,6 +20,7 @@ import (
 	"github.com/accountd/accountd/internal/principals"
 	"github.com/accountd/accountd/internal/projector"
 	"github.com/accountd/accountd/internal/relay"
+	"github.com/accountd/accountd/internal/sharedlimits"
 	"github.com/accountd/accountd/internal/web"
 	"github.com/accountd/accountd/projections"
 	"github.com/accountd/accountd/queries"
@@ -122,6 +123,9 @@ func (a *App) buildCommands(context.Context) error {
 		ConfiguredAdmins:  admins,
 		// Picture uploads per account.
 		PictureUploadLimit: a.cfg.PictureUploadLimit,
+		// Every limit counts across replicas (shared); sign-ins are
+		// refused while it cannot be counted.
+		Limits: sharedlimits.New(a.Coord, nil),
 	})
 	return err
 }
@@ -171,7 +175,19 @@ func (a *App) startReadSide(ctx context.Context) error {
 		}
 		a.Supervisor.Go(a.bg, projectorComponent(proj.Name), func(ctx context.Context) error { return a.runProjector(ctx, proj) })
 		if version := max(proj.Version, 1); version > live.Version {
-			a.Supervisor.Go(a.bg, rebuildComponent(proj.Name), func(ctx context.Context) error { return a.rebuildOnce(ctx, proj, version) })
+			// One replica rebuilds (leased; accountctl rebuild takes the
+			// same lease); the others stand by and find it done.
+			a.Supervisor.Go(a.bg, rebuildComponent(proj.Name), func(ctx context.Context) error {
+				if holder, err := a.Coord.Holder(ctx, RebuildLease(proj.Name)); err == nil && holder != "" {
+					a.log.Info("read model rebuild runs elsewhere; standing by", "projector", proj.Name, "holder", holder)
+				}
+				err := a.leased(RebuildLease(proj.Name), func(ctx context.Context) error { return a.rebuildOnce(ctx, proj, version) })(ctx)
+				if err != nil {
+					return err
+				}
+				<-ctx.Done() // done (here or elsewhere): nothing left to do
+				return nil
+			})
 		}
 	}
 	a.Supervisor.Go(a.bg, componentCatalog, func(ctx context.Context) error {
@@ -237,11 +253,14 @@ func (a *App) runProjector(ctx context.Context, proj projections.Projector) erro
 }
 
 // rebuildOnce rebuilds a read model whose code is newer than the live
-// generation, serving the old one meanwhile.
+// generation, serving the old one meanwhile; it returns once the live
+// generation is new enough. Run under the rebuild's lease.
 func (a *App) rebuildOnce(ctx context.Context, proj projections.Projector, version int) error {
+	if _, err := a.Catalog.Refresh(ctx); err != nil {
+		return err // another holder may have swapped it in: decide on the catalog as it is
+	}
 	if a.Catalog.Live(proj.Name).Version >= version {
-		<-ctx.Done() // done (by this run or another): nothing left to do
-		return nil
+		return nil // done (by this run or another)
 	}
 	a.log.Info("rebuilding read model: its code is newer", "projector", proj.Name, "version", version)
 	g, err := projector.Rebuild(ctx, projector.Build{Projector: proj, JetStream: a.Platform.JetStream, Stream: FeedStream, Subject: FeedSubject,
@@ -257,7 +276,6 @@ func (a *App) rebuildOnce(ctx context.Context, proj projections.Projector, versi
 		return err
 	}
 	a.log.Info("read model rebuilt and swapped in", "projector", proj.Name, "generation", g.Number)
-	<-ctx.Done()
 	return nil
 }
 
@@ -297,12 +315,16 @@ func (a *App) buildAPI(context.Context) error {
 // buildConsole wires the web console, and the one handler that serves it
 // and the API: the API's paths to the API, every other path to the
 // console.
-func (a *App) buildConsole(context.Context) error {
-	var err error
+func (a *App) buildConsole(ctx context.Context) error {
+	flashes, confirmations, err := a.consoleState(ctx)
+	if err != nil {
+		return err
+	}
 	a.Console, err = web.New(web.Config{
 		Commands: a.Commands, Queries: a.Queries, Principals: a.Principals, Logger: a.log, AccessLog: a.cfg.AccessLog,
 		Metrics: a.Metrics, InsecureCookies: a.cfg.InsecureCookies, SessionTTL: a.cfg.SessionTTL,
 		Now: a.cfg.ConsoleNow, AllowedHosts: a.cfg.allowedHosts(),
+		Flashes: flashes, Confirmations: confirmations,
 	})
 	if err != nil {
 		return err
@@ -319,7 +341,7 @@ func (a *App) buildConsole(context.Context) error {
 
 // startHousekeeping prunes idle in-memory state and samples lag for the
 // metrics.
-func (a *App) startHousekeeping(context.Context) error {
+func (a *App) startHousekeeping(ctx context.Context) error {
 	a.Supervisor.Go(a.bg, componentHousekeeping, func(ctx context.Context) error {
 		return every(ctx, time.Minute, func() {
 			a.Commands.Prune()
@@ -327,7 +349,9 @@ func (a *App) startHousekeeping(context.Context) error {
 			a.Principals.Prune()
 		})
 	})
-	a.Supervisor.Go(a.bg, componentRetention, func(ctx context.Context) error {
+	// Audit retention, erasure, reminders and the mailer run on one
+	// replica at a time (leased); the rest is harmless on every replica.
+	a.Supervisor.Go(a.bg, componentRetention, a.leased(leaseRetention, func(ctx context.Context) error {
 		prune := func() {
 			if err := projector.PruneAudit(ctx, a.Platform.DB, a.Catalog.Suffix(projections.AuditProjector().Name), time.Now().Add(-a.cfg.AuditRetention)); err != nil && ctx.Err() == nil {
 				a.log.Warn("audit retention", "err", err)
@@ -335,8 +359,10 @@ func (a *App) startHousekeeping(context.Context) error {
 		}
 		prune()
 		return every(ctx, time.Hour, prune)
-	})
-	a.Supervisor.Go(a.bg, componentErasure, func(ctx context.Context) error {
+	}))
+	a.Supervisor.Go(a.bg, componentErasure, a.leased(leaseErasure, func(ctx context.Context) error {
+		// done: erasures this holder finished (a hint; finishing one again
+		// changes nothing).
 		done := map[string]bool{}
 		finish := func() {
 			for id, username := range a.Principals.Deleted() {
@@ -353,11 +379,11 @@ func (a *App) startHousekeeping(context.Context) error {
 		}
 		finish()
 		return every(ctx, 30*time.Second, finish)
-	})
+	}))
 	// Sessions an account ended (a password change, the account disabled)
 	// get their own session.ended from the command that recorded the
 	// cause; this finishes what a stopped process left. Every replica may
-	// run it: ending an ended session changes nothing.
+	// run it: ending an ended session changes nothing (harmless).
 	a.Supervisor.Go(a.bg, componentSessionEnds, func(ctx context.Context) error {
 		finish := func() {
 			for _, e := range a.Principals.Unended(time.Now().Add(-sessionEndGrace)) {
@@ -373,7 +399,7 @@ func (a *App) startHousekeeping(context.Context) error {
 		finish()
 		return every(ctx, sessionEndGrace, finish)
 	})
-	a.Supervisor.Go(a.bg, componentReminders, func(ctx context.Context) error {
+	a.Supervisor.Go(a.bg, componentReminders, a.leased(leaseReminders, func(ctx context.Context) error {
 		remind := func() {
 			if err := notifier.Remind(ctx, a.Commands, a.Principals, time.Now()); err != nil && ctx.Err() == nil {
 				a.log.Warn("expiry reminders not all raised; retrying", "err", err)
@@ -381,11 +407,17 @@ func (a *App) startHousekeeping(context.Context) error {
 		}
 		remind()
 		return every(ctx, a.cfg.ReminderEvery, remind)
-	})
+	}))
 	if a.cfg.SMTP != "" {
 		relay, _ := mailer.ParseRelay(a.cfg.SMTP) // validated
-		m := &mailer.Mailer{Relay: relay, Outbox: a.Queries, Sent: a.Commands, Logger: a.log}
-		a.Supervisor.Go(a.bg, componentMailer, func(ctx context.Context) error { return m.Run(ctx, 10*time.Second) })
+		claims, err := a.mailClaims(ctx)
+		if err != nil {
+			return err
+		}
+		// One replica sends (leased); each mail is claimed too, so a
+		// hand-over (or a read model behind) never sends one twice.
+		m := &mailer.Mailer{Relay: relay, Outbox: a.Queries, Sent: a.Commands, Logger: a.log, Claims: claims, Holder: a.ReplicaID}
+		a.Supervisor.Go(a.bg, componentMailer, a.leased(leaseMailer, func(ctx context.Context) error { return m.Run(ctx, 10*time.Second) }))
 	}
 	a.Supervisor.Go(a.bg, componentIndexGuard, func(ctx context.Context) error {
 		return every(ctx, time.Second, func() { a.guardIndex(ctx) })

@@ -426,3 +426,30 @@ func TestLeaseRefusesBadConfig(t *testing.T) {
 	}
 
 }
+
+// A lease tried while another holds it is refused at once; once released,
+// it is taken.
+func TestTryRunRefusesAHeldLease(t *testing.T) {
+	t.Parallel()
+	connect := server(t)
+	ctx := t.Context()
+	holding, release := make(chan struct{}), make(chan struct{})
+	first := &coord.Lease{Coord: coord.New(connect(), coord.Options{}), Name: "rebuild-users", Holder: "a"}
+	done := make(chan error, 1)
+	go func() {
+		done <- first.TryRun(ctx, func(context.Context, uint64) error { close(holding); <-release; return nil })
+	}()
+	<-holding
+	second := &coord.Lease{Coord: coord.New(connect(), coord.Options{}), Name: "rebuild-users", Holder: "b"}
+	ran := false
+	if err := second.TryRun(ctx, func(context.Context, uint64) error { ran = true; return nil }); err != coord.ErrHeld || ran {
+		t.Fatalf("second try while held: %v (ran %v), want ErrHeld", err, ran)
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if err := second.TryRun(ctx, func(context.Context, uint64) error { ran = true; return nil }); err != nil || !ran {
+		t.Fatalf("try after release: %v (ran %v)", err, ran)
+	}
+}

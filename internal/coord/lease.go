@@ -32,6 +32,35 @@ type Lease struct {
 	ttl time.Duration
 }
 
+// ErrHeld: TryRun found the lease held by another.
+var ErrHeld = errors.New("lease held by another")
+
+// TryRun is Run for work that must not wait: when the lease is held by
+// another it returns ErrHeld at once (a rebuild started twice is refused);
+// else it runs work while holding it, as Run does, and returns work's
+// error (ErrLost when the lease was lost meanwhile).
+func (l *Lease) TryRun(ctx context.Context, work func(ctx context.Context, fence uint64) error) error {
+	if err := l.validate(); err != nil {
+		return err
+	}
+	l.ttl = l.Coord.leaseTTL
+	if l.Logger == nil {
+		l.Logger = slog.New(slog.DiscardHandler)
+	}
+	kv, err := l.Coord.bucket(ctx, leaseBucket, l.ttl)
+	if err != nil {
+		return err
+	}
+	rev, err := kv.Create(ctx, l.Name, []byte(l.Holder))
+	if conflict(err) {
+		return ErrHeld
+	}
+	if err != nil {
+		return err
+	}
+	return l.hold(ctx, kv, rev, work)
+}
+
 // ErrLost: the lease was taken over (this holder failed to renew in time).
 var ErrLost = errors.New("lease lost")
 

@@ -1,6 +1,9 @@
 // Package mailer sends the e-mail outbox through an SMTP relay: each
-// pending e-mail is sent, then recorded as sent (notification.emailed).
-// Delivery is at least once: a crash between the two sends it again.
+// pending e-mail is claimed, sent, then recorded as sent
+// (notification.emailed). Delivery is at least once: a crash between
+// sending and recording sends it again once the claim expires; the claim,
+// shared by replicas, keeps two replicas (or one replica's next pass,
+// before the outbox read model has caught up) from sending it twice.
 package mailer
 
 import (
@@ -64,12 +67,26 @@ type Recorder interface {
 	NoteEmailed(ctx context.Context, userID, notificationID string, meta events.Metadata) error
 }
 
+// Claims record which process sends a mail: Claim is true for the one
+// caller that claimed key (a claim lasts about a minute: longer than a
+// send, shorter than a crash worth waiting for); Delete gives a claim up.
+// coord.Store is the service's (shared by replicas).
+type Claims interface {
+	Claim(ctx context.Context, key, holder string) (bool, error)
+	Delete(ctx context.Context, key string) error
+}
+
 // Mailer sends the outbox.
 type Mailer struct {
 	Relay  Relay
 	Outbox Outbox
 	Sent   Recorder
 	Logger *slog.Logger
+	// Claims, when set, are taken before each mail is sent, as Holder:
+	// a mail claimed elsewhere is left to its claimant. Nil: none (one
+	// process alone).
+	Claims Claims
+	Holder string
 	// Send sends one message (nil: smtp.SendMail).
 	Send func(addr string, a smtp.Auth, from string, to []string, msg []byte) error
 }
@@ -107,8 +124,22 @@ func (m *Mailer) SendPending(ctx context.Context) error {
 			errs = append(errs, err) // stays pending: nothing is recorded as sent that was not
 			continue
 		}
+		if m.Claims != nil {
+			claimed, err := m.Claims.Claim(ctx, mail.NotificationID, m.Holder)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("notification %s: not claimed: %w", mail.NotificationID, err))
+				continue // unclaimed, unsent: the next pass tries again
+			}
+			if !claimed {
+				continue // being sent (or just sent) elsewhere
+			}
+		}
 		if err := send(m.Relay.Addr, m.Relay.Auth, m.Relay.From, []string{mail.To}, msg); err != nil {
 			errs = append(errs, sendError(mail.NotificationID, err))
+			if m.Claims != nil {
+				// Not sent: anyone may try again at once.
+				_ = m.Claims.Delete(context.WithoutCancel(ctx), mail.NotificationID)
+			}
 			continue
 		}
 		if err := m.Sent.NoteEmailed(ctx, mail.UserID, mail.NotificationID, events.Metadata{Actor: events.ActorSystem}); err != nil {

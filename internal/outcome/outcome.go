@@ -29,6 +29,7 @@ func Of(err error) (Outcome, bool) {
 	var te *commands.ThrottledError
 	var le *commands.LimitsError
 	var be *commands.BusyError
+	var ue *commands.UnavailableError
 	switch {
 	case errors.As(err, &ve):
 		return Outcome{Status: http.StatusUnprocessableEntity, Kind: "validation", Violations: ve.Violations}, true
@@ -38,6 +39,9 @@ func Of(err error) (Outcome, bool) {
 		return Outcome{Status: http.StatusForbidden, Kind: "token_limits", Violations: le.Violations}, true
 	case errors.As(err, &be):
 		return Outcome{Status: http.StatusServiceUnavailable, Kind: "busy", RetryAfter: be.RetryAfter}, true
+	case errors.As(err, &ue):
+		// The shared limits cannot be counted: refused, not a free pass.
+		return Outcome{Status: http.StatusServiceUnavailable, Kind: "unavailable", RetryAfter: ue.RetryAfter}, true
 	case errors.Is(err, commands.ErrUsernameTaken):
 		return Outcome{Status: http.StatusConflict, Kind: "username_taken", Violations: []validate.Violation{{Field: "username", Code: "username.taken"}}}, true
 	case errors.Is(err, commands.ErrWrongExpectedVersion):

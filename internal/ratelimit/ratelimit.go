@@ -1,5 +1,6 @@
-// Package ratelimit provides keyed token buckets and keyed locks for
-// throttling sign-in attempts.
+// Package ratelimit provides keyed token buckets and keyed locks, kept in
+// this process (commands.MemoryLimits: one replica's own; several replicas
+// share limits through the coordination store instead).
 package ratelimit
 
 import (
@@ -81,6 +82,20 @@ func (l *Limiter) Take(key string) {
 	}
 	b.tokens = math.Min(l.burst, b.tokens+float64(now.Sub(b.at))/float64(l.every)) - 1
 	b.tokens = math.Max(b.tokens, -l.burst) // bounded: a storm cannot lock a key for ever
+	b.at = now
+}
+
+// Give returns a token taken before (an attempt counted up front that
+// turned out not to count), never past a full bucket.
+func (l *Limiter) Give(key string) {
+	now := l.now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b, ok := l.buckets[key]
+	if !ok {
+		return // full already
+	}
+	b.tokens = math.Min(l.burst, b.tokens+float64(now.Sub(b.at))/float64(l.every)+1)
 	b.at = now
 }
 

@@ -26,6 +26,25 @@ func App(t testing.TB, cfg app.Config, dir string) (*app.App, *httptest.Server) 
 	cfg.Platform = platform.Config{
 		DataDir: dir, EventStoreListen: "127.0.0.1:0", NATSListen: "127.0.0.1:0",
 	}
+	applyTestDefaults(&cfg)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	a, err := app.Start(ctx, cfg)
+	if err != nil {
+		t.Fatalf("start service: %v", err)
+	}
+	srv := httptest.NewServer(a.Handler)
+	t.Cleanup(func() {
+		srv.Close()
+		a.Close()
+	})
+	return a, srv
+}
+
+// applyTestDefaults sets what every test service has unless the test says
+// otherwise: ports picked by the system, cheap hashing, limits out of the
+// way.
+func applyTestDefaults(cfg *app.Config) {
 	cfg.HTTPListen = "127.0.0.1:0"
 	if cfg.MetricsListen == "" {
 		cfg.MetricsListen = "127.0.0.1:0" // App.MetricsAddr tells where
@@ -51,18 +70,6 @@ func App(t testing.TB, cfg app.Config, dir string) (*app.App, *httptest.Server) 
 	if cfg.PasswordParams == (password.Params{}) {
 		cfg.PasswordParams = CheapHashing
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	a, err := app.Start(ctx, cfg)
-	if err != nil {
-		t.Fatalf("start service: %v", err)
-	}
-	srv := httptest.NewServer(a.Handler)
-	t.Cleanup(func() {
-		srv.Close()
-		a.Close()
-	})
-	return a, srv
 }
 
 // Platform starts the embedded servers (event store, NATS, FerretDB) in a

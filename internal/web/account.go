@@ -47,8 +47,7 @@ func (c *Console) postEndSession(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, err)
 		return
 	}
-	c.confirmed.forget(id)
-	c.flashes.forget(sessionFlashKey(id))
+	c.forgetSession(r.Context(), id)
 	c.seeOther(w, r, "/settings/sessions", "ui.sessions.ended")
 }
 

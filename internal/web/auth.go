@@ -102,7 +102,7 @@ func (c *Console) signInOrShowForm(w http.ResponseWriter, r *http.Request, usern
 	c.setDeviceCookie(w, in.Device, in.DeviceExpiresAt)
 	// Signing in confirms the password: sensitive steps need no second one
 	// for the next minutes.
-	c.confirmed.put(in.SessionID, struct{}{})
+	c.confirmNow(r.Context(), in.SessionID)
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
@@ -122,8 +122,7 @@ func (c *Console) postLogout(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, err)
 		return
 	}
-	c.confirmed.forget(p.Credential.ID)
-	c.flashes.forget(sessionFlashKey(p.Credential.ID))
+	c.forgetSession(r.Context(), p.Credential.ID)
 	c.clearCookie(w, c.cookies.session)
 	c.seeOtherSignedOut(w, r, "/login", "ui.logout.done")
 }
@@ -145,7 +144,7 @@ func (c *Console) postReauth(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	c.confirmed.put(p.Credential.ID, struct{}{})
+	c.confirmNow(r.Context(), p.Credential.ID)
 	http.Redirect(w, r, safeNext(form["next"], "/settings/profile"), http.StatusSeeOther)
 }
 

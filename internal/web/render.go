@@ -312,7 +312,7 @@ func (c *Console) seeOther(w http.ResponseWriter, r *http.Request, to, messageKe
 // session.
 func (c *Console) seeOtherSignedOut(w http.ResponseWriter, r *http.Request, to, messageKey string) {
 	key := randomID()
-	c.flashes.put(key, flash{message: messageKey})
+	c.keepFlash(r.Context(), key, flash{message: messageKey})
 	c.setCookie(w, c.cookies.flash, key, flashFor)
 	http.Redirect(w, r, to, http.StatusSeeOther)
 }
@@ -323,7 +323,7 @@ func (c *Console) leaveFlash(w http.ResponseWriter, r *http.Request, f flash) {
 	p := caller(r)
 	f.userID = p.UserID
 	key := sessionFlashKey(p.Credential.ID)
-	c.flashes.put(key, f)
+	c.keepFlash(r.Context(), key, f)
 	c.setCookie(w, c.cookies.flash, key, flashFor)
 }
 
@@ -345,7 +345,7 @@ func (c *Console) takeFlash(w http.ResponseWriter, r *http.Request) (flash, bool
 	} else if strings.HasPrefix(ck.Value, sessionFlashKey("")) {
 		return flash{}, false // nobody signed out may take a session's flash
 	}
-	f, ok := c.flashes.take(ck.Value)
+	f, ok := c.takeFlashAt(r.Context(), ck.Value)
 	if !ok || f.userID != p.UserID {
 		return flash{}, false
 	}

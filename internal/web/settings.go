@@ -199,6 +199,6 @@ func (c *Console) postPassword(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	c.confirmed.put(p.Credential.ID, struct{}{}) // the current password was just given
+	c.confirmNow(r.Context(), p.Credential.ID) // the current password was just given
 	c.seeOther(w, r, "/settings/password", "ui.password.saved")
 }

@@ -61,6 +61,18 @@ func (s *expiring[V]) take(key string) (V, bool) {
 	return e.v, true
 }
 
+// get returns the value if it is there and not expired.
+func (s *expiring[V]) get(key string) (V, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.m[key]
+	if !ok || s.now().Sub(e.at) > s.ttl {
+		var zero V
+		return zero, false
+	}
+	return e.v, true
+}
+
 // has tells whether the key is there and not expired.
 func (s *expiring[V]) has(key string) bool {
 	s.mu.Lock()
@@ -123,8 +135,9 @@ func randomID() string {
 }
 
 // flash is a one-time message (and, once, a generated token or revealed
-// secret) carried from a POST to the page it redirects to: kept here, only
-// its key in a cookie. A signed-in session has at most one (the newest),
+// secret) carried from a POST to the page it redirects to: kept in the
+// console's StateStore (shared by replicas, sealed), only its key in a
+// cookie. A signed-in session has at most one (the newest),
 // keyed by the session, so their number is bounded by the sessions'.
 type flash struct {
 	userID  string
@@ -140,6 +153,6 @@ const (
 )
 
 // reauthFor is how long a confirmed password counts as recent. The
-// confirmations are per process: behind a load balancer without affinity a
-// session confirms again on another replica.
+// confirmations are in the console's StateStore: shared by replicas, so a
+// session confirms once whichever replica serves its next request.
 const reauthFor = 10 * time.Minute

@@ -56,7 +56,20 @@ type Config struct {
 	// AllowedHosts are the host names the console answers for besides the
 	// loopback ones; another Host gets 421.
 	AllowedHosts []string
+	// Flashes keep one-time messages (and a new token's secret, shown
+	// once) for the page a form redirects to, FlashTTL long at least;
+	// Confirmations keep recent password confirmations, ReauthTTL long at
+	// least. Several replicas share them (coord.Store); nil: this
+	// process's own.
+	Flashes, Confirmations StateStore
 }
+
+// FlashTTL and ReauthTTL are how long the console's stores must keep
+// their values.
+const (
+	FlashTTL  = flashFor
+	ReauthTTL = reauthFor
+)
 
 func (c *Config) setDefaults() {
 	if c.Logger == nil {
@@ -70,6 +83,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.SessionTTL == 0 {
 		c.SessionTTL = 24 * time.Hour
+	}
+	if c.Flashes == nil {
+		c.Flashes = newMemoryState(c.Now, flashFor, maxFlashes)
+	}
+	if c.Confirmations == nil {
+		c.Confirmations = newMemoryState(c.Now, reauthFor, maxConfirms)
 	}
 }
 
@@ -97,8 +116,8 @@ type Console struct {
 	now        func() time.Time
 	pages      *pages
 	static     *staticFiles
-	flashes    *expiring[flash]
-	confirmed  *expiring[struct{}] // sessions that confirmed the password recently
+	flashes    StateStore // one-time messages, by session (or a random key)
+	confirmed  StateStore // when sessions last confirmed the password
 	handler    http.Handler
 	router     *mux.Router
 	zones      i18n.Zones
@@ -124,8 +143,7 @@ func New(cfg Config) (*Console, error) {
 	}
 	c := &Console{cmd: cfg.Commands, queries: cfg.Queries, principals: cfg.Principals, log: cfg.Logger, access: cfg.AccessLog,
 		metrics: cfg.Metrics, catalogs: cats, secure: !cfg.InsecureCookies, sessionTTL: cfg.SessionTTL,
-		now: cfg.Now, static: static, flashes: newExpiring[flash](cfg.Now, flashFor, maxFlashes),
-		confirmed: newExpiring[struct{}](cfg.Now, reauthFor, maxConfirms), hosts: reqmeta.NewHosts(cfg.AllowedHosts...), agents: newAgentParser()}
+		now: cfg.Now, static: static, flashes: cfg.Flashes, confirmed: cfg.Confirmations, hosts: reqmeta.NewHosts(cfg.AllowedHosts...), agents: newAgentParser()}
 	if c.secure {
 		c.cookies = cookieNames{session: "__Host-accountd_session", flash: "__Host-accountd_flash", device: "__Host-device"}
 	} else {
@@ -407,7 +425,7 @@ func (c *Console) isAdmin(p principals.Principal) bool {
 // to the page its form was on, else back.
 func (c *Console) recentlyConfirmed(back string, next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if !c.confirmed.has(caller(r).Credential.ID) {
+		if !c.confirmedRecently(r.Context(), caller(r).Credential.ID) {
 			target := r.URL.RequestURI()
 			if r.Method != http.MethodGet {
 				target = refererPath(r, back)
