@@ -60,9 +60,12 @@ type Executor struct {
 	// after it (a point-in-time copy); Run then returns.
 	Until time.Time
 
-	// versions remembers what this executor last wrote or read per
-	// document, sparing a read before each write; logs does the same for
-	// append-only logs. Only Run's goroutine uses them.
+	// versions remembers what this executor last wrote per document,
+	// sparing writes known to be redundant; logs remembers the append-only
+	// logs' indexes, sparing a read before each append. Hints only: the
+	// guard in the database decides, and both are forgotten whenever
+	// another executor may have written (a start, a new pin). Only Run's
+	// goroutine uses them.
 	versions map[string]uint64
 	logs     map[string]logState
 
@@ -311,15 +314,21 @@ func (x *Executor) open(ctx context.Context, rec events.Recorded) (events.Record
 	return rec, err
 }
 
-// apply writes each coalesced document, skipping those already at the
-// write's version or newer, and appends log entries. It reads and writes by
-// _id only: FerretDB on SQLite scans for any other filter, and does not
-// check a filter's guard atomically nor report bulk failures reliably. Each
-// collection has one projector and each projector one executor, so nothing
-// writes a document between its read and its write. Writes go out as
-// ordered bulk writes of at most bulkSize statements (FerretDB deadlocks on
-// much larger ones); a failure fails the batch, which is retried whole
-// (every write is idempotent).
+// apply writes each coalesced document and appends log entries. Every
+// write is guarded in the database by the event's version: it replaces a
+// document only where the stored _v is lower (filter {_id, _v: {$lt: v}}),
+// and an upsert that finds the _id taken (a duplicate key) means the
+// document is already newer, so it is skipped. Older never lands over
+// newer, and a redelivered batch changes nothing, whoever else writes the
+// same read model (a pinned executor is not guaranteed to be alone: a NATS
+// node lost moves the pin while the old holder still writes). The versions
+// memo only spares writes known to be redundant: a document never moves
+// back, so what this executor once saw stored is a lower bound. On FerretDB
+// v1 a filtered update reads, then replaces, so two executors racing on one
+// document are not atomic; the guard still makes them converge on the
+// newest event. Writes go out as ordered bulk writes of at most bulkSize
+// statements (FerretDB deadlocks on much larger ones); a failure fails the
+// batch, which is retried whole (every write is idempotent).
 func (x *Executor) apply(ctx context.Context, writes []projections.Write, parked []Parked) error {
 	if x.versions == nil || len(x.versions) > maxRememberedVersions {
 		x.versions = map[string]uint64{}
@@ -335,16 +344,8 @@ func (x *Executor) apply(ctx context.Context, writes []projections.Write, parked
 			continue
 		}
 		key := w.Collection + "\x00" + w.ID
-		stored, known := x.versions[key]
-		if !known && !x.Fresh {
-			var err error
-			if stored, err = x.storedVersion(ctx, w.Collection, w.ID); err != nil {
-				return err
-			}
-		}
-		if stored >= w.Version {
-			x.versions[key] = stored
-			continue // applied before: this is a redelivery
+		if stored, known := x.versions[key]; known && stored >= w.Version {
+			continue // written before: a redelivery
 		}
 		set, unset := bson.M{projections.VersionField: int64(w.Version)}, bson.M{}
 		for k, v := range w.Set {
@@ -358,7 +359,7 @@ func (x *Executor) apply(ctx context.Context, writes []projections.Write, parked
 		if len(unset) > 0 {
 			change["$unset"] = unset
 		}
-		ops = append(ops, op{w.Collection, mongo.NewUpdateOneModel().SetFilter(bson.M{"_id": w.ID}).SetUpdate(change).SetUpsert(true)})
+		ops = append(ops, op{w.Collection, guarded(w.ID, int64(w.Version), change)})
 		versions[key] = w.Version
 	}
 	appendOps, err := x.planAppends(ctx, writes, logs)
@@ -376,6 +377,18 @@ func (x *Executor) apply(ctx context.Context, writes []projections.Write, parked
 		}
 	}
 	return nil
+}
+
+// guarded is an upsert of document id that applies only where the stored
+// version is below version.
+func guarded(id string, version int64, change bson.M) mongo.WriteModel {
+	return mongo.NewUpdateOneModel().SetFilter(bson.M{"_id": id, projections.VersionField: bson.M{"$lt": version}}).SetUpdate(change).SetUpsert(true)
+}
+
+// forget drops what the executor remembers of stored documents: after a
+// (re)start or a change of pin another executor may have written since.
+func (x *Executor) forget() {
+	x.versions, x.logs = nil, nil
 }
 
 // logState is what an executor knows of one append-only log's index.
@@ -440,8 +453,9 @@ func (x *Executor) planAppends(ctx context.Context, writes []projections.Write, 
 		}
 		// The index last: until it moves, a redelivery lands where this did.
 		st := learned[t.index+"\x00"+t.id]
-		ops = append(ops, op{t.index, mongo.NewUpdateOneModel().SetFilter(bson.M{"_id": t.id}).
-			SetUpdate(bson.M{"$set": bson.M{projections.VersionField: st.version, "seq": st.seq, "count": st.count}}).SetUpsert(true)})
+		// Guarded like any document: where another executor moved the
+		// index further, this one's entries were redeliveries.
+		ops = append(ops, op{t.index, guarded(t.id, st.version, bson.M{"$set": bson.M{projections.VersionField: st.version, "seq": st.seq, "count": st.count}})})
 	}
 	return ops, nil
 }
@@ -456,7 +470,10 @@ type op struct {
 }
 
 // bulk writes ops in order, as ordered bulk writes per run of one
-// collection.
+// collection. A duplicate key is a guarded write that found its document
+// newer; FerretDB then stops the bulk write without saying reliably where,
+// so the run is written again one statement at a time, each skipped where
+// its document is newer (what was written already is skipped too).
 func (x *Executor) bulk(ctx context.Context, ops []op) error {
 	for len(ops) > 0 {
 		n := 1
@@ -467,24 +484,24 @@ func (x *Executor) bulk(ctx context.Context, ops []op) error {
 		for i := range n {
 			models[i] = ops[i].model
 		}
-		if _, err := x.collection(ops[0].collection).BulkWrite(ctx, models, options.BulkWrite().SetOrdered(true)); err != nil {
-			x.versions, x.logs = nil, nil // some writes may have happened: read again
+		coll := x.collection(ops[0].collection)
+		_, err := coll.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(true))
+		if err != nil && mongo.IsDuplicateKeyError(err) {
+			err = nil
+			for _, m := range models {
+				if _, err = coll.BulkWrite(ctx, []mongo.WriteModel{m}); err != nil && !mongo.IsDuplicateKeyError(err) {
+					break
+				}
+				err = nil
+			}
+		}
+		if err != nil {
+			x.forget() // some writes may have happened: read again
 			return fmt.Errorf("write %s: %w", ops[0].collection, err)
 		}
 		ops = ops[n:]
 	}
 	return nil
-}
-
-func (x *Executor) storedVersion(ctx context.Context, collection, id string) (uint64, error) {
-	var current struct {
-		Version int64 `bson:"_v"`
-	}
-	err := x.collection(collection).FindOne(ctx, bson.M{"_id": id}, options.FindOne().SetProjection(bson.M{projections.VersionField: 1})).Decode(&current)
-	if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
-		return 0, fmt.Errorf("read %s/%s: %w", collection, id, err)
-	}
-	return uint64(max(current.Version, 0)), nil
 }
 
 // collection is the physical collection of a read model's collection: the
