@@ -138,6 +138,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	insecureCookies := flags.Bool("insecure-cookies", false, "console cookies without Secure and the __Host- prefix, for plain-HTTP development hosts other than localhost (only with --http on a loopback address)")
 	readyLag := flags.Duration("ready-max-lag", 10*time.Second, "/readyz is 503 while a component is further behind the log than this")
 	metricsListen := flags.String("metrics-listen", "127.0.0.1:9090", "listen address of GET /metrics, a listener of its own (several replicas on one host: one address each); \"\" or off: no metrics")
+	replicaID := flags.String("replica-id", "", "this replica's name in /readyz, logs and the leases it holds (default: the host name, \"-\" and 6 random hex characters, new at every start)")
 	allowedHosts := flags.String("allowed-hosts", "", "host names (comma-separated) the API and console answer for besides localhost, 127.0.0.1, [::1] and the --http host; another Host header gets 421 (/healthz and /readyz answer any)")
 	flags.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: accountd [flags]\n\nThe self-service account backend. Flags:\n\n")
@@ -223,6 +224,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		ReadyMaxLag:          *readyLag,
 		MetricsListen:        *metricsListen,
 		AllowedHosts:         splitList(*allowedHosts),
+		ReplicaID:            *replicaID,
 	})
 	if err != nil {
 		logger.Error("cannot start", "err", err)

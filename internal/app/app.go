@@ -5,17 +5,21 @@ package app
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/accountd/accountd/commands"
+	"github.com/accountd/accountd/internal/coord"
 	"github.com/accountd/accountd/internal/httpapi"
 	"github.com/accountd/accountd/internal/keystore"
 	"github.com/accountd/accountd/internal/mailer"
@@ -109,10 +113,30 @@ type Config struct {
 	// MetricsListen is where GET /metrics is served, on a listener of its
 	// own (so the public port never shows it); "" or "off": nowhere.
 	MetricsListen string
+	// ReplicaID names this replica in /readyz, its logs and the leases it
+	// holds (empty: the host name, "-" and 6 random hex characters, new at
+	// every start).
+	ReplicaID string
+	// PinnedTTL is how long a projector's consumer stays pinned to a
+	// replica that stopped pulling without giving it up (a crash) before a
+	// standby replica takes over (zero: projector.DefaultPinnedTTL, 10 s).
+	PinnedTTL time.Duration
 	// AllowedHosts are host names the API and the console answer for,
 	// besides the loopback names and the HTTP listen host; a request for
 	// another gets 421.
 	AllowedHosts []string
+}
+
+// defaultReplicaID is the host name and 6 random hex characters: unique
+// per process start, and still telling where it runs.
+func defaultReplicaID() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "replica"
+	}
+	b := make([]byte, 3)
+	_, _ = rand.Read(b)
+	return host + "-" + hex.EncodeToString(b)
 }
 
 // metricsOff: MetricsListen values that serve no metrics.
@@ -134,6 +158,10 @@ func (c *Config) setDefaults() {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
+	if c.ReplicaID == "" {
+		c.ReplicaID = defaultReplicaID()
+	}
+	c.Logger = c.Logger.With("replica", c.ReplicaID)
 	if c.PasswordParams == (password.Params{}) {
 		c.PasswordParams = password.Default()
 	}
@@ -268,6 +296,9 @@ type App struct {
 	Supervisor *supervise.Supervisor
 	Catalog    *projector.Catalog
 	Keys       *keystore.Store
+	// Coord is what the replicas share beyond the log: leases, read-model
+	// checkpoints.
+	Coord *coord.Coord
 
 	cfg        Config
 	scopes     *scopes.Registry

@@ -11,6 +11,7 @@ import (
 
 	"github.com/accountd/accountd/commands"
 	"github.com/accountd/accountd/events"
+	"github.com/accountd/accountd/internal/coord"
 	"github.com/accountd/accountd/internal/devices"
 	"github.com/accountd/accountd/internal/eventlog"
 	"github.com/accountd/accountd/internal/httpapi"
@@ -43,6 +44,9 @@ const (
 	componentConfiguredAdmins = "configured-admins"
 )
 
+// relayLease names the lease whose holder runs the relay.
+const relayLease = "relay"
+
 func projectorComponent(name string) string { return "projector/" + name }
 
 func rebuildComponent(name string) string { return "rebuild/" + name }
@@ -66,6 +70,9 @@ func (a *App) prepareFeedAndReadModels(ctx context.Context) error {
 	if _, err := relay.EnsureStream(ctx, a.Platform.JetStream, FeedStream, FeedSubject); err != nil {
 		return fmt.Errorf("event feed: %w", err)
 	}
+	// What replicas share beyond the log (leases, checkpoints) lives in
+	// JetStream key-value buckets.
+	a.Coord = coord.New(a.Platform.JetStream, coord.Options{})
 	return nil
 }
 
@@ -158,8 +165,14 @@ func (a *App) grantConfiguredAdmins(ctx context.Context) error {
 // the supervisor.
 func (a *App) startReadSide(ctx context.Context) error {
 	p := a.Platform
+	// One relay across the replicas: the lease's holder runs it, the
+	// others wait quietly for the lease. The stream's expected last
+	// sequence and message ids fence a holder that lost the lease unaware.
 	a.relay = relay.New(relay.Config{Log: p.ESDB, JetStream: p.JetStream, Stream: FeedStream, Subject: FeedSubject, Logger: a.log})
-	a.Supervisor.Go(a.bg, componentRelay, a.relay.Run)
+	lease := &coord.Lease{Coord: a.Coord, Name: relayLease, Holder: a.cfg.ReplicaID, Logger: a.log}
+	a.Supervisor.Go(a.bg, componentRelay, func(ctx context.Context) error {
+		return lease.Run(ctx, func(ctx context.Context, _ uint64) error { return a.relay.Run(ctx) })
+	})
 	var err error
 	if a.Catalog, err = projector.LoadCatalog(ctx, p.DB, a.projectors); err != nil {
 		return err
@@ -181,7 +194,8 @@ func (a *App) startReadSide(ctx context.Context) error {
 			}
 		})
 	})
-	n := &notifier.Notifier{Commands: a.Commands, Keys: a.Keys, JetStream: p.JetStream, Stream: FeedStream, Subject: FeedSubject, Logger: a.log}
+	n := &notifier.Notifier{Commands: a.Commands, Keys: a.Keys, JetStream: p.JetStream, Stream: FeedStream, Subject: FeedSubject, Logger: a.log,
+		PinnedTTL: a.cfg.PinnedTTL}
 	a.Supervisor.Go(a.bg, componentNotifier, n.Run)
 	a.Queries = queries.NewReader(p.DB, a.tracker, a.cfg.ReadYourWritesTimeout)
 	a.Queries.Collections(a.Catalog.Collection)
@@ -200,6 +214,7 @@ func (a *App) runProjector(ctx context.Context, proj projections.Projector) erro
 		x := &projector.Executor{
 			Projector: proj, JetStream: a.Platform.JetStream, Stream: FeedStream, Subject: FeedSubject,
 			DB: a.Platform.DB, Progress: a.Progress, Logger: a.log, Metrics: a.Metrics, Suffix: live.Suffix(), Keys: a.Keys,
+			PinnedTTL: a.cfg.PinnedTTL,
 		}
 		a.setExecutor(proj.Name, x)
 		runCtx, stop := context.WithCancel(ctx)

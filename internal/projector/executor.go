@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -24,6 +25,7 @@ import (
 	"go.mongodb.org/mongo-driver/mongo/options"
 
 	"github.com/accountd/accountd/events"
+	"github.com/accountd/accountd/internal/relay"
 	"github.com/accountd/accountd/projections"
 )
 
@@ -69,7 +71,18 @@ type Executor struct {
 	versions map[string]uint64
 	logs     map[string]logState
 
+	// PinnedTTL is how long the consumer stays pinned to an executor that
+	// stopped pulling (zero: DefaultPinnedTTL).
+	PinnedTTL time.Duration
+
+	// relevant are the subjects of the projector's categories; next is the
+	// stream sequence it applies next (0: unknown). Only Run's goroutine
+	// uses them.
+	relevant map[string]bool
+	next     uint64
+
 	mu       sync.Mutex
+	pin      string // the pin it last held ("": a standby); written by Run's goroutine only
 	consumer jetstream.Consumer
 	eventAt  time.Time // time of the last event applied
 }
@@ -95,24 +108,48 @@ func (x *Executor) setDefaults() {
 	}
 }
 
+// Pinning: every replica runs an executor of each projector on the same
+// durable consumer, and JetStream delivers to one of them at a time (the
+// pinned one); the others' pulls wait. The pin moves when its holder stops
+// pulling for PinnedTTL (a crash), or at once when it unpins on a graceful
+// stop.
+const (
+	// PriorityGroup is the consumers' one priority group.
+	PriorityGroup = "active"
+	// DefaultPinnedTTL: a crashed holder's read model resumes elsewhere
+	// within this (plus one pull expiry).
+	DefaultPinnedTTL = 10 * time.Second
+	// maxPullExpiry bounds a pull: the holder pulls again well within the
+	// TTL, so an idle holder keeps its pin.
+	maxPullExpiry = 3 * time.Second
+)
+
 // Run consumes until ctx ends (nil) or its consumer fails (an error: run it
 // under a supervisor, which starts it again and so recreates the consumer).
+// On the way out it gives up its pin, so a standby takes over at once.
 func (x *Executor) Run(ctx context.Context) error {
 	x.setDefaults()
 	if x.Projector.Personal && x.Keys == nil {
 		return fmt.Errorf("projector %s: reads personal data, but no key store is configured", x.Projector.Name)
 	}
-	subjects := make([]string, len(x.Projector.Categories))
-	for i, c := range x.Projector.Categories {
-		subjects[i] = x.Subject + "." + c
+	x.relevant = map[string]bool{}
+	for _, c := range x.Projector.Categories {
+		x.relevant[x.Subject+"."+c] = true
 	}
+	// Unfiltered: every event passes (those of other categories acked
+	// without a write), so the consumer's stream sequences have no holes
+	// (a gap is work another executor took and did not finish) and its
+	// checkpoint follows the whole log. Updating the existing consumer
+	// keeps its place: a new name would replay the read model.
 	cons, err := x.JetStream.CreateOrUpdateConsumer(ctx, x.Stream, jetstream.ConsumerConfig{
-		Durable:        x.Projector.Name + x.Suffix,
+		Durable:        x.Consumer(),
 		AckPolicy:      jetstream.AckAllPolicy,
 		DeliverPolicy:  jetstream.DeliverAllPolicy,
-		FilterSubjects: subjects,
 		AckWait:        30 * time.Second, // redelivery after a crash
 		MaxAckPending:  20_000,
+		PriorityPolicy: jetstream.PriorityPolicyPinned,
+		PriorityGroups: []string{PriorityGroup},
+		PinnedTTL:      x.pinnedTTL(),
 	})
 	if err != nil {
 		if ctx.Err() != nil {
@@ -123,52 +160,206 @@ func (x *Executor) Run(ctx context.Context) error {
 	x.mu.Lock()
 	x.consumer = cons
 	x.mu.Unlock()
-	// Pull exactly what is processed next: nothing sits in a client buffer
-	// unacknowledged when the service stops, so a restart resumes at once.
+	x.forget()
+	x.setPin("")
+	x.next = 0
+	defer x.unpin(cons)
 	for ctx.Err() == nil {
-		batch, err := x.fetch(cons)
+		done, err := x.pull(ctx, cons)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
 			return fmt.Errorf("projector %s: fetch: %w", x.Projector.Name, err)
 		}
-		if !x.Until.IsZero() {
-			if cut := x.untilCut(batch); cut < len(batch) {
-				if cut > 0 {
-					x.process(ctx, batch[:cut])
-				}
-				return nil // the point in time is reached
-			}
-		}
-		if len(batch) > 0 {
-			x.process(ctx, batch)
+		if done {
+			return nil // the point in time is reached
 		}
 	}
 	return nil
 }
 
+func (x *Executor) pinnedTTL() time.Duration {
+	if x.PinnedTTL > 0 {
+		return x.PinnedTTL
+	}
+	return DefaultPinnedTTL
+}
+
+// pull sends one pull request (up to a batch, for up to the pull expiry)
+// and processes what it brings as it arrives: whatever has arrived is one
+// batch, so a lone event is applied at once and a backlog in large
+// batches. Nothing is fetched that is not processed before the next pull.
+func (x *Executor) pull(ctx context.Context, cons jetstream.Consumer) (bool, error) {
+	expiry := min(maxPullExpiry, x.pinnedTTL()/3)
+	res, err := cons.Fetch(x.BatchSize, jetstream.FetchMaxWait(expiry), jetstream.FetchHeartbeat(min(time.Second, expiry/2)),
+		jetstream.FetchPriorityGroup(PriorityGroup))
+	if err != nil {
+		return false, err
+	}
+	msgs := res.Messages()
+	for {
+		var batch []jetstream.Msg
+		select {
+		case <-ctx.Done():
+			// What else this pull brings is left unacknowledged: the next
+			// holder finds it as a gap and reads it from the stream.
+			return false, nil
+		case m, ok := <-msgs:
+			if !ok {
+				return false, pullError(res.Error(), x)
+			}
+			batch = append(batch, m)
+		}
+	more:
+		for len(batch) < x.BatchSize {
+			select {
+			case m, ok := <-msgs:
+				if !ok {
+					break more
+				}
+				batch = append(batch, m)
+			default:
+				break more
+			}
+		}
+		done, err := x.handle(ctx, cons, batch)
+		if err != nil || done {
+			return done, err
+		}
+	}
+}
+
+// pullError sorts a pull's end: a lost pin or a moved consumer leader are
+// a standby's normal life (pull again); anything else fails the executor.
+func pullError(err error, x *Executor) error {
+	switch {
+	case err == nil, errors.Is(err, nats.ErrTimeout), errors.Is(err, jetstream.ErrNoMessages):
+		return nil
+	case errors.Is(err, jetstream.ErrPinIDMismatch), errors.Is(err, jetstream.ErrConsumerLeadershipChanged):
+		x.setPin("") // another executor holds it now
+		return nil
+	}
+	return err
+}
+
+// item is one message to process: delivered by the consumer, or read from
+// the stream to fill a gap.
+type item struct {
+	data    []byte
+	subject string
+	headers nats.Header
+}
+
+// handle processes a delivered batch and acknowledges it. When the pin is
+// new to this executor, another may have held work it never finished (a
+// crash leaves messages delivered but unacknowledged, and JetStream
+// delivers newer ones first): everything between the consumer's
+// acknowledged floor and the batch is read from the stream and applied
+// first, so acknowledging the batch (AckAll) loses nothing. It reports
+// whether Until was reached.
+func (x *Executor) handle(ctx context.Context, cons jetstream.Consumer, batch []jetstream.Msg) (bool, error) {
+	if pin := batch[0].Headers().Get("Nats-Pin-Id"); pin != x.pin || x.next == 0 {
+		x.setPin(pin)
+		x.forget()
+		info, err := cons.Info(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return false, nil
+			}
+			return false, fmt.Errorf("consumer state: %w", err)
+		}
+		x.next = info.AckFloor.Stream + 1
+	}
+	next := x.next
+	var items []item
+	for _, m := range batch {
+		md, err := m.Metadata()
+		if err != nil {
+			return false, fmt.Errorf("message metadata: %w", err)
+		}
+		seq := md.Sequence.Stream
+		if seq < next {
+			continue // applied before (a redelivery)
+		}
+		if seq > next {
+			filled, err := x.fill(ctx, next, seq)
+			if err != nil {
+				if ctx.Err() != nil {
+					return false, nil
+				}
+				return false, err
+			}
+			items = append(items, filled...)
+		}
+		items = append(items, item{data: m.Data(), subject: m.Subject(), headers: m.Headers()})
+		next = seq + 1
+	}
+	if !x.Until.IsZero() {
+		if cut := x.untilCut(items); cut < len(items) {
+			if cut > 0 {
+				x.process(ctx, items[:cut])
+			}
+			return true, nil // the point in time is reached
+		}
+	}
+	if len(items) > 0 && !x.process(ctx, items) {
+		for _, m := range batch {
+			_ = m.Nak()
+		}
+		return false, nil
+	}
+	x.next = next
+	// AckAll: acknowledging the last message covers the whole batch.
+	if err := batch[len(batch)-1].Ack(); err != nil {
+		x.Logger.Warn("projector ack failed; the batch will be redelivered", "projector", x.Projector.Name, "err", err)
+	}
+	return false, nil
+}
+
+// fill reads the stream's messages from..until-1 (a gap another executor
+// left).
+func (x *Executor) fill(ctx context.Context, from, until uint64) ([]item, error) {
+	stream, err := x.JetStream.Stream(ctx, x.Stream)
+	if err != nil {
+		return nil, fmt.Errorf("read a gap: %w", err)
+	}
+	x.Logger.Info("projector takes over unfinished work", "projector", x.Projector.Name, "from_seq", from, "to_seq", until-1)
+	var items []item
+	for seq := from; seq < until; seq++ {
+		m, err := stream.GetMsg(ctx, seq)
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			continue // removed from the stream: nothing to apply
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read a gap at %d: %w", seq, err)
+		}
+		items = append(items, item{data: m.Data, subject: m.Subject, headers: m.Header})
+	}
+	return items, nil
+}
+
 // untilCut is the index of the first message written after Until.
-func (x *Executor) untilCut(batch []jetstream.Msg) int {
-	for i, m := range batch {
+func (x *Executor) untilCut(items []item) int {
+	for i, m := range items {
 		var e struct {
 			Metadata json.RawMessage `json:"metadata"`
 		}
-		if json.Unmarshal(m.Data(), &e) != nil {
+		if json.Unmarshal(m.data, &e) != nil {
 			continue
 		}
 		if meta, err := events.DecodeMetadata(e.Metadata); err == nil && meta.Time.After(x.Until) {
 			return i
 		}
 	}
-	return len(batch)
+	return len(items)
 }
 
 // Consumer is the name of the executor's durable consumer.
 func (x *Executor) Consumer() string { return x.Projector.Name + x.Suffix }
 
-// Pending is how many messages of the projector's subjects wait to be
-// applied (delivered but unacknowledged ones included).
+// Pending is how many messages wait to be applied (delivered but
+// unacknowledged ones included).
 func (x *Executor) Pending(ctx context.Context) (uint64, time.Time, error) {
 	info, at, err := x.info(ctx)
 	if err != nil {
@@ -189,47 +380,83 @@ func (x *Executor) info(ctx context.Context) (*jetstream.ConsumerInfo, time.Time
 	return info, at, err
 }
 
-// fetch waits up to a second for one message, then takes whatever else is
-// already there, up to a batch.
-func (x *Executor) fetch(cons jetstream.Consumer) ([]jetstream.Msg, error) {
-	first, err := cons.Fetch(1, jetstream.FetchMaxWait(time.Second))
-	if err != nil {
-		return nil, err
-	}
-	msgs, err := collect(first, nil)
-	if err != nil || len(msgs) == 0 || x.BatchSize == 1 {
-		return msgs, err
-	}
-	more, err := cons.FetchNoWait(x.BatchSize - 1)
-	if err != nil {
-		return msgs, nil
-	}
-	return collect(more, msgs)
+// unpin gives up the pin, if this executor holds it, so a standby's pull
+// gets the next messages at once rather than after the TTL.
+func (x *Executor) unpin(jetstream.Consumer) {
+	Unpin(x.JetStream, x.Stream, x.Consumer(), x.pin, x.Logger)
+	x.setPin("")
 }
 
-func collect(b jetstream.MessageBatch, into []jetstream.Msg) ([]jetstream.Msg, error) {
-	for m := range b.Messages() {
-		into = append(into, m)
-	}
-	if err := b.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, jetstream.ErrNoMessages) {
-		return into, err
-	}
-	return into, nil
+// setPin records the pin this executor holds ("": none); Run's goroutine
+// alone writes it.
+func (x *Executor) setPin(pin string) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.pin = pin
 }
 
-// process applies a batch, retrying until it is written, then acknowledges.
-func (x *Executor) process(ctx context.Context, batch []jetstream.Msg) {
-	envs := make([]events.Envelope, 0, len(batch))
+// Active says whether this executor holds its consumer's pin (it got the
+// last messages delivered): the replica applying this read model now.
+func (x *Executor) Active() bool {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.pin != ""
+}
+
+// Unpin gives up a consumer's pin if pin (the Nats-Pin-Id its holder last
+// got) still holds it: a standby then takes over at once. A failure only
+// means the pin expires after its TTL.
+func Unpin(js jetstream.JetStream, streamName, consumer, pin string, log *slog.Logger) {
+	if pin == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	cons, err := js.Consumer(ctx, streamName, consumer)
+	if err != nil {
+		return
+	}
+	info, err := cons.Info(ctx)
+	if err != nil {
+		return
+	}
+	for _, g := range info.PriorityGroups {
+		if g.Group != PriorityGroup || g.PinnedClientID != pin {
+			continue
+		}
+		stream, err := js.Stream(ctx, streamName)
+		if err == nil {
+			err = stream.UnpinConsumer(ctx, consumer, PriorityGroup)
+		}
+		if err != nil && log != nil {
+			log.Debug("pin not given up; it expires", "consumer", consumer, "err", err)
+		}
+	}
+}
+
+// process applies a batch, retrying until it is written; false when ctx
+// ended first (the batch is to be delivered again). Messages of categories
+// the projector does not read are not even decoded.
+func (x *Executor) process(ctx context.Context, items []item) bool {
+	envs := make([]events.Envelope, 0, len(items))
 	var parked []Parked
-	for _, m := range batch {
+	var last uint64
+	for _, m := range items {
+		if pos, err := strconv.ParseUint(m.headers.Get(relay.PositionHeader), 10, 64); err == nil {
+			last = max(last, pos)
+		}
+		if !x.relevant[m.subject] {
+			continue
+		}
 		var e events.Envelope
-		if err := json.Unmarshal(m.Data(), &e); err != nil {
-			parked = append(parked, Parked{Raw: m.Data(), Err: err})
+		if err := json.Unmarshal(m.data, &e); err != nil {
+			parked = append(parked, Parked{Raw: m.data, Err: err})
 			continue
 		}
 		envs = append(envs, e)
 	}
-	writes, more, last := x.Reduce(ctx, envs)
+	writes, more, applied := x.Reduce(ctx, envs)
+	last = max(last, applied)
 	parked = append(parked, more...)
 	// A batch being written is finished even when shutdown begins.
 	writeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
@@ -240,21 +467,14 @@ func (x *Executor) process(ctx context.Context, batch []jetstream.Msg) {
 			break
 		}
 		if ctx.Err() != nil {
-			for _, m := range batch {
-				_ = m.Nak()
-			}
-			return
+			return false
 		}
 		x.Logger.Error("projector write failed, retrying", "projector", x.Projector.Name, "err", err, "attempt", attempt)
 		select {
 		case <-ctx.Done():
-			return
+			return false
 		case <-time.After(min(time.Duration(attempt+1)*200*time.Millisecond, 5*time.Second)):
 		}
-	}
-	// AckAll: acknowledging the last message covers the whole batch.
-	if err := batch[len(batch)-1].Ack(); err != nil {
-		x.Logger.Warn("projector ack failed; the batch will be redelivered", "projector", x.Projector.Name, "err", err)
 	}
 	if len(envs) > 0 {
 		if meta, err := events.DecodeMetadata(envs[len(envs)-1].Metadata); err == nil {
@@ -266,6 +486,7 @@ func (x *Executor) process(ctx context.Context, batch []jetstream.Msg) {
 	if x.Progress != nil && last > 0 {
 		x.Progress.Advance(x.Projector.Name, last)
 	}
+	return true
 }
 
 // Parked is an event the projector could not use, kept for someone to
