@@ -300,16 +300,18 @@ type App struct {
 	// checkpoints.
 	Coord *coord.Coord
 
-	cfg        Config
-	scopes     *scopes.Registry
-	log        *slog.Logger
-	tracker    *projector.Tracker
-	relay      *relay.Relay
-	projectors []projections.Projector
-	mu         sync.Mutex
-	executors  map[string]*projector.Executor // the live generation's, per projector
-	rebuilds   map[string][2]uint64           // background rebuilds: done, total
-	readiness  *readiness
+	cfg     Config
+	scopes  *scopes.Registry
+	log     *slog.Logger
+	tracker *projector.Tracker
+	relay   *relay.Relay
+	// checkpoints: how far each read model has come, on any replica.
+	checkpoints *coord.Checkpoints
+	projectors  []projections.Projector
+	mu          sync.Mutex
+	executors   map[string]*projector.Executor // the live generation's, per projector
+	rebuilds    map[string][2]uint64           // background rebuilds: done, total
+	readiness   *readiness
 	// guardFailures counts failed freshness checks in a row (the guard's
 	// goroutine only).
 	guardFailures int

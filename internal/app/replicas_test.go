@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"net/http"
 	"reflect"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -220,4 +222,89 @@ func TestReplicasOneActiveProjectorAndRelay(t *testing.T) {
 		}
 	}
 	verifyAll(t, third.app)
+}
+
+// do sends a JSON request and returns the response (body read into out
+// when given).
+func do(t *testing.T, method, url, bearer, token string, body string, out any) *http.Response {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	if token != "" {
+		req.Header.Set("X-Consistency-Token", token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if out != nil {
+		_ = json.NewDecoder(res.Body).Decode(out)
+	}
+	return res
+}
+
+// A write on one replica carries a consistency token; a read with it on
+// another is never older than the write. A token the read models do not
+// reach in time is a bounded 503 with Retry-After, a malformed one 400.
+func TestConsistencyTokenOnAnyReplica(t *testing.T) {
+	servers := testenv.SharedServers(t)
+	key := secretKey(t)
+	var urls []string
+	for _, id := range []string{"a", "b"} {
+		_, srv := testenv.Replica(t, app.Config{SecretKey: key, ReplicaID: id, ReadYourWritesTimeout: time.Second}, servers)
+		urls = append(urls, srv.URL)
+	}
+	if res := do(t, http.MethodPost, urls[0]+"/v1/users", "", "", `{"username":"ada","password":"correct7horse"}`, nil); res.StatusCode != http.StatusCreated {
+		t.Fatalf("register: %d", res.StatusCode)
+	}
+	var session struct {
+		Token string `json:"token"`
+	}
+	if res := do(t, http.MethodPost, urls[0]+"/v1/sessions", "", "", `{"username":"ada","password":"correct7horse"}`, &session); res.StatusCode != http.StatusCreated || session.Token == "" {
+		t.Fatalf("sign in: %d", res.StatusCode)
+	}
+	var waits []time.Duration
+	for i := range 30 {
+		name := fmt.Sprint("Ada ", i)
+		writeOn, readOn := urls[i%2], urls[(i+1)%2]
+		res := do(t, http.MethodPatch, writeOn+"/v1/me", session.Token, "", `{"full_name":"`+name+`"}`, nil)
+		token := res.Header.Get("X-Consistency-Token")
+		if res.StatusCode != http.StatusOK || token == "" {
+			t.Fatalf("write %d: %d, token %q", i, res.StatusCode, token)
+		}
+		start := time.Now()
+		var me struct {
+			FullName string `json:"full_name"`
+		}
+		// The caller's own tracker does not know writes made on the other
+		// replica: only the token makes this read wait.
+		res = do(t, http.MethodGet, readOn+"/v1/me", session.Token, token, "", &me)
+		waits = append(waits, time.Since(start))
+		if res.StatusCode != http.StatusOK || me.FullName != name {
+			t.Fatalf("read %d with the token on the other replica: %d %q, want %q", i, res.StatusCode, me.FullName, name)
+		}
+	}
+	slices.Sort(waits)
+	t.Logf("read with a token on the other replica: p50 %v, max %v", waits[len(waits)/2], waits[len(waits)-1])
+
+	start := time.Now()
+	res := do(t, http.MethodGet, urls[1]+"/v1/me", session.Token, "999999999999999", "", nil)
+	if res.StatusCode != http.StatusServiceUnavailable || res.Header.Get("Retry-After") != "1" {
+		t.Fatalf("a token not reached: %d (Retry-After %q), want 503", res.StatusCode, res.Header.Get("Retry-After"))
+	}
+	if took := time.Since(start); took > 10*time.Second {
+		t.Fatalf("a token not reached took %v to refuse", took)
+	}
+	if res := do(t, http.MethodGet, urls[1]+"/v1/me", session.Token, "soon", "", nil); res.StatusCode != http.StatusBadRequest {
+		t.Fatalf("a malformed token: %d, want 400", res.StatusCode)
+	}
 }

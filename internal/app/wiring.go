@@ -40,6 +40,7 @@ const (
 	componentNotifier     = "notifier"
 	componentReminders    = "reminders"
 	componentMailer       = "mailer"
+	componentCheckpoints  = "checkpoints"
 
 	componentConfiguredAdmins = "configured-admins"
 )
@@ -177,6 +178,21 @@ func (a *App) startReadSide(ctx context.Context) error {
 	if a.Catalog, err = projector.LoadCatalog(ctx, p.DB, a.projectors); err != nil {
 		return err
 	}
+	// Every replica follows every read model's checkpoint, whichever
+	// replica applies it, so a read with a consistency token waits here
+	// for a write made anywhere.
+	if a.checkpoints, err = a.Coord.Checkpoints(ctx); err != nil {
+		return err
+	}
+	a.Supervisor.Go(a.bg, componentCheckpoints, func(ctx context.Context) error {
+		return a.checkpoints.Watch(ctx, func(consumer string, position uint64) {
+			for _, proj := range a.projectors {
+				if consumer == proj.Name+a.Catalog.Suffix(proj.Name) {
+					a.Progress.Advance(proj.Name, position)
+				}
+			}
+		})
+	})
 	for _, proj := range a.projectors {
 		live := a.Catalog.Live(proj.Name)
 		if err := projector.DropOtherGenerations(ctx, p.DB, p.JetStream, FeedStream, proj, live); err != nil {
@@ -214,7 +230,7 @@ func (a *App) runProjector(ctx context.Context, proj projections.Projector) erro
 		x := &projector.Executor{
 			Projector: proj, JetStream: a.Platform.JetStream, Stream: FeedStream, Subject: FeedSubject,
 			DB: a.Platform.DB, Progress: a.Progress, Logger: a.log, Metrics: a.Metrics, Suffix: live.Suffix(), Keys: a.Keys,
-			PinnedTTL: a.cfg.PinnedTTL,
+			PinnedTTL: a.cfg.PinnedTTL, Checkpoints: a.checkpoints,
 		}
 		a.setExecutor(proj.Name, x)
 		runCtx, stop := context.WithCancel(ctx)
@@ -276,6 +292,20 @@ func (a *App) rebuildOnce(ctx context.Context, proj projections.Projector, versi
 	return nil
 }
 
+// awaitPosition waits until every read model's checkpoint (on whichever
+// replica applies it) covers position, within the read-your-writes budget.
+// Consumers see every event, so any position is reached by all of them.
+func (a *App) awaitPosition(ctx context.Context, position uint64) error {
+	ctx, cancel := context.WithTimeout(ctx, a.cfg.ReadYourWritesTimeout)
+	defer cancel()
+	for _, p := range a.projectors {
+		if err := a.Progress.Wait(ctx, p.Name, position); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (a *App) setExecutor(name string, x *projector.Executor) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -301,6 +331,7 @@ func (a *App) buildAPI(context.Context) error {
 		Commands: a.Commands, Queries: a.Queries, Principals: a.Principals, Logger: a.log,
 		AccessLog: a.cfg.AccessLog, IntrospectionClients: a.cfg.IntrospectionClients,
 		Metrics: a.Metrics, AllowedHosts: a.cfg.allowedHosts(),
+		AwaitPosition: a.awaitPosition,
 		Ready: func(ctx context.Context) (bool, any) {
 			r := a.readiness.check(ctx)
 			return r.Ready, r

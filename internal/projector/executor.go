@@ -71,6 +71,11 @@ type Executor struct {
 	versions map[string]uint64
 	logs     map[string]logState
 
+	// Checkpoints, when set, is told after each batch's writes (before
+	// they are acknowledged) the highest log position applied, under the
+	// consumer's name: other replicas follow it for read-your-writes.
+	Checkpoints Checkpointer
+
 	// PinnedTTL is how long the consumer stays pinned to an executor that
 	// stopped pulling (zero: DefaultPinnedTTL).
 	PinnedTTL time.Duration
@@ -85,6 +90,12 @@ type Executor struct {
 	pin      string // the pin it last held ("": a standby); written by Run's goroutine only
 	consumer jetstream.Consumer
 	eventAt  time.Time // time of the last event applied
+}
+
+// Checkpointer records how far a consumer has applied the log
+// (coord.Checkpoints).
+type Checkpointer interface {
+	Record(ctx context.Context, consumer string, position uint64) error
 }
 
 // Opener opens the personal fields of a payload owned by owner; those of an
@@ -481,6 +492,13 @@ func (x *Executor) process(ctx context.Context, items []item) bool {
 			x.mu.Lock()
 			x.eventAt = meta.Time
 			x.mu.Unlock()
+		}
+	}
+	if x.Checkpoints != nil && last > 0 {
+		// A checkpoint not recorded only delays other replicas' reads that
+		// wait for it: the next batch records a newer one.
+		if err := x.Checkpoints.Record(writeCtx, x.Consumer(), last); err != nil {
+			x.Logger.Warn("projector checkpoint not recorded", "projector", x.Projector.Name, "err", err)
 		}
 	}
 	if x.Progress != nil && last > 0 {
