@@ -73,6 +73,7 @@ func update[S any](ctx context.Context, h *Handlers, r *repository[S], stream st
 			state = r.fold(state, recs[i])
 		}
 		r.put(stream, state, Version(res.Revision))
+		noteWritten(ctx, res.Position)
 		for _, o := range h.observers {
 			o.Observe(recs)
 		}
@@ -96,6 +97,7 @@ func record[S any](ctx context.Context, h *Handlers, r *repository[S], stream st
 	for i, p := range payloads {
 		recs[i] = events.Recorded{Stream: stream, Revision: first + uint64(i), Position: res.Position, Type: p.EventType(), Payload: p, Metadata: meta}
 	}
+	noteWritten(ctx, res.Position)
 	for _, o := range h.observers {
 		o.Observe(recs)
 	}

@@ -138,7 +138,8 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	insecureCookies := flags.Bool("insecure-cookies", false, "console cookies without Secure and the __Host- prefix, for plain-HTTP development hosts other than localhost (only with --http on a loopback address)")
 	readyLag := flags.Duration("ready-max-lag", 10*time.Second, "/readyz is 503 while a component is further behind the log than this (not negative; 0: the default)")
 	metricsListen := flags.String("metrics-listen", "127.0.0.1:9090", "listen address of GET /metrics, a listener of its own (several replicas on one host: one address each); \"\" or off: no metrics; not the --http address")
-	replicaID := flags.String("replica-id", getenv("ACCOUNTD_REPLICA_ID"), "this replica's name among several (lease holders, logs; env ACCOUNTD_REPLICA_ID); empty: the host name and 6 random hex characters, new at every start")
+	rywTimeout := flags.Duration("read-your-writes-timeout", 2*time.Second, "how long a read waits for the read models to include the caller's writes or its X-Consistency-Token (then: the answer there is, or 503 for a token)")
+	replicaID := flags.String("replica-id", getenv("ACCOUNTD_REPLICA_ID"), "this replica's name in /readyz, logs and the leases it holds (env ACCOUNTD_REPLICA_ID); empty: the host name, \"-\" and 6 random hex characters, new at every start")
 	allowedHosts := flags.String("allowed-hosts", "", "host names (comma-separated) the API and console answer for besides localhost, 127.0.0.1, [::1] and the --http host; another Host header gets 421 (/healthz and /readyz answer any)")
 	flags.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: accountd [flags]\n\nThe self-service account backend. Flags:\n\n")
@@ -206,25 +207,26 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 			NATSListen:       *natsListen,
 			Database:         *database,
 		},
-		HTTPListen:           *httpAddr,
-		Logger:               logger,
-		AccessLog:            logger.With("log", "access"),
-		RegistrationLimit:    regLimit,
-		PictureUploadLimit:   picLimit,
-		Scopes:               scopeMap,
-		IntrospectionClients: clientMap,
-		MaxTokenLifetime:     *tokenLifetime,
-		TokenIndexMaxLag:     *indexMaxLag,
-		Admins:               adminList(admins, getenv("ACCOUNTD_ADMINS")),
-		AuditRetention:       time.Duration(*retentionDays) * 24 * time.Hour,
-		SecretKey:            getenv("ACCOUNTD_SECRET_KEY"),
-		SMTP:                 *smtpRelay,
-		InsecureCookies:      *insecureCookies,
-		ReadyMaxLagEvents:    *readyLagEvents,
-		ReadyMaxLag:          *readyLag,
-		MetricsListen:        *metricsListen,
-		AllowedHosts:         splitList(*allowedHosts),
-		ReplicaID:            *replicaID,
+		HTTPListen:            *httpAddr,
+		Logger:                logger,
+		AccessLog:             logger.With("log", "access"),
+		RegistrationLimit:     regLimit,
+		PictureUploadLimit:    picLimit,
+		Scopes:                scopeMap,
+		IntrospectionClients:  clientMap,
+		MaxTokenLifetime:      *tokenLifetime,
+		TokenIndexMaxLag:      *indexMaxLag,
+		Admins:                adminList(admins, getenv("ACCOUNTD_ADMINS")),
+		AuditRetention:        time.Duration(*retentionDays) * 24 * time.Hour,
+		SecretKey:             getenv("ACCOUNTD_SECRET_KEY"),
+		SMTP:                  *smtpRelay,
+		InsecureCookies:       *insecureCookies,
+		ReadyMaxLagEvents:     *readyLagEvents,
+		ReadyMaxLag:           *readyLag,
+		MetricsListen:         *metricsListen,
+		AllowedHosts:          splitList(*allowedHosts),
+		ReplicaID:             *replicaID,
+		ReadYourWritesTimeout: *rywTimeout,
 	})
 	if err != nil {
 		logger.Error("cannot start", "err", err)

@@ -5,12 +5,15 @@ package app
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -110,13 +113,30 @@ type Config struct {
 	// MetricsListen is where GET /metrics is served, on a listener of its
 	// own (so the public port never shows it); "" or "off": nowhere.
 	MetricsListen string
-	// ReplicaID names this process among the service's replicas (lease
-	// holders, logs); empty: the host name and 6 random hex characters.
+	// ReplicaID names this replica in /readyz, its logs and the leases it
+	// holds (empty: the host name, "-" and 6 random hex characters, new at
+	// every start).
 	ReplicaID string
+	// PinnedTTL is how long a projector's consumer stays pinned to a
+	// replica that stopped pulling without giving it up (a crash) before a
+	// standby replica takes over (zero: projector.DefaultPinnedTTL, 10 s).
+	PinnedTTL time.Duration
 	// AllowedHosts are host names the API and the console answer for,
 	// besides the loopback names and the HTTP listen host; a request for
 	// another gets 421.
 	AllowedHosts []string
+}
+
+// defaultReplicaID is the host name and 6 random hex characters: unique
+// per process start, and still telling where it runs.
+func defaultReplicaID() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "replica"
+	}
+	b := make([]byte, 3)
+	_, _ = rand.Read(b)
+	return host + "-" + hex.EncodeToString(b)
 }
 
 // metricsOff: MetricsListen values that serve no metrics.
@@ -138,6 +158,10 @@ func (c *Config) setDefaults() {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
+	if c.ReplicaID == "" {
+		c.ReplicaID = defaultReplicaID()
+	}
+	c.Logger = c.Logger.With("replica", c.ReplicaID)
 	if c.PasswordParams == (password.Params{}) {
 		c.PasswordParams = password.Default()
 	}
@@ -275,22 +299,25 @@ type App struct {
 	Supervisor *supervise.Supervisor
 	Catalog    *projector.Catalog
 	Keys       *keystore.Store
-	// Coord is what replicas share beyond the log: leases, limits and the
-	// console's short-lived state (JetStream KV).
+	// Coord is what the replicas share beyond the log: leases, limits,
+	// read-model checkpoints and the console's short-lived state (JetStream
+	// KV).
 	Coord *coord.Coord
 	// ReplicaID names this process among the replicas.
 	ReplicaID string
 
-	cfg        Config
-	scopes     *scopes.Registry
-	log        *slog.Logger
-	tracker    *projector.Tracker
-	relay      *relay.Relay
-	projectors []projections.Projector
-	mu         sync.Mutex
-	executors  map[string]*projector.Executor // the live generation's, per projector
-	rebuilds   map[string][2]uint64           // background rebuilds: done, total
-	readiness  *readiness
+	cfg     Config
+	scopes  *scopes.Registry
+	log     *slog.Logger
+	tracker *projector.Tracker
+	relay   *relay.Relay
+	// checkpoints: how far each read model has come, on any replica.
+	checkpoints *coord.Checkpoints
+	projectors  []projections.Projector
+	mu          sync.Mutex
+	executors   map[string]*projector.Executor // the live generation's, per projector
+	rebuilds    map[string][2]uint64           // background rebuilds: done, total
+	readiness   *readiness
 	// guardFailures counts failed freshness checks in a row (the guard's
 	// goroutine only).
 	guardFailures int

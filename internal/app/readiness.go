@@ -8,6 +8,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/accountd/accountd/internal/eventlog"
+	"github.com/accountd/accountd/internal/relay"
 )
 
 // readiness checks the servers and how far each component is behind the
@@ -18,7 +19,9 @@ type readiness struct {
 
 // Report is the body of /readyz.
 type Report struct {
-	Ready      bool              `json:"ready"`
+	Ready bool `json:"ready"`
+	// Replica is this replica's id.
+	Replica    string            `json:"replica"`
 	Head       uint64            `json:"head_position"`
 	Servers    []ServerStatus    `json:"servers"`
 	Components []ComponentStatus `json:"components"`
@@ -43,6 +46,9 @@ type ComponentStatus struct {
 	LagSeconds float64 `json:"lag_seconds"`
 	Restarts   int     `json:"restarts"`
 	LastError  string  `json:"last_error,omitempty"`
+	// Active: this replica applies the read model now (its consumer is
+	// pinned here); the other replicas' executors stand by.
+	Active bool `json:"active,omitempty"`
 }
 
 // countLimit bounds the read that counts how far behind a component is.
@@ -50,7 +56,7 @@ const countLimit = 100_000
 
 func (r *readiness) check(ctx context.Context) Report {
 	a := r.app
-	rep := Report{Ready: true}
+	rep := Report{Ready: true, Replica: a.cfg.ReplicaID}
 	server := func(name string, err error) {
 		s := ServerStatus{Name: name, OK: err == nil}
 		if err != nil {
@@ -98,9 +104,16 @@ func (r *readiness) check(ctx context.Context) Report {
 		return c
 	}
 
-	relayPos, relayAt := a.relay.Position()
-	relayEvents, relayLag, err := behind(relayPos, relayAt)
+	// The relay is judged by the stream's tail, whichever replica runs it
+	// (this one may stand by): every replica reports the same.
+	relayPos, relayAt, err := relay.Tail(ctx, a.Platform.JetStream, FeedStream)
+	relayEvents, relayLag := uint64(0), time.Duration(0)
+	if err == nil {
+		relayEvents, relayLag, err = behind(relayPos, relayAt)
+	}
 	component(componentRelay, relayPos, relayEvents, relayLag, err)
+	relayHolder, _ := a.Coord.Holder(ctx, relayLease)
+	rep.Components[len(rep.Components)-1].Active = relayHolder == a.cfg.ReplicaID
 	a.Metrics.RelayLag(relayEvents, relayLag)
 
 	indexPos, indexAt := a.Principals.Position()
@@ -121,6 +134,7 @@ func (r *readiness) check(ctx context.Context) Report {
 			lag = headAt.Sub(appliedAt)
 		}
 		component(projectorComponent(name), a.Progress.Applied(name), events, lag, err)
+		rep.Components[len(rep.Components)-1].Active = x.Active()
 		a.Metrics.ProjectorLag(name, events, lag)
 	}
 	a.mu.Lock()

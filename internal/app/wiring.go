@@ -11,6 +11,7 @@ import (
 
 	"github.com/accountd/accountd/commands"
 	"github.com/accountd/accountd/events"
+	"github.com/accountd/accountd/internal/coord"
 	"github.com/accountd/accountd/internal/devices"
 	"github.com/accountd/accountd/internal/eventlog"
 	"github.com/accountd/accountd/internal/httpapi"
@@ -40,9 +41,13 @@ const (
 	componentNotifier     = "notifier"
 	componentReminders    = "reminders"
 	componentMailer       = "mailer"
+	componentCheckpoints  = "checkpoints"
 
 	componentConfiguredAdmins = "configured-admins"
 )
+
+// relayLease names the lease whose holder runs the relay.
+const relayLease = "relay"
 
 func projectorComponent(name string) string { return "projector/" + name }
 
@@ -67,6 +72,9 @@ func (a *App) prepareFeedAndReadModels(ctx context.Context) error {
 	if _, err := relay.EnsureStream(ctx, a.Platform.JetStream, FeedStream, FeedSubject); err != nil {
 		return fmt.Errorf("event feed: %w", err)
 	}
+	// What replicas share beyond the log (leases, checkpoints) lives in
+	// JetStream key-value buckets.
+	a.Coord = coord.New(a.Platform.JetStream, coord.Options{})
 	return nil
 }
 
@@ -162,12 +170,33 @@ func (a *App) grantConfiguredAdmins(ctx context.Context) error {
 // the supervisor.
 func (a *App) startReadSide(ctx context.Context) error {
 	p := a.Platform
+	// One relay across the replicas: the lease's holder runs it, the
+	// others wait quietly for the lease. The stream's expected last
+	// sequence and message ids fence a holder that lost the lease unaware.
 	a.relay = relay.New(relay.Config{Log: p.ESDB, JetStream: p.JetStream, Stream: FeedStream, Subject: FeedSubject, Logger: a.log})
-	a.Supervisor.Go(a.bg, componentRelay, a.relay.Run)
+	lease := &coord.Lease{Coord: a.Coord, Name: relayLease, Holder: a.cfg.ReplicaID, Logger: a.log}
+	a.Supervisor.Go(a.bg, componentRelay, func(ctx context.Context) error {
+		return lease.Run(ctx, func(ctx context.Context, _ uint64) error { return a.relay.Run(ctx) })
+	})
 	var err error
 	if a.Catalog, err = projector.LoadCatalog(ctx, p.DB, a.projectors); err != nil {
 		return err
 	}
+	// Every replica follows every read model's checkpoint, whichever
+	// replica applies it, so a read with a consistency token waits here
+	// for a write made anywhere.
+	if a.checkpoints, err = a.Coord.Checkpoints(ctx); err != nil {
+		return err
+	}
+	a.Supervisor.Go(a.bg, componentCheckpoints, func(ctx context.Context) error {
+		return a.checkpoints.Watch(ctx, func(consumer string, position uint64) {
+			for _, proj := range a.projectors {
+				if consumer == proj.Name+a.Catalog.Suffix(proj.Name) {
+					a.Progress.Advance(proj.Name, position)
+				}
+			}
+		})
+	})
 	for _, proj := range a.projectors {
 		live := a.Catalog.Live(proj.Name)
 		if err := projector.DropOtherGenerations(ctx, p.DB, p.JetStream, FeedStream, proj, live); err != nil {
@@ -197,7 +226,8 @@ func (a *App) startReadSide(ctx context.Context) error {
 			}
 		})
 	})
-	n := &notifier.Notifier{Commands: a.Commands, Keys: a.Keys, JetStream: p.JetStream, Stream: FeedStream, Subject: FeedSubject, Logger: a.log}
+	n := &notifier.Notifier{Commands: a.Commands, Keys: a.Keys, JetStream: p.JetStream, Stream: FeedStream, Subject: FeedSubject, Logger: a.log,
+		PinnedTTL: a.cfg.PinnedTTL}
 	a.Supervisor.Go(a.bg, componentNotifier, n.Run)
 	a.Queries = queries.NewReader(p.DB, a.tracker, a.cfg.ReadYourWritesTimeout)
 	a.Queries.Collections(a.Catalog.Collection)
@@ -216,6 +246,7 @@ func (a *App) runProjector(ctx context.Context, proj projections.Projector) erro
 		x := &projector.Executor{
 			Projector: proj, JetStream: a.Platform.JetStream, Stream: FeedStream, Subject: FeedSubject,
 			DB: a.Platform.DB, Progress: a.Progress, Logger: a.log, Metrics: a.Metrics, Suffix: live.Suffix(), Keys: a.Keys,
+			PinnedTTL: a.cfg.PinnedTTL, Checkpoints: a.checkpoints,
 		}
 		a.setExecutor(proj.Name, x)
 		runCtx, stop := context.WithCancel(ctx)
@@ -279,6 +310,20 @@ func (a *App) rebuildOnce(ctx context.Context, proj projections.Projector, versi
 	return nil
 }
 
+// awaitPosition waits until every read model's checkpoint (on whichever
+// replica applies it) covers position, within the read-your-writes budget.
+// Consumers see every event, so any position is reached by all of them.
+func (a *App) awaitPosition(ctx context.Context, position uint64) error {
+	ctx, cancel := context.WithTimeout(ctx, a.cfg.ReadYourWritesTimeout)
+	defer cancel()
+	for _, p := range a.projectors {
+		if err := a.Progress.Wait(ctx, p.Name, position); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (a *App) setExecutor(name string, x *projector.Executor) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -304,6 +349,7 @@ func (a *App) buildAPI(context.Context) error {
 		Commands: a.Commands, Queries: a.Queries, Principals: a.Principals, Logger: a.log,
 		AccessLog: a.cfg.AccessLog, IntrospectionClients: a.cfg.IntrospectionClients,
 		Metrics: a.Metrics, AllowedHosts: a.cfg.allowedHosts(),
+		AwaitPosition: a.awaitPosition,
 		Ready: func(ctx context.Context) (bool, any) {
 			r := a.readiness.check(ctx)
 			return r.Ready, r

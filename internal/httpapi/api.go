@@ -67,6 +67,10 @@ type Config struct {
 	// AllowedHosts are the host names the API answers for besides the
 	// loopback ones; another Host gets 421 (but on /healthz and /readyz).
 	AllowedHosts []string
+	// AwaitPosition waits, within the read-your-writes budget, until the
+	// read models include a position (a read's consistency token); an
+	// error: they did not. Nil: tokens are not waited for.
+	AwaitPosition func(ctx context.Context, position uint64) error
 }
 
 func (c *Config) setDefaults() {
@@ -112,6 +116,8 @@ type API struct {
 	clients    map[string][32]byte // introspection client -> SHA-256 of its secret
 	hosts      reqmeta.Hosts
 	now        func() time.Time
+	// awaitPosition: Config.AwaitPosition.
+	awaitPosition awaitPositionFunc
 
 	router  *mux.Router
 	handler http.Handler
@@ -140,6 +146,8 @@ func New(cfg Config) (*API, error) {
 		clients:    map[string][32]byte{},
 		hosts:      reqmeta.NewHosts(cfg.AllowedHosts...),
 		now:        cfg.Now,
+
+		awaitPosition: cfg.AwaitPosition,
 	}
 	for id, secret := range cfg.IntrospectionClients {
 		a.clients[id] = sha256.Sum256([]byte(secret))
@@ -148,6 +156,7 @@ func New(cfg Config) (*API, error) {
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) { a.writeError(w, req, errNotFound) })
 	r.MethodNotAllowedHandler = http.HandlerFunc(a.methodNotAllowed)
 	r.Use(routeName)
+	r.Use(a.consistency)
 	r.HandleFunc("/healthz", getHealth).Methods(http.MethodGet)
 	r.HandleFunc("/readyz", a.getReady).Methods(http.MethodGet)
 	r.HandleFunc("/v1/openapi.json", getOpenAPI).Methods(http.MethodGet)

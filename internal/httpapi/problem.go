@@ -114,6 +114,11 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, errIndexStale):
 		status, kind = http.StatusServiceUnavailable, "unavailable"
 		w.Header().Set("Retry-After", "1")
+	case errors.Is(err, errBadConsistencyToken):
+		status, kind = http.StatusBadRequest, "bad_consistency_token"
+	case errors.Is(err, errConsistencyTimeout):
+		status, kind = http.StatusServiceUnavailable, "consistency_timeout"
+		w.Header().Set("Retry-After", "1")
 	case errors.Is(err, errBadClient):
 		status, kind = http.StatusUnauthorized, "unauthorized"
 		w.Header().Set("WWW-Authenticate", `Basic realm="accountd introspection"`)
@@ -155,7 +160,7 @@ func problemKinds() []string {
 		"conflict", "precondition_failed", "bad_precondition", "unauthorized", "invalid_credentials", "not_found",
 		"method_not_allowed", "rate_limited", "internal", "unavailable", "wrong_password", "insufficient_scope",
 		"session_required", "address_not_allowed", "admin_required", "account_disabled", "admin_field", "field_locked", "last_admin",
-		"disable_self", "bad_image", "token_limits", "misdirected_request", "busy"}
+		"disable_self", "bad_image", "token_limits", "misdirected_request", "busy", "bad_consistency_token", "consistency_timeout"}
 }
 
 // getProblemType is the page a problem's type URI resolves to.

@@ -21,6 +21,7 @@ import (
 	"github.com/accountd/accountd/events"
 	"github.com/accountd/accountd/internal/notices"
 	"github.com/accountd/accountd/internal/principals"
+	"github.com/accountd/accountd/internal/projector"
 )
 
 // Consumer is the durable consumer's name: renaming it replays the feed
@@ -50,6 +51,8 @@ type Notifier struct {
 	Stream    string
 	Subject   string
 	Logger    *slog.Logger
+	// PinnedTTL: as the projectors' executors (zero: projector.DefaultPinnedTTL).
+	PinnedTTL time.Duration
 }
 
 // Run consumes until ctx ends (nil) or the consumer fails (run it under a
@@ -57,6 +60,10 @@ type Notifier struct {
 func (n *Notifier) Run(ctx context.Context) error {
 	if n.Logger == nil {
 		n.Logger = slog.New(slog.DiscardHandler)
+	}
+	ttl := n.PinnedTTL
+	if ttl <= 0 {
+		ttl = projector.DefaultPinnedTTL
 	}
 	cons, err := n.JetStream.CreateOrUpdateConsumer(ctx, n.Stream, jetstream.ConsumerConfig{
 		Durable:       Consumer,
@@ -66,6 +73,11 @@ func (n *Notifier) Run(ctx context.Context) error {
 			n.Subject + "." + events.CredentialsCategory},
 		AckWait:       30 * time.Second,
 		MaxAckPending: 1000,
+		// One replica's notifier at a time (the others stand by), like the
+		// projectors'; raising a notification is idempotent all the same.
+		PriorityPolicy: jetstream.PriorityPolicyPinned,
+		PriorityGroups: []string{projector.PriorityGroup},
+		PinnedTTL:      ttl,
 	})
 	if err != nil {
 		if ctx.Err() != nil {
@@ -73,8 +85,10 @@ func (n *Notifier) Run(ctx context.Context) error {
 		}
 		return fmt.Errorf("notifier: consumer: %w", err)
 	}
+	pin := ""
+	defer func() { projector.Unpin(n.JetStream, n.Stream, Consumer, pin, n.Logger) }()
 	for ctx.Err() == nil {
-		batch, err := cons.Fetch(64, jetstream.FetchMaxWait(time.Second))
+		batch, err := cons.Fetch(64, jetstream.FetchMaxWait(min(time.Second, ttl/3)), jetstream.FetchPriorityGroup(projector.PriorityGroup))
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -82,7 +96,15 @@ func (n *Notifier) Run(ctx context.Context) error {
 			return fmt.Errorf("notifier: fetch: %w", err)
 		}
 		for m := range batch.Messages() {
+			pin = m.Headers().Get("Nats-Pin-Id")
+			if ctx.Err() != nil {
+				_ = m.Nak() // stopping: the next holder gets it at once
+				continue
+			}
 			n.handle(ctx, m)
+		}
+		if err := batch.Error(); errors.Is(err, jetstream.ErrPinIDMismatch) {
+			pin = "" // another replica's notifier holds it
 		}
 	}
 	return nil

@@ -3,6 +3,7 @@ package projector
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -156,4 +157,96 @@ type plaintext struct{}
 
 func (plaintext) OpenPayload(_ context.Context, _ string, p events.Payload) (events.Payload, bool, error) {
 	return p, false, nil
+}
+
+// Two executors of one read model (a pin moved while the old holder still
+// wrote) each remember what they wrote; the database's guard, not their
+// memos, decides: an older event after a newer one changes nothing, and a
+// redelivered batch changes nothing.
+func TestGuardedWritesNeverOlderOverNewer(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	p, err := platform.Start(ctx, platform.Config{DataDir: t.TempDir(), EventStoreListen: "127.0.0.1:0", NATSListen: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	type step struct {
+		executor int // 0 or 1
+		writes   []projections.Write
+	}
+	appendAt := func(v uint64) projections.Write {
+		return projections.Write{Collection: projections.AuditIndexCollection, ID: "acct", Version: v,
+			Append: &projections.Append{Buckets: projections.AuditBucketCollection, Key: projections.AuditKey(v),
+				Value: map[string]any{"position": int64(v)}, PerBucket: 200}}
+	}
+	cases := []struct {
+		name  string
+		steps []step
+		want  map[string]string // id -> name
+	}{
+		{"an older event after a newer one, by the other executor", []step{
+			{0, []projections.Write{write("a", 3, "three")}},
+			{1, []projections.Write{write("a", 5, "five")}},
+			{0, []projections.Write{write("a", 4, "four")}}, // its memo says 3: only the guard stops it
+		}, map[string]string{"a": "five"}},
+		{"a redelivered batch", []step{
+			{0, []projections.Write{write("a", 1, "one"), write("b", 2, "two")}},
+			{0, []projections.Write{write("a", 3, "three")}},
+			{1, []projections.Write{write("a", 1, "one"), write("b", 2, "two")}},
+		}, map[string]string{"a": "three", "b": "two"}},
+		{"a stale write among fresh ones", []step{
+			{1, []projections.Write{write("a", 9, "nine")}},
+			{0, []projections.Write{write("b", 1, "one"), write("a", 8, "eight"), write("c", 2, "two")}},
+		}, map[string]string{"a": "nine", "b": "one", "c": "two"}},
+	}
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			suffix := fmt.Sprintf("__case%d", i)
+			xs := []*Executor{
+				{Projector: projections.UsersProjector(), DB: p.DB, Suffix: suffix},
+				{Projector: projections.UsersProjector(), DB: p.DB, Suffix: suffix},
+			}
+			if err := p.IndexIDs(ctx, projections.UsersCollection+suffix); err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range tc.steps {
+				if err := xs[s.executor].apply(ctx, s.writes, nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for id, name := range tc.want {
+				var doc bson.M
+				if err := p.DB.Collection(projections.UsersCollection+suffix).FindOne(ctx, bson.M{"_id": id}).Decode(&doc); err != nil {
+					t.Fatalf("%s: %v", id, err)
+				}
+				if doc["name"] != name {
+					t.Errorf("%s: %v, want %s", id, doc, name)
+				}
+			}
+		})
+	}
+	t.Run("an append log's index", func(t *testing.T) {
+		if err := p.IndexIDs(ctx, projections.AuditIndexCollection, projections.AuditBucketCollection); err != nil {
+			t.Fatal(err)
+		}
+		x0 := &Executor{Projector: projections.AuditProjector(), DB: p.DB}
+		x1 := &Executor{Projector: projections.AuditProjector(), DB: p.DB}
+		for _, s := range []step{
+			{0, []projections.Write{appendAt(1), appendAt(2)}},
+			{1, []projections.Write{appendAt(3), appendAt(4)}},
+			{0, []projections.Write{appendAt(3)}}, // redelivered to the old holder: its memo says 2
+		} {
+			if err := []*Executor{x0, x1}[s.executor].apply(ctx, s.writes, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var idx projections.AuditIndexDoc
+		if err := p.DB.Collection(projections.AuditIndexCollection).FindOne(ctx, bson.M{"_id": "acct"}).Decode(&idx); err != nil {
+			t.Fatal(err)
+		}
+		if idx.Version != 4 || idx.Count != 4 {
+			t.Fatalf("index %+v, want version 4 with 4 entries", idx)
+		}
+	})
 }

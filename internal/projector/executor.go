@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -24,6 +25,7 @@ import (
 	"go.mongodb.org/mongo-driver/mongo/options"
 
 	"github.com/accountd/accountd/events"
+	"github.com/accountd/accountd/internal/relay"
 	"github.com/accountd/accountd/projections"
 )
 
@@ -60,15 +62,40 @@ type Executor struct {
 	// after it (a point-in-time copy); Run then returns.
 	Until time.Time
 
-	// versions remembers what this executor last wrote or read per
-	// document, sparing a read before each write; logs does the same for
-	// append-only logs. Only Run's goroutine uses them.
+	// versions remembers what this executor last wrote per document,
+	// sparing writes known to be redundant; logs remembers the append-only
+	// logs' indexes, sparing a read before each append. Hints only: the
+	// guard in the database decides, and both are forgotten whenever
+	// another executor may have written (a start, a new pin). Only Run's
+	// goroutine uses them.
 	versions map[string]uint64
 	logs     map[string]logState
 
+	// Checkpoints, when set, is told after each batch's writes (before
+	// they are acknowledged) the highest log position applied, under the
+	// consumer's name: other replicas follow it for read-your-writes.
+	Checkpoints Checkpointer
+
+	// PinnedTTL is how long the consumer stays pinned to an executor that
+	// stopped pulling (zero: DefaultPinnedTTL).
+	PinnedTTL time.Duration
+
+	// relevant are the subjects of the projector's categories; next is the
+	// stream sequence it applies next (0: unknown). Only Run's goroutine
+	// uses them.
+	relevant map[string]bool
+	next     uint64
+
 	mu       sync.Mutex
+	pin      string // the pin it last held ("": a standby); written by Run's goroutine only
 	consumer jetstream.Consumer
 	eventAt  time.Time // time of the last event applied
+}
+
+// Checkpointer records how far a consumer has applied the log
+// (coord.Checkpoints).
+type Checkpointer interface {
+	Record(ctx context.Context, consumer string, position uint64) error
 }
 
 // Opener opens the personal fields of a payload owned by owner; those of an
@@ -92,24 +119,48 @@ func (x *Executor) setDefaults() {
 	}
 }
 
+// Pinning: every replica runs an executor of each projector on the same
+// durable consumer, and JetStream delivers to one of them at a time (the
+// pinned one); the others' pulls wait. The pin moves when its holder stops
+// pulling for PinnedTTL (a crash), or at once when it unpins on a graceful
+// stop.
+const (
+	// PriorityGroup is the consumers' one priority group.
+	PriorityGroup = "active"
+	// DefaultPinnedTTL: a crashed holder's read model resumes elsewhere
+	// within this (plus one pull expiry).
+	DefaultPinnedTTL = 10 * time.Second
+	// maxPullExpiry bounds a pull: the holder pulls again well within the
+	// TTL, so an idle holder keeps its pin.
+	maxPullExpiry = 3 * time.Second
+)
+
 // Run consumes until ctx ends (nil) or its consumer fails (an error: run it
 // under a supervisor, which starts it again and so recreates the consumer).
+// On the way out it gives up its pin, so a standby takes over at once.
 func (x *Executor) Run(ctx context.Context) error {
 	x.setDefaults()
 	if x.Projector.Personal && x.Keys == nil {
 		return fmt.Errorf("projector %s: reads personal data, but no key store is configured", x.Projector.Name)
 	}
-	subjects := make([]string, len(x.Projector.Categories))
-	for i, c := range x.Projector.Categories {
-		subjects[i] = x.Subject + "." + c
+	x.relevant = map[string]bool{}
+	for _, c := range x.Projector.Categories {
+		x.relevant[x.Subject+"."+c] = true
 	}
+	// Unfiltered: every event passes (those of other categories acked
+	// without a write), so the consumer's stream sequences have no holes
+	// (a gap is work another executor took and did not finish) and its
+	// checkpoint follows the whole log. Updating the existing consumer
+	// keeps its place: a new name would replay the read model.
 	cons, err := x.JetStream.CreateOrUpdateConsumer(ctx, x.Stream, jetstream.ConsumerConfig{
-		Durable:        x.Projector.Name + x.Suffix,
+		Durable:        x.Consumer(),
 		AckPolicy:      jetstream.AckAllPolicy,
 		DeliverPolicy:  jetstream.DeliverAllPolicy,
-		FilterSubjects: subjects,
 		AckWait:        30 * time.Second, // redelivery after a crash
 		MaxAckPending:  20_000,
+		PriorityPolicy: jetstream.PriorityPolicyPinned,
+		PriorityGroups: []string{PriorityGroup},
+		PinnedTTL:      x.pinnedTTL(),
 	})
 	if err != nil {
 		if ctx.Err() != nil {
@@ -120,52 +171,206 @@ func (x *Executor) Run(ctx context.Context) error {
 	x.mu.Lock()
 	x.consumer = cons
 	x.mu.Unlock()
-	// Pull exactly what is processed next: nothing sits in a client buffer
-	// unacknowledged when the service stops, so a restart resumes at once.
+	x.forget()
+	x.setPin("")
+	x.next = 0
+	defer x.unpin(cons)
 	for ctx.Err() == nil {
-		batch, err := x.fetch(cons)
+		done, err := x.pull(ctx, cons)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
 			return fmt.Errorf("projector %s: fetch: %w", x.Projector.Name, err)
 		}
-		if !x.Until.IsZero() {
-			if cut := x.untilCut(batch); cut < len(batch) {
-				if cut > 0 {
-					x.process(ctx, batch[:cut])
-				}
-				return nil // the point in time is reached
-			}
-		}
-		if len(batch) > 0 {
-			x.process(ctx, batch)
+		if done {
+			return nil // the point in time is reached
 		}
 	}
 	return nil
 }
 
+func (x *Executor) pinnedTTL() time.Duration {
+	if x.PinnedTTL > 0 {
+		return x.PinnedTTL
+	}
+	return DefaultPinnedTTL
+}
+
+// pull sends one pull request (up to a batch, for up to the pull expiry)
+// and processes what it brings as it arrives: whatever has arrived is one
+// batch, so a lone event is applied at once and a backlog in large
+// batches. Nothing is fetched that is not processed before the next pull.
+func (x *Executor) pull(ctx context.Context, cons jetstream.Consumer) (bool, error) {
+	expiry := min(maxPullExpiry, x.pinnedTTL()/3)
+	res, err := cons.Fetch(x.BatchSize, jetstream.FetchMaxWait(expiry), jetstream.FetchHeartbeat(min(time.Second, expiry/2)),
+		jetstream.FetchPriorityGroup(PriorityGroup))
+	if err != nil {
+		return false, err
+	}
+	msgs := res.Messages()
+	for {
+		var batch []jetstream.Msg
+		select {
+		case <-ctx.Done():
+			// What else this pull brings is left unacknowledged: the next
+			// holder finds it as a gap and reads it from the stream.
+			return false, nil
+		case m, ok := <-msgs:
+			if !ok {
+				return false, pullError(res.Error(), x)
+			}
+			batch = append(batch, m)
+		}
+	more:
+		for len(batch) < x.BatchSize {
+			select {
+			case m, ok := <-msgs:
+				if !ok {
+					break more
+				}
+				batch = append(batch, m)
+			default:
+				break more
+			}
+		}
+		done, err := x.handle(ctx, cons, batch)
+		if err != nil || done {
+			return done, err
+		}
+	}
+}
+
+// pullError sorts a pull's end: a lost pin or a moved consumer leader are
+// a standby's normal life (pull again); anything else fails the executor.
+func pullError(err error, x *Executor) error {
+	switch {
+	case err == nil, errors.Is(err, nats.ErrTimeout), errors.Is(err, jetstream.ErrNoMessages):
+		return nil
+	case errors.Is(err, jetstream.ErrPinIDMismatch), errors.Is(err, jetstream.ErrConsumerLeadershipChanged):
+		x.setPin("") // another executor holds it now
+		return nil
+	}
+	return err
+}
+
+// item is one message to process: delivered by the consumer, or read from
+// the stream to fill a gap.
+type item struct {
+	data    []byte
+	subject string
+	headers nats.Header
+}
+
+// handle processes a delivered batch and acknowledges it. When the pin is
+// new to this executor, another may have held work it never finished (a
+// crash leaves messages delivered but unacknowledged, and JetStream
+// delivers newer ones first): everything between the consumer's
+// acknowledged floor and the batch is read from the stream and applied
+// first, so acknowledging the batch (AckAll) loses nothing. It reports
+// whether Until was reached.
+func (x *Executor) handle(ctx context.Context, cons jetstream.Consumer, batch []jetstream.Msg) (bool, error) {
+	if pin := batch[0].Headers().Get("Nats-Pin-Id"); pin != x.pin || x.next == 0 {
+		x.setPin(pin)
+		x.forget()
+		info, err := cons.Info(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return false, nil
+			}
+			return false, fmt.Errorf("consumer state: %w", err)
+		}
+		x.next = info.AckFloor.Stream + 1
+	}
+	next := x.next
+	var items []item
+	for _, m := range batch {
+		md, err := m.Metadata()
+		if err != nil {
+			return false, fmt.Errorf("message metadata: %w", err)
+		}
+		seq := md.Sequence.Stream
+		if seq < next {
+			continue // applied before (a redelivery)
+		}
+		if seq > next {
+			filled, err := x.fill(ctx, next, seq)
+			if err != nil {
+				if ctx.Err() != nil {
+					return false, nil
+				}
+				return false, err
+			}
+			items = append(items, filled...)
+		}
+		items = append(items, item{data: m.Data(), subject: m.Subject(), headers: m.Headers()})
+		next = seq + 1
+	}
+	if !x.Until.IsZero() {
+		if cut := x.untilCut(items); cut < len(items) {
+			if cut > 0 {
+				x.process(ctx, items[:cut])
+			}
+			return true, nil // the point in time is reached
+		}
+	}
+	if len(items) > 0 && !x.process(ctx, items) {
+		for _, m := range batch {
+			_ = m.Nak()
+		}
+		return false, nil
+	}
+	x.next = next
+	// AckAll: acknowledging the last message covers the whole batch.
+	if err := batch[len(batch)-1].Ack(); err != nil {
+		x.Logger.Warn("projector ack failed; the batch will be redelivered", "projector", x.Projector.Name, "err", err)
+	}
+	return false, nil
+}
+
+// fill reads the stream's messages from..until-1 (a gap another executor
+// left).
+func (x *Executor) fill(ctx context.Context, from, until uint64) ([]item, error) {
+	stream, err := x.JetStream.Stream(ctx, x.Stream)
+	if err != nil {
+		return nil, fmt.Errorf("read a gap: %w", err)
+	}
+	x.Logger.Info("projector takes over unfinished work", "projector", x.Projector.Name, "from_seq", from, "to_seq", until-1)
+	var items []item
+	for seq := from; seq < until; seq++ {
+		m, err := stream.GetMsg(ctx, seq)
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			continue // removed from the stream: nothing to apply
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read a gap at %d: %w", seq, err)
+		}
+		items = append(items, item{data: m.Data, subject: m.Subject, headers: m.Header})
+	}
+	return items, nil
+}
+
 // untilCut is the index of the first message written after Until.
-func (x *Executor) untilCut(batch []jetstream.Msg) int {
-	for i, m := range batch {
+func (x *Executor) untilCut(items []item) int {
+	for i, m := range items {
 		var e struct {
 			Metadata json.RawMessage `json:"metadata"`
 		}
-		if json.Unmarshal(m.Data(), &e) != nil {
+		if json.Unmarshal(m.data, &e) != nil {
 			continue
 		}
 		if meta, err := events.DecodeMetadata(e.Metadata); err == nil && meta.Time.After(x.Until) {
 			return i
 		}
 	}
-	return len(batch)
+	return len(items)
 }
 
 // Consumer is the name of the executor's durable consumer.
 func (x *Executor) Consumer() string { return x.Projector.Name + x.Suffix }
 
-// Pending is how many messages of the projector's subjects wait to be
-// applied (delivered but unacknowledged ones included).
+// Pending is how many messages wait to be applied (delivered but
+// unacknowledged ones included).
 func (x *Executor) Pending(ctx context.Context) (uint64, time.Time, error) {
 	info, at, err := x.info(ctx)
 	if err != nil {
@@ -186,47 +391,83 @@ func (x *Executor) info(ctx context.Context) (*jetstream.ConsumerInfo, time.Time
 	return info, at, err
 }
 
-// fetch waits up to a second for one message, then takes whatever else is
-// already there, up to a batch.
-func (x *Executor) fetch(cons jetstream.Consumer) ([]jetstream.Msg, error) {
-	first, err := cons.Fetch(1, jetstream.FetchMaxWait(time.Second))
-	if err != nil {
-		return nil, err
-	}
-	msgs, err := collect(first, nil)
-	if err != nil || len(msgs) == 0 || x.BatchSize == 1 {
-		return msgs, err
-	}
-	more, err := cons.FetchNoWait(x.BatchSize - 1)
-	if err != nil {
-		return msgs, nil
-	}
-	return collect(more, msgs)
+// unpin gives up the pin, if this executor holds it, so a standby's pull
+// gets the next messages at once rather than after the TTL.
+func (x *Executor) unpin(jetstream.Consumer) {
+	Unpin(x.JetStream, x.Stream, x.Consumer(), x.pin, x.Logger)
+	x.setPin("")
 }
 
-func collect(b jetstream.MessageBatch, into []jetstream.Msg) ([]jetstream.Msg, error) {
-	for m := range b.Messages() {
-		into = append(into, m)
-	}
-	if err := b.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, jetstream.ErrNoMessages) {
-		return into, err
-	}
-	return into, nil
+// setPin records the pin this executor holds ("": none); Run's goroutine
+// alone writes it.
+func (x *Executor) setPin(pin string) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.pin = pin
 }
 
-// process applies a batch, retrying until it is written, then acknowledges.
-func (x *Executor) process(ctx context.Context, batch []jetstream.Msg) {
-	envs := make([]events.Envelope, 0, len(batch))
+// Active says whether this executor holds its consumer's pin (it got the
+// last messages delivered): the replica applying this read model now.
+func (x *Executor) Active() bool {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.pin != ""
+}
+
+// Unpin gives up a consumer's pin if pin (the Nats-Pin-Id its holder last
+// got) still holds it: a standby then takes over at once. A failure only
+// means the pin expires after its TTL.
+func Unpin(js jetstream.JetStream, streamName, consumer, pin string, log *slog.Logger) {
+	if pin == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	cons, err := js.Consumer(ctx, streamName, consumer)
+	if err != nil {
+		return
+	}
+	info, err := cons.Info(ctx)
+	if err != nil {
+		return
+	}
+	for _, g := range info.PriorityGroups {
+		if g.Group != PriorityGroup || g.PinnedClientID != pin {
+			continue
+		}
+		stream, err := js.Stream(ctx, streamName)
+		if err == nil {
+			err = stream.UnpinConsumer(ctx, consumer, PriorityGroup)
+		}
+		if err != nil && log != nil {
+			log.Debug("pin not given up; it expires", "consumer", consumer, "err", err)
+		}
+	}
+}
+
+// process applies a batch, retrying until it is written; false when ctx
+// ended first (the batch is to be delivered again). Messages of categories
+// the projector does not read are not even decoded.
+func (x *Executor) process(ctx context.Context, items []item) bool {
+	envs := make([]events.Envelope, 0, len(items))
 	var parked []Parked
-	for _, m := range batch {
+	var last uint64
+	for _, m := range items {
+		if pos, err := strconv.ParseUint(m.headers.Get(relay.PositionHeader), 10, 64); err == nil {
+			last = max(last, pos)
+		}
+		if !x.relevant[m.subject] {
+			continue
+		}
 		var e events.Envelope
-		if err := json.Unmarshal(m.Data(), &e); err != nil {
-			parked = append(parked, Parked{Raw: m.Data(), Err: err})
+		if err := json.Unmarshal(m.data, &e); err != nil {
+			parked = append(parked, Parked{Raw: m.data, Err: err})
 			continue
 		}
 		envs = append(envs, e)
 	}
-	writes, more, last := x.Reduce(ctx, envs)
+	writes, more, applied := x.Reduce(ctx, envs)
+	last = max(last, applied)
 	parked = append(parked, more...)
 	// A batch being written is finished even when shutdown begins.
 	writeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
@@ -237,21 +478,14 @@ func (x *Executor) process(ctx context.Context, batch []jetstream.Msg) {
 			break
 		}
 		if ctx.Err() != nil {
-			for _, m := range batch {
-				_ = m.Nak()
-			}
-			return
+			return false
 		}
 		x.Logger.Error("projector write failed, retrying", "projector", x.Projector.Name, "err", err, "attempt", attempt)
 		select {
 		case <-ctx.Done():
-			return
+			return false
 		case <-time.After(min(time.Duration(attempt+1)*200*time.Millisecond, 5*time.Second)):
 		}
-	}
-	// AckAll: acknowledging the last message covers the whole batch.
-	if err := batch[len(batch)-1].Ack(); err != nil {
-		x.Logger.Warn("projector ack failed; the batch will be redelivered", "projector", x.Projector.Name, "err", err)
 	}
 	if len(envs) > 0 {
 		if meta, err := events.DecodeMetadata(envs[len(envs)-1].Metadata); err == nil {
@@ -260,9 +494,17 @@ func (x *Executor) process(ctx context.Context, batch []jetstream.Msg) {
 			x.mu.Unlock()
 		}
 	}
+	if x.Checkpoints != nil && last > 0 {
+		// A checkpoint not recorded only delays other replicas' reads that
+		// wait for it: the next batch records a newer one.
+		if err := x.Checkpoints.Record(writeCtx, x.Consumer(), last); err != nil {
+			x.Logger.Warn("projector checkpoint not recorded", "projector", x.Projector.Name, "err", err)
+		}
+	}
 	if x.Progress != nil && last > 0 {
 		x.Progress.Advance(x.Projector.Name, last)
 	}
+	return true
 }
 
 // Parked is an event the projector could not use, kept for someone to
@@ -311,15 +553,21 @@ func (x *Executor) open(ctx context.Context, rec events.Recorded) (events.Record
 	return rec, err
 }
 
-// apply writes each coalesced document, skipping those already at the
-// write's version or newer, and appends log entries. It reads and writes by
-// _id only: FerretDB on SQLite scans for any other filter, and does not
-// check a filter's guard atomically nor report bulk failures reliably. Each
-// collection has one projector and each projector one executor, so nothing
-// writes a document between its read and its write. Writes go out as
-// ordered bulk writes of at most bulkSize statements (FerretDB deadlocks on
-// much larger ones); a failure fails the batch, which is retried whole
-// (every write is idempotent).
+// apply writes each coalesced document and appends log entries. Every
+// write is guarded in the database by the event's version: it replaces a
+// document only where the stored _v is lower (filter {_id, _v: {$lt: v}}),
+// and an upsert that finds the _id taken (a duplicate key) means the
+// document is already newer, so it is skipped. Older never lands over
+// newer, and a redelivered batch changes nothing, whoever else writes the
+// same read model (a pinned executor is not guaranteed to be alone: a NATS
+// node lost moves the pin while the old holder still writes). The versions
+// memo only spares writes known to be redundant: a document never moves
+// back, so what this executor once saw stored is a lower bound. On FerretDB
+// v1 a filtered update reads, then replaces, so two executors racing on one
+// document are not atomic; the guard still makes them converge on the
+// newest event. Writes go out as ordered bulk writes of at most bulkSize
+// statements (FerretDB deadlocks on much larger ones); a failure fails the
+// batch, which is retried whole (every write is idempotent).
 func (x *Executor) apply(ctx context.Context, writes []projections.Write, parked []Parked) error {
 	if x.versions == nil || len(x.versions) > maxRememberedVersions {
 		x.versions = map[string]uint64{}
@@ -335,16 +583,8 @@ func (x *Executor) apply(ctx context.Context, writes []projections.Write, parked
 			continue
 		}
 		key := w.Collection + "\x00" + w.ID
-		stored, known := x.versions[key]
-		if !known && !x.Fresh {
-			var err error
-			if stored, err = x.storedVersion(ctx, w.Collection, w.ID); err != nil {
-				return err
-			}
-		}
-		if stored >= w.Version {
-			x.versions[key] = stored
-			continue // applied before: this is a redelivery
+		if stored, known := x.versions[key]; known && stored >= w.Version {
+			continue // written before: a redelivery
 		}
 		set, unset := bson.M{projections.VersionField: int64(w.Version)}, bson.M{}
 		for k, v := range w.Set {
@@ -358,7 +598,7 @@ func (x *Executor) apply(ctx context.Context, writes []projections.Write, parked
 		if len(unset) > 0 {
 			change["$unset"] = unset
 		}
-		ops = append(ops, op{w.Collection, mongo.NewUpdateOneModel().SetFilter(bson.M{"_id": w.ID}).SetUpdate(change).SetUpsert(true)})
+		ops = append(ops, op{w.Collection, guarded(w.ID, int64(w.Version), change)})
 		versions[key] = w.Version
 	}
 	appendOps, err := x.planAppends(ctx, writes, logs)
@@ -376,6 +616,18 @@ func (x *Executor) apply(ctx context.Context, writes []projections.Write, parked
 		}
 	}
 	return nil
+}
+
+// guarded is an upsert of document id that applies only where the stored
+// version is below version.
+func guarded(id string, version int64, change bson.M) mongo.WriteModel {
+	return mongo.NewUpdateOneModel().SetFilter(bson.M{"_id": id, projections.VersionField: bson.M{"$lt": version}}).SetUpdate(change).SetUpsert(true)
+}
+
+// forget drops what the executor remembers of stored documents: after a
+// (re)start or a change of pin another executor may have written since.
+func (x *Executor) forget() {
+	x.versions, x.logs = nil, nil
 }
 
 // logState is what an executor knows of one append-only log's index.
@@ -440,8 +692,9 @@ func (x *Executor) planAppends(ctx context.Context, writes []projections.Write, 
 		}
 		// The index last: until it moves, a redelivery lands where this did.
 		st := learned[t.index+"\x00"+t.id]
-		ops = append(ops, op{t.index, mongo.NewUpdateOneModel().SetFilter(bson.M{"_id": t.id}).
-			SetUpdate(bson.M{"$set": bson.M{projections.VersionField: st.version, "seq": st.seq, "count": st.count}}).SetUpsert(true)})
+		// Guarded like any document: where another executor moved the
+		// index further, this one's entries were redeliveries.
+		ops = append(ops, op{t.index, guarded(t.id, st.version, bson.M{"$set": bson.M{projections.VersionField: st.version, "seq": st.seq, "count": st.count}})})
 	}
 	return ops, nil
 }
@@ -456,7 +709,10 @@ type op struct {
 }
 
 // bulk writes ops in order, as ordered bulk writes per run of one
-// collection.
+// collection. A duplicate key is a guarded write that found its document
+// newer; FerretDB then stops the bulk write without saying reliably where,
+// so the run is written again one statement at a time, each skipped where
+// its document is newer (what was written already is skipped too).
 func (x *Executor) bulk(ctx context.Context, ops []op) error {
 	for len(ops) > 0 {
 		n := 1
@@ -467,24 +723,24 @@ func (x *Executor) bulk(ctx context.Context, ops []op) error {
 		for i := range n {
 			models[i] = ops[i].model
 		}
-		if _, err := x.collection(ops[0].collection).BulkWrite(ctx, models, options.BulkWrite().SetOrdered(true)); err != nil {
-			x.versions, x.logs = nil, nil // some writes may have happened: read again
+		coll := x.collection(ops[0].collection)
+		_, err := coll.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(true))
+		if err != nil && mongo.IsDuplicateKeyError(err) {
+			err = nil
+			for _, m := range models {
+				if _, err = coll.BulkWrite(ctx, []mongo.WriteModel{m}); err != nil && !mongo.IsDuplicateKeyError(err) {
+					break
+				}
+				err = nil
+			}
+		}
+		if err != nil {
+			x.forget() // some writes may have happened: read again
 			return fmt.Errorf("write %s: %w", ops[0].collection, err)
 		}
 		ops = ops[n:]
 	}
 	return nil
-}
-
-func (x *Executor) storedVersion(ctx context.Context, collection, id string) (uint64, error) {
-	var current struct {
-		Version int64 `bson:"_v"`
-	}
-	err := x.collection(collection).FindOne(ctx, bson.M{"_id": id}, options.FindOne().SetProjection(bson.M{projections.VersionField: 1})).Decode(&current)
-	if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
-		return 0, fmt.Errorf("read %s/%s: %w", collection, id, err)
-	}
-	return uint64(max(current.Version, 0)), nil
 }
 
 // collection is the physical collection of a read model's collection: the

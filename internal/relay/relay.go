@@ -7,6 +7,7 @@ package relay
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -84,13 +85,50 @@ func SubjectFor(prefix, stream string) string {
 
 // Run forwards events from its checkpoint until ctx ends (nil) or anything
 // fails (an error: run it under a supervisor, which resumes it from the
-// checkpoint).
+// checkpoint). One relay runs at a time (the service elects it with a
+// lease); should another publish meanwhile (a leader that lost its lease
+// and has not noticed yet), JetStream refuses the loser's next publish
+// (expected last sequence, message id) and the loser starts again from the
+// stream's new tail, quietly.
 func (r *Relay) Run(ctx context.Context) error {
-	err := r.runOnce(ctx)
-	if ctx.Err() != nil {
-		return nil
+	for {
+		err := r.runOnce(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if !errors.Is(err, ErrFenced) {
+			return err
+		}
+		r.cfg.Logger.Info("relay: another relay published first; resuming from the stream's tail", "err", err)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
-	return err
+}
+
+// ErrFenced: JetStream already holds what this relay tried to publish, or
+// more (another relay got there first).
+var ErrFenced = errors.New("the stream moved on without this relay")
+
+// duplicateInProcess: a publish with the same message id is being stored
+// (on a clustered stream), by another relay.
+const duplicateInProcess jetstream.ErrorCode = 10158
+
+// fenced tells a refused publish (wrong last sequence: the stream's tail is
+// not where this relay thought; the same id being stored by another) from
+// a failure.
+func fenced(err error) bool {
+	var apiErr *jetstream.APIError
+	if !errors.As(err, &apiErr) {
+		return false
+	}
+	switch apiErr.ErrorCode {
+	case jetstream.JSErrCodeStreamWrongLastSequence, jetstream.JSErrCodeStreamWrongLastSequenceConstant, duplicateInProcess:
+		return true
+	}
+	return false
 }
 
 // Position is the $all position of the last event JetStream acknowledged,
@@ -142,6 +180,39 @@ func (r *Relay) checkpoint(ctx context.Context) (esdb.AllPosition, uint64, error
 	return esdb.Position{Commit: pos, Prepare: pos}, last, nil
 }
 
+// Tail is the $all position of the last event in the stream and when that
+// event was written (zero when unknown): how far the relays, whichever
+// replica runs one, have come. Every replica reads the same.
+func Tail(ctx context.Context, js jetstream.JetStream, streamName string) (uint64, time.Time, error) {
+	stream, err := js.Stream(ctx, streamName)
+	if err != nil {
+		return 0, time.Time{}, err
+	}
+	info, err := stream.Info(ctx)
+	if err != nil {
+		return 0, time.Time{}, err
+	}
+	if info.State.Msgs == 0 {
+		return 0, time.Time{}, nil
+	}
+	msg, err := stream.GetMsg(ctx, info.State.LastSeq)
+	if err != nil {
+		return 0, time.Time{}, fmt.Errorf("read last forwarded message: %w", err)
+	}
+	pos, err := strconv.ParseUint(msg.Header.Get(PositionHeader), 10, 64)
+	if err != nil {
+		return 0, time.Time{}, fmt.Errorf("last forwarded message has no position: %w", err)
+	}
+	var env events.Envelope
+	var at time.Time
+	if json.Unmarshal(msg.Data, &env) == nil {
+		if meta, err := events.DecodeMetadata(env.Metadata); err == nil {
+			at = meta.Time
+		}
+	}
+	return pos, at, nil
+}
+
 func (r *Relay) runOnce(ctx context.Context) error {
 	from, seq, err := r.checkpoint(ctx)
 	if err != nil {
@@ -166,9 +237,24 @@ func (r *Relay) runOnce(ctx context.Context) error {
 	go func() {
 		for f := range pending {
 			select {
-			case <-f.ack.Ok():
+			case ack := <-f.ack.Ok():
+				if ack != nil && ack.Duplicate {
+					// Stored before, by another relay: what follows
+					// may be too.
+					select {
+					case failed <- fmt.Errorf("%w: event at %d was a duplicate", ErrFenced, f.position):
+					default:
+					}
+					cancel()
+					for range pending {
+					}
+					return
+				}
 				r.forwarded(f.position, f.at)
 			case err := <-f.ack.Err():
+				if fenced(err) {
+					err = fmt.Errorf("%w: %v", ErrFenced, err)
+				}
 				select {
 				case failed <- err:
 				default:

@@ -1,10 +1,14 @@
 package relay_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -13,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/accountd/accountd/events"
+	"github.com/accountd/accountd/internal/coord"
 	"github.com/accountd/accountd/internal/platform"
 	"github.com/accountd/accountd/internal/relay"
 )
@@ -173,5 +178,112 @@ func TestRelayLeavesPictureBytesInTheLog(t *testing.T) {
 		if string(env.Data) != want {
 			t.Fatalf("message %d data %s, want %s", seq, env.Data, want)
 		}
+	}
+}
+
+// syncBuffer is a log both relays write to.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// Two replicas' relays: elected by a lease (the leader stopped halfway
+// hands over), or racing with no lease at all (a zombie leader). Either
+// way the stream holds every event once, in log order, and the one that
+// lost a race says so quietly.
+func TestTwoRelaysNoGapNoDuplicate(t *testing.T) {
+	for _, leased := range []bool{true, false} {
+		name := "racing, no lease"
+		if leased {
+			name = "one leader by lease, stopped halfway"
+		}
+		t.Run(name, func(t *testing.T) {
+			p := startPlatform(t)
+			ctx := context.Background()
+			stream, err := relay.EnsureStream(ctx, p.JetStream, "FEED", "feed")
+			if err != nil {
+				t.Fatal(err)
+			}
+			logs := &syncBuffer{}
+			logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+			c := coord.New(p.JetStream, coord.Options{LeaseTTL: 3 * time.Second})
+			stops := map[string]func(){}
+			for _, holder := range []string{"a", "b"} {
+				runCtx, cancel := context.WithCancel(ctx)
+				done := make(chan error, 1)
+				r := relay.New(relay.Config{Log: p.ESDB, JetStream: p.JetStream, Stream: "FEED", Subject: "feed", MaxInFlight: 16, Logger: logger.With("holder", holder)})
+				go func() {
+					if !leased {
+						done <- r.Run(runCtx)
+						return
+					}
+					l := &coord.Lease{Coord: c, Name: "relay", Holder: holder, Logger: logger}
+					done <- l.Run(runCtx, func(ctx context.Context, _ uint64) error { return r.Run(ctx) })
+				}()
+				stops[holder] = func() {
+					cancel()
+					if err := <-done; err != nil {
+						t.Errorf("relay %s: %v", holder, err)
+					}
+				}
+			}
+			var sent []uuid.UUID
+			appendEvents := func(n int) {
+				for i := range n {
+					id := uuid.New()
+					if _, err := p.ESDB.AppendToStream(ctx, fmt.Sprintf("user-%d", i%7), esdb.AppendToStreamOptions{},
+						esdb.EventData{EventID: id, EventType: "test.happened", ContentType: esdb.ContentTypeJson, Data: []byte(`{}`)}); err != nil {
+						t.Fatal(err)
+					}
+					sent = append(sent, id)
+				}
+			}
+			appendEvents(60)
+			waitForMessages(t, stream, 60)
+			if leased {
+				holder, err := c.Holder(ctx, "relay")
+				if err != nil || holder == "" {
+					t.Fatalf("relay lease held by %q (%v)", holder, err)
+				}
+				stops[holder]()
+				delete(stops, holder)
+			}
+			appendEvents(60)
+			waitForMessages(t, stream, 120)
+			for _, stop := range stops {
+				stop()
+			}
+			for seq := uint64(1); seq <= 120; seq++ {
+				msg, err := stream.GetMsg(ctx, seq)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var env events.Envelope
+				if err := json.Unmarshal(msg.Data, &env); err != nil {
+					t.Fatal(err)
+				}
+				if env.ID != sent[seq-1].String() {
+					t.Fatalf("message %d is %s, want %s", seq, env.ID, sent[seq-1])
+				}
+			}
+			for _, line := range strings.Split(logs.String(), "\n") {
+				if strings.Contains(line, "level=WARN") || strings.Contains(line, "level=ERROR") {
+					t.Errorf("a relay logged alarmingly: %s", line)
+				}
+			}
+			t.Logf("fenced publishes: %d", strings.Count(logs.String(), "another relay published first"))
+		})
 	}
 }
