@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -100,6 +101,26 @@ func splitList(v string) []string {
 	return out
 }
 
+// secretKeyFrom takes the secret key from the environment or from a file
+// (one of them; surrounding white space ignored), "" when neither is given.
+func secretKeyFrom(env, file string, readFile func(string) ([]byte, error)) (string, error) {
+	if file == "" {
+		return strings.TrimSpace(env), nil
+	}
+	if env != "" {
+		return "", errors.New("the secret key is given twice: ACCOUNTD_SECRET_KEY and --secret-key-file (give one)")
+	}
+	raw, err := readFile(file)
+	if err != nil {
+		return "", fmt.Errorf("--secret-key-file: %w", err)
+	}
+	key := strings.TrimSpace(string(raw))
+	if key == "" {
+		return "", fmt.Errorf("--secret-key-file %s is empty", file)
+	}
+	return key, nil
+}
+
 // listFlag collects a repeatable flag's values.
 type listFlag []string
 
@@ -138,6 +159,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	insecureCookies := flags.Bool("insecure-cookies", false, "console cookies without Secure and the __Host- prefix, for plain-HTTP development hosts other than localhost (only with --http on a loopback address)")
 	readyLag := flags.Duration("ready-max-lag", 10*time.Second, "/readyz is 503 while a component is further behind the log than this (not negative; 0: the default)")
 	metricsListen := flags.String("metrics-listen", "127.0.0.1:9090", "listen address of GET /metrics, a listener of its own (several replicas on one host: one address each); \"\" or off: no metrics; not the --http address")
+	secretKeyFile := flags.String("secret-key-file", "", "a file holding the secret key that wraps every account's data key (32 random bytes, base64: openssl rand -base64 32; keep it 0600), instead of ACCOUNTD_SECRET_KEY; required, the same on every replica, when any server is external; without either and with embedded servers only, one is generated into DATA/secret.key")
 	allowedHosts := flags.String("allowed-hosts", "", "host names (comma-separated) the API and console answer for besides localhost, 127.0.0.1, [::1] and the --http host; another Host header gets 421 (/healthz and /readyz answer any)")
 	flags.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: accountd [flags]\n\nThe self-service account backend. Flags:\n\n")
@@ -175,6 +197,11 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	clientMap, err := introspectionClients(clients, getenv("ACCOUNTD_INTROSPECTION_CLIENT"), *clientFile, os.ReadFile)
 	if err != nil {
 		fmt.Fprintf(stderr, "accountd: introspection clients: %v\n", err)
+		return 2
+	}
+	secretKey, err := secretKeyFrom(getenv("ACCOUNTD_SECRET_KEY"), *secretKeyFile, os.ReadFile)
+	if err != nil {
+		fmt.Fprintf(stderr, "accountd: %v\n", err)
 		return 2
 	}
 	level := slog.LevelInfo
@@ -216,7 +243,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		TokenIndexMaxLag:     *indexMaxLag,
 		Admins:               adminList(admins, getenv("ACCOUNTD_ADMINS")),
 		AuditRetention:       time.Duration(*retentionDays) * 24 * time.Hour,
-		SecretKey:            getenv("ACCOUNTD_SECRET_KEY"),
+		SecretKey:            secretKey,
 		SMTP:                 *smtpRelay,
 		InsecureCookies:      *insecureCookies,
 		ReadyMaxLagEvents:    *readyLagEvents,

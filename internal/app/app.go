@@ -91,7 +91,8 @@ type Config struct {
 	// Projectors are the read models (nil: projections.Projectors()).
 	Projectors []projections.Projector
 	// SecretKey (base64 of 32 bytes) wraps the accounts' data keys; empty:
-	// the one kept in the data directory, generated on first use.
+	// the one kept in the data directory, generated on first use (only
+	// without external servers: with them it must be given).
 	SecretKey string
 	// SMTP is the relay that sends the e-mail outbox
 	// (smtp://[user:password@]host:port?from=address); empty: e-mails stay
@@ -215,6 +216,10 @@ func (c Config) Validate() error {
 		if _, err := keystore.ParseKey(c.SecretKey); err != nil {
 			errs = append(errs, fmt.Errorf("secret key: %w", err))
 		}
+	} else if c.Platform.External() {
+		// Replicas share external servers: a key generated here would be
+		// this replica's alone, and what it seals no other could open.
+		errs = append(errs, errors.New("with an external server URL the secret key must be given (ACCOUNTD_SECRET_KEY or --secret-key-file, the same on every replica); it is never generated"))
 	} else if c.Platform.DataDir == "" {
 		errs = append(errs, errors.New("a secret key is required (ACCOUNTD_SECRET_KEY) when there is no data directory"))
 	}

@@ -1,0 +1,131 @@
+package app_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/bson"
+
+	"github.com/accountd/accountd/commands"
+	"github.com/accountd/accountd/internal/app"
+	"github.com/accountd/accountd/internal/keyring"
+	"github.com/accountd/accountd/internal/platform"
+	"github.com/accountd/accountd/internal/testenv"
+	"github.com/accountd/accountd/projections"
+)
+
+func newSecretKey(t *testing.T) string {
+	t.Helper()
+	raw := make([]byte, 32)
+	_, _ = rand.Read(raw)
+	return base64.StdEncoding.EncodeToString(raw)
+}
+
+// externalOf is the configuration of a second replica on the servers of
+// one started by testenv.App in dir: every server external, by URL.
+func externalOf(t *testing.T, a *app.App, dir string) platform.Config {
+	t.Helper()
+	creds, err := keyring.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sock, err := platform.MongoSocket(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	natsURL, _ := url.Parse(a.Platform.NATSURL)
+	natsURL.User = url.UserPassword(creds.NATS.Username, creds.NATS.Password)
+	return platform.Config{
+		EventStoreURL: a.Platform.EventStore.URLFor(creds.EventStore.Username, creds.EventStore.Password),
+		NATSURL:       natsURL.String(),
+		MongoURI:      "mongodb://" + url.PathEscape(sock) + "/?directConnection=true",
+	}
+}
+
+// lowerCaseDir is a temporary directory whose path has no capitals: the
+// MongoDB driver lower-cases the host, and the socket path is the host.
+func lowerCaseDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "replicas")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	if dir != strings.ToLower(dir) {
+		t.Skipf("the temporary directory %s has capitals", dir)
+	}
+	return dir
+}
+
+// startReplica starts another replica on the servers of a (started by
+// testenv.App in dir) with cfg.
+func startReplica(t *testing.T, a *app.App, dir string, cfg app.Config) (*app.App, error) {
+	t.Helper()
+	cfg.Platform = externalOf(t, a, dir)
+	cfg.HTTPListen = "127.0.0.1:0"
+	cfg.MetricsListen = "off"
+	if cfg.PasswordParams == (testenv.CheapHashing) || cfg.PasswordParams.MemoryKiB == 0 {
+		cfg.PasswordParams = testenv.CheapHashing
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	b, err := app.Start(ctx, cfg)
+	if err == nil {
+		t.Cleanup(b.Close)
+	}
+	return b, err
+}
+
+// A replica whose secret key is not the one the data keys were written
+// with refuses to start, before any projector runs: nothing is parked,
+// nothing it could not open is served. One without a key on external
+// servers is refused too: it would generate its own.
+func TestReplicaWithAnotherSecretKeyRefusesToStart(t *testing.T) {
+	t.Parallel()
+	dir := lowerCaseDir(t)
+	key := newSecretKey(t)
+	a, _ := testenv.App(t, app.Config{SecretKey: key}, dir)
+	email := "ada@example.com"
+	if _, err := a.Commands.RegisterUser(t.Context(), commands.RegisterUser{Username: "ada", Password: "correct7horse",
+		Profile: commands.ProfileChange{Email: &email}}, meta()); err != nil {
+		t.Fatal(err)
+	}
+	parked := func() int64 {
+		n, err := a.Platform.DB.Collection(projections.ParkedCollection).CountDocuments(t.Context(), bson.M{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := parked()
+
+	tests := []struct {
+		name, key, want string
+	}{
+		{"another key", newSecretKey(t), "cannot open the existing data keys"},
+		{"no key", "", "secret key must be given"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := startReplica(t, a, dir, app.Config{SecretKey: tt.key})
+			if err == nil || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("started: %v, want one line saying %q", err, tt.want)
+			}
+		})
+	}
+	t.Run("the same key", func(t *testing.T) {
+		if _, err := startReplica(t, a, dir, app.Config{SecretKey: key}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	time.Sleep(500 * time.Millisecond) // a projector of a refused replica would have parked by now
+	if after := parked(); after != before {
+		t.Fatalf("%d events parked, were %d", after, before)
+	}
+}
