@@ -159,6 +159,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	insecureCookies := flags.Bool("insecure-cookies", false, "console cookies without Secure and the __Host- prefix, for plain-HTTP development hosts other than localhost (only with --http on a loopback address)")
 	readyLag := flags.Duration("ready-max-lag", 10*time.Second, "/readyz is 503 while a component is further behind the log than this (not negative; 0: the default)")
 	metricsListen := flags.String("metrics-listen", "127.0.0.1:9090", "listen address of GET /metrics, a listener of its own (several replicas on one host: one address each); \"\" or off: no metrics; not the --http address")
+	replicaID := flags.String("replica-id", getenv("ACCOUNTD_REPLICA_ID"), "this replica's name in /readyz, logs and what replicas share (env ACCOUNTD_REPLICA_ID); empty: the host name and 6 random hex characters, new at every start")
 	secretKeyFile := flags.String("secret-key-file", "", "a file holding the secret key that wraps every account's data key (32 random bytes, base64: openssl rand -base64 32; keep it 0600), instead of ACCOUNTD_SECRET_KEY; required, the same on every replica, when any server is external; without either and with embedded servers only, one is generated into DATA/secret.key")
 	allowedHosts := flags.String("allowed-hosts", "", "host names (comma-separated) the API and console answer for besides localhost, 127.0.0.1, [::1] and the --http host; another Host header gets 421 (/healthz and /readyz answer any)")
 	flags.Usage = func() {
@@ -244,6 +245,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		Admins:               adminList(admins, getenv("ACCOUNTD_ADMINS")),
 		AuditRetention:       time.Duration(*retentionDays) * 24 * time.Hour,
 		SecretKey:            secretKey,
+		ReplicaID:            *replicaID,
 		SMTP:                 *smtpRelay,
 		InsecureCookies:      *insecureCookies,
 		ReadyMaxLagEvents:    *readyLagEvents,

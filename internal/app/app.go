@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/accountd/accountd/commands"
+	"github.com/accountd/accountd/internal/coord"
 	"github.com/accountd/accountd/internal/httpapi"
 	"github.com/accountd/accountd/internal/keystore"
 	"github.com/accountd/accountd/internal/mailer"
@@ -110,6 +111,10 @@ type Config struct {
 	// MetricsListen is where GET /metrics is served, on a listener of its
 	// own (so the public port never shows it); "" or "off": nowhere.
 	MetricsListen string
+	// ReplicaID names this replica in /readyz, logs and what replicas
+	// share (default: host name + "-" + 6 random hex characters, new at
+	// every start).
+	ReplicaID string
 	// AllowedHosts are host names the API and the console answer for,
 	// besides the loopback names and the HTTP listen host; a request for
 	// another gets 421.
@@ -179,6 +184,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.AuditRetention == 0 {
 		c.AuditRetention = 400 * 24 * time.Hour
+	}
+	if c.ReplicaID == "" {
+		c.ReplicaID = defaultReplicaID()
 	}
 	c.Platform.Logger = c.Logger
 }
@@ -273,6 +281,8 @@ type App struct {
 	Supervisor *supervise.Supervisor
 	Catalog    *projector.Catalog
 	Keys       *keystore.Store
+	// Coord is what replicas share on NATS (leases, limits, registries).
+	Coord *coord.Coord
 
 	cfg        Config
 	scopes     *scopes.Registry
@@ -284,6 +294,9 @@ type App struct {
 	executors  map[string]*projector.Executor // the live generation's, per projector
 	rebuilds   map[string][2]uint64           // background rebuilds: done, total
 	readiness  *readiness
+	started    time.Time
+	// settings: whether this replica's settings agree with the others'.
+	settings settingsCheck
 	// guardFailures counts failed freshness checks in a row (the guard's
 	// goroutine only).
 	guardFailures int
@@ -313,7 +326,7 @@ func Start(ctx context.Context, cfg Config) (_ *App, err error) {
 	m := metrics.New()
 	a := &App{
 		Platform: p, Metrics: m, cfg: cfg, log: cfg.Logger, bg: bg, cancel: cancel,
-		projectors: cfg.Projectors, executors: map[string]*projector.Executor{}, rebuilds: map[string][2]uint64{},
+		started: time.Now().UTC(), projectors: cfg.Projectors, executors: map[string]*projector.Executor{}, rebuilds: map[string][2]uint64{},
 		Supervisor: supervise.New(supervise.Config{Logger: cfg.Logger, Metrics: m, MinBackoff: cfg.MinRestartBackoff, MaxBackoff: cfg.MaxRestartBackoff}),
 	}
 	defer func() {
@@ -334,6 +347,7 @@ func Start(ctx context.Context, cfg Config) (_ *App, err error) {
 		a.buildAPI,
 		a.buildConsole,
 		a.startHousekeeping,
+		a.startSettingsCheck,
 		a.serveHTTP,
 		a.serveMetrics,
 	}

@@ -123,6 +123,10 @@ func (r *readiness) check(ctx context.Context) Report {
 		component(projectorComponent(name), a.Progress.Applied(name), events, lag, err)
 		a.Metrics.ProjectorLag(name, events, lag)
 	}
+	// The settings that must agree among replicas do.
+	settings := a.settingsStatus()
+	rep.Ready = rep.Ready && settings.OK
+	rep.Components = append(rep.Components, settings)
 	a.mu.Lock()
 	for name, p := range a.rebuilds {
 		rep.Rebuilds = append(rep.Rebuilds, RebuildStatus{Projector: name, Done: p[0], Total: p[1]})

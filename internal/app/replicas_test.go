@@ -4,6 +4,9 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"strings"
@@ -127,5 +130,79 @@ func TestReplicaWithAnotherSecretKeyRefusesToStart(t *testing.T) {
 	time.Sleep(500 * time.Millisecond) // a projector of a refused replica would have parked by now
 	if after := parked(); after != before {
 		t.Fatalf("%d events parked, were %d", after, before)
+	}
+}
+
+// settingsReady reads a replica's /readyz: its status and the replica-settings
+// check.
+func settingsReady(t *testing.T, base string) (int, app.ComponentStatus) {
+	t.Helper()
+	res, err := http.Get(base + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var rep app.Report
+	if err := json.NewDecoder(res.Body).Decode(&rep); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range rep.Components {
+		if c.Name == "replica-settings" {
+			return res.StatusCode, c
+		}
+	}
+	t.Fatalf("/readyz has no replica-settings check: %+v", rep)
+	return 0, app.ComponentStatus{}
+}
+
+// Replicas publish a fingerprint of the settings that must agree; one
+// whose settings differ from the replica started after it is not ready and
+// says which setting and which replica.
+func TestReplicaWithOtherSettingsIsNotReady(t *testing.T) {
+	t.Parallel()
+	dir := lowerCaseDir(t)
+	key := newSecretKey(t)
+	a, srvA := testenv.App(t, app.Config{SecretKey: key, ReplicaID: "replica-a"}, dir)
+
+	b, err := startReplica(t, a, dir, app.Config{SecretKey: key, ReplicaID: "replica-b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srvB := httptest.NewServer(b.Handler)
+	defer srvB.Close()
+	for name, base := range map[string]string{"a": srvA.URL, "b": srvB.URL} {
+		eventually(t, "replica "+name+" agrees", func() bool {
+			code, c := settingsReady(t, base)
+			return code == http.StatusOK && c.OK
+		})
+	}
+
+	c, err := startReplica(t, a, dir, app.Config{SecretKey: key, ReplicaID: "replica-c",
+		Scopes: map[string]string{"projects:read": "Read your projects"}, Admins: []string{"margaret"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srvC := httptest.NewServer(c.Handler)
+	defer srvC.Close()
+	for name, base := range map[string]string{"a": srvA.URL, "b": srvB.URL} {
+		eventually(t, "replica "+name+" is not ready", func() bool {
+			code, c := settingsReady(t, base)
+			return code == http.StatusServiceUnavailable && !c.OK &&
+				strings.Contains(c.LastError, "replica-c") && strings.Contains(c.LastError, "scopes") && strings.Contains(c.LastError, "admins") &&
+				!strings.Contains(c.LastError, "secret_key")
+		})
+	}
+	if _, st := settingsReady(t, srvC.URL); !st.OK {
+		t.Fatalf("the newest replica's settings check: %+v", st)
+	}
+
+	// The replica with the other settings goes: the others agree again.
+	srvC.Close()
+	c.Close()
+	for name, base := range map[string]string{"a": srvA.URL, "b": srvB.URL} {
+		eventually(t, "replica "+name+" agrees again", func() bool {
+			code, c := settingsReady(t, base)
+			return code == http.StatusOK && c.OK
+		})
 	}
 }

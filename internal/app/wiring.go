@@ -39,6 +39,7 @@ const (
 	componentNotifier     = "notifier"
 	componentReminders    = "reminders"
 	componentMailer       = "mailer"
+	componentSettings     = "replica-settings"
 
 	componentConfiguredAdmins = "configured-admins"
 )
