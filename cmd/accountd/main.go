@@ -153,7 +153,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	flags.Var(&clients, "introspection-client", "a service that may introspect tokens, ID:SECRET (repeatable; HTTP basic auth on POST /v1/tokens/introspect; the secret at least 16 characters). Visible to every local user in the process list: prefer ACCOUNTD_INTROSPECTION_CLIENT (ID:SECRET entries separated by commas or newlines) or --introspection-client-file")
 	clientFile := flags.String("introspection-client-file", "", "a file of introspection clients, one ID:SECRET a line (secrets at least 16 characters; blank lines and lines starting with # are ignored); keep it readable by the service's user only")
 	tokenLifetime := flags.Duration("token-max-lifetime", 366*24*time.Hour, "how far ahead a personal access token may expire; at least 1h (0: the default)")
-	indexMaxLag := flags.Uint64("token-index-max-lag", 1000, "refuse credential checks (503) while the in-memory credential index is more than this many events behind the log (0: the default)")
+	indexMaxStaleness := flags.Duration("token-index-max-staleness", time.Second, "refuse credential checks (503), and /readyz, while the in-memory credential index is staler than this: the time since the newest probe of the log's head (every 250 ms) whose head it had applied (not negative; 0: the default)")
 	readyLagEvents := flags.Uint64("ready-max-lag-events", 1000, "/readyz is 503 while a component is more than this many events behind the log (0: the default)")
 	smtpRelay := flags.String("smtp", getenv("ACCOUNTD_SMTP"), "SMTP relay for notification e-mails, smtp://[user:password@]host:port?from=address (env ACCOUNTD_SMTP); empty: e-mails wait in the outbox (GET /v1/admin/outbox)")
 	insecureCookies := flags.Bool("insecure-cookies", false, "console cookies without Secure and the __Host- prefix, for plain-HTTP development hosts other than localhost (only with --http on a loopback address)")
@@ -233,25 +233,25 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 			NATSListen:       *natsListen,
 			Database:         *database,
 		},
-		HTTPListen:           *httpAddr,
-		Logger:               logger,
-		AccessLog:            logger.With("log", "access"),
-		RegistrationLimit:    regLimit,
-		PictureUploadLimit:   picLimit,
-		Scopes:               scopeMap,
-		IntrospectionClients: clientMap,
-		MaxTokenLifetime:     *tokenLifetime,
-		TokenIndexMaxLag:     *indexMaxLag,
-		Admins:               adminList(admins, getenv("ACCOUNTD_ADMINS")),
-		AuditRetention:       time.Duration(*retentionDays) * 24 * time.Hour,
-		SecretKey:            secretKey,
-		ReplicaID:            *replicaID,
-		SMTP:                 *smtpRelay,
-		InsecureCookies:      *insecureCookies,
-		ReadyMaxLagEvents:    *readyLagEvents,
-		ReadyMaxLag:          *readyLag,
-		MetricsListen:        *metricsListen,
-		AllowedHosts:         splitList(*allowedHosts),
+		HTTPListen:             *httpAddr,
+		Logger:                 logger,
+		AccessLog:              logger.With("log", "access"),
+		RegistrationLimit:      regLimit,
+		PictureUploadLimit:     picLimit,
+		Scopes:                 scopeMap,
+		IntrospectionClients:   clientMap,
+		MaxTokenLifetime:       *tokenLifetime,
+		TokenIndexMaxStaleness: *indexMaxStaleness,
+		Admins:                 adminList(admins, getenv("ACCOUNTD_ADMINS")),
+		AuditRetention:         time.Duration(*retentionDays) * 24 * time.Hour,
+		SecretKey:              secretKey,
+		ReplicaID:              *replicaID,
+		SMTP:                   *smtpRelay,
+		InsecureCookies:        *insecureCookies,
+		ReadyMaxLagEvents:      *readyLagEvents,
+		ReadyMaxLag:            *readyLag,
+		MetricsListen:          *metricsListen,
+		AllowedHosts:           splitList(*allowedHosts),
 	})
 	if err != nil {
 		logger.Error("cannot start", "err", err)

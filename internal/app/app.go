@@ -13,6 +13,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/accountd/accountd/commands"
@@ -79,9 +80,11 @@ type Config struct {
 	IntrospectionClients map[string]string
 	// MaxTokenLifetime bounds how far ahead a token may expire.
 	MaxTokenLifetime time.Duration
-	// TokenIndexMaxLag: a credential index further behind the log than
-	// this many events refuses every credential (503) until it catches up.
-	TokenIndexMaxLag uint64
+	// TokenIndexMaxStaleness: a credential index staler than this (the
+	// time since the newest probe of the log's head, every 250 ms, whose
+	// head it had applied) refuses every credential (503) until it catches
+	// up, and /readyz is 503. Zero: 1 s.
+	TokenIndexMaxStaleness time.Duration
 	// Admins are the configured admins: usernames, or account ids as
 	// id:<uuid> (a bare uuid is an id too). Each is granted the admin role
 	// once, as a recorded event, to the first account that answers to it
@@ -170,8 +173,8 @@ func (c *Config) setDefaults() {
 	if c.MaxTokenLifetime == 0 {
 		c.MaxTokenLifetime = 366 * 24 * time.Hour
 	}
-	if c.TokenIndexMaxLag == 0 {
-		c.TokenIndexMaxLag = 1000
+	if c.TokenIndexMaxStaleness == 0 {
+		c.TokenIndexMaxStaleness = time.Second
 	}
 	if c.ReminderEvery == 0 {
 		c.ReminderEvery = 5 * time.Minute
@@ -203,7 +206,7 @@ func (c Config) Validate() error {
 	if c.SessionTTL < time.Minute {
 		errs = append(errs, fmt.Errorf("session lifetime %s is shorter than a minute", c.SessionTTL))
 	}
-	if c.ReadYourWritesTimeout < 0 || c.ReadyMaxLag < 0 || c.CatchUpTimeout < 0 {
+	if c.ReadYourWritesTimeout < 0 || c.ReadyMaxLag < 0 || c.CatchUpTimeout < 0 || c.TokenIndexMaxStaleness < 0 {
 		errs = append(errs, errors.New("timeouts must not be negative"))
 	}
 	if c.MinRestartBackoff < 0 || c.MaxRestartBackoff < c.MinRestartBackoff {
@@ -297,9 +300,9 @@ type App struct {
 	started    time.Time
 	// settings: whether this replica's settings agree with the others'.
 	settings settingsCheck
-	// guardFailures counts failed freshness checks in a row (the guard's
-	// goroutine only).
-	guardFailures int
+	// indexStaleness is the credential index's staleness as its guard
+	// last measured it (nanoseconds).
+	indexStaleness atomic.Int64
 
 	http     *http.Server
 	listener net.Listener

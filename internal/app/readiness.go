@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -105,7 +106,14 @@ func (r *readiness) check(ctx context.Context) Report {
 
 	indexPos, indexAt := a.Principals.Position()
 	indexEvents, indexLag, err := behind(indexPos, indexAt)
-	component(componentPrincipals, indexPos, indexEvents, indexLag, err)
+	index := component(componentPrincipals, indexPos, indexEvents, indexLag, err)
+	// The guard's measure decides for the index: credentials fail closed
+	// past it, so the replica must not be given traffic either.
+	if staleness := time.Duration(a.indexStaleness.Load()); a.Principals.Stale() && index.OK {
+		last := &rep.Components[len(rep.Components)-1]
+		last.OK, rep.Ready = false, false
+		last.LastError = fmt.Sprintf("credential index stale: %s behind the log's head (allowed %s); credential checks answer 503", staleness.Round(time.Millisecond), a.cfg.TokenIndexMaxStaleness)
+	}
 	a.Metrics.PrincipalsLag(indexEvents, indexLag)
 	a.Metrics.LiveSessions(a.Principals.Sessions())
 

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -18,6 +19,7 @@ import (
 	"github.com/accountd/accountd/commands"
 	"github.com/accountd/accountd/internal/app"
 	"github.com/accountd/accountd/internal/keyring"
+	"github.com/accountd/accountd/internal/keystore"
 	"github.com/accountd/accountd/internal/platform"
 	"github.com/accountd/accountd/internal/testenv"
 	"github.com/accountd/accountd/projections"
@@ -205,4 +207,55 @@ func TestReplicaWithOtherSettingsIsNotReady(t *testing.T) {
 			return code == http.StatusOK && c.OK
 		})
 	}
+}
+
+// A token disabled on one replica is refused by another (within the
+// credential index's staleness bound; the p99 is measured by
+// BenchmarkRevocationAcrossReplicas), and a data key destroyed on one is
+// forgotten by the other.
+func TestCredentialsAndKeysAcrossReplicas(t *testing.T) {
+	t.Parallel()
+	dir := lowerCaseDir(t)
+	key := newSecretKey(t)
+	a, srvA := testenv.App(t, app.Config{SecretKey: key}, dir)
+	b, err := startReplica(t, a, dir, app.Config{SecretKey: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srvB := httptest.NewServer(b.Handler)
+	defer srvB.Close()
+
+	call(t, srvA.URL, "POST", "/v1/users", "", map[string]any{"username": "ada", "password": "correct7horse"}, http.StatusCreated)
+	session := call(t, srvA.URL, "POST", "/v1/sessions", "", map[string]any{"username": "ada", "password": "correct7horse"}, http.StatusCreated)["token"].(string)
+	pat := call(t, srvA.URL, "POST", "/v1/me/tokens", session, map[string]any{"title": "ci", "scopes": []string{"profile:read"},
+		"expires_at": time.Now().Add(24 * time.Hour).UTC().Format(time.RFC3339)}, http.StatusCreated)
+	token, id := pat["token"].(string), pat["id"].(string)
+	status := func(base, tok string) int {
+		req, _ := http.NewRequest("GET", base+"/v1/auth/whoami", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	eventually(t, "the token works on B", func() bool { return status(srvB.URL, token) == http.StatusOK })
+	call(t, srvA.URL, "PATCH", "/v1/me/tokens/"+id, session, map[string]any{"enabled": false}, http.StatusOK)
+	eventually(t, "B refuses the disabled token", func() bool { return status(srvB.URL, token) == http.StatusUnauthorized })
+
+	sealed, err := a.Keys.Seal(t.Context(), "owner-1", "field", "personal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plain, err := b.Keys.Open(t.Context(), "owner-1", "field", sealed); err != nil || plain != "personal" {
+		t.Fatalf("B opens %q, %v", plain, err)
+	}
+	if err := a.Keys.Destroy(t.Context(), "owner-1"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "B forgets the destroyed key", func() bool {
+		_, err := b.Keys.Open(t.Context(), "owner-1", "field", sealed)
+		return errors.Is(err, keystore.ErrErased)
+	})
 }

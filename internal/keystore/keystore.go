@@ -50,7 +50,13 @@ type Store struct {
 type cached struct {
 	owner string
 	key   cipher.AEAD // nil: destroyed
+	read  time.Time   // when it was read from the database
 }
+
+// recheckAfter: a live key cached longer than this is read again, so a key
+// another replica destroyed is forgotten here within it (shared state is
+// the database; a destroyed key is final and stays cached).
+const recheckAfter = time.Second
 
 type keyDoc struct {
 	ID          string    `bson:"_id"`
@@ -156,8 +162,12 @@ func (s *Store) cached(owner string) (cipher.AEAD, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if el, ok := s.cache[owner]; ok {
+		c := el.Value.(*cached)
+		if c.key != nil && time.Since(c.read) > recheckAfter {
+			return nil, false // read again: destroyed elsewhere?
+		}
 		s.order.MoveToFront(el)
-		return el.Value.(*cached).key, true
+		return c.key, true
 	}
 	return nil, false
 }
@@ -166,11 +176,11 @@ func (s *Store) remember(owner string, k cipher.AEAD) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if el, ok := s.cache[owner]; ok {
-		el.Value.(*cached).key = k
+		el.Value.(*cached).key, el.Value.(*cached).read = k, time.Now()
 		s.order.MoveToFront(el)
 		return
 	}
-	s.cache[owner] = s.order.PushFront(&cached{owner: owner, key: k})
+	s.cache[owner] = s.order.PushFront(&cached{owner: owner, key: k, read: time.Now()})
 	for s.order.Len() > s.maxKeys {
 		old := s.order.Back()
 		s.order.Remove(old)
