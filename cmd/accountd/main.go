@@ -163,7 +163,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	secretKeyFile := flags.String("secret-key-file", "", "a file holding the secret key that wraps every account's data key (32 random bytes, base64: openssl rand -base64 32; keep it 0600), instead of ACCOUNTD_SECRET_KEY; required, the same on every replica, when any server is external; without either and with embedded servers only, one is generated into DATA/secret.key")
 	allowedHosts := flags.String("allowed-hosts", "", "host names (comma-separated) the API and console answer for besides localhost, 127.0.0.1, [::1] and the --http host; another Host header gets 421 (/healthz and /readyz answer any)")
 	flags.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: accountd [flags]\n\nThe self-service account backend. Flags:\n\n")
+		fmt.Fprintf(stderr, "Usage: accountd [flags] [bootstrap]\n\nThe self-service account backend. \"accountd bootstrap\" creates what replicas need (the event feed stream, read-model collections and indexes, coordination buckets; each replica does the same at start, idempotently), checks the secret key against the stored data keys, and exits 0. Flags:\n\n")
 		flags.PrintDefaults()
 	}
 	if err := flags.Parse(args); err != nil {
@@ -172,8 +172,11 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		}
 		return 2
 	}
-	if flags.NArg() > 0 {
-		fmt.Fprintf(stderr, "accountd: unexpected argument %q\n", flags.Arg(0))
+	bootstrap := false
+	if flags.NArg() == 1 && flags.Arg(0) == "bootstrap" {
+		bootstrap = true // create what replicas need, then exit (a deployment's bootstrap Job)
+	} else if flags.NArg() > 0 {
+		fmt.Fprintf(stderr, "accountd: unexpected argument %q (the one command is bootstrap)\n", flags.Arg(0))
 		return 2
 	}
 	regLimit, err := commands.ParseRate(*registrationLimit)
@@ -223,7 +226,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	svc, err := app.Start(ctx, app.Config{
+	cfg := app.Config{
 		Platform: platform.Config{
 			DataDir:          *dataDir,
 			EventStoreURL:    *esURL,
@@ -252,7 +255,16 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		ReadyMaxLag:            *readyLag,
 		MetricsListen:          *metricsListen,
 		AllowedHosts:           splitList(*allowedHosts),
-	})
+	}
+	if bootstrap {
+		if err := app.Bootstrap(ctx, cfg); err != nil {
+			logger.Error("bootstrap failed", "err", err)
+			return 1
+		}
+		logger.Info("bootstrap done: stream, collections, indexes and buckets exist")
+		return 0
+	}
+	svc, err := app.Start(ctx, cfg)
 	if err != nil {
 		logger.Error("cannot start", "err", err)
 		return 1

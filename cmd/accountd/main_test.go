@@ -158,6 +158,8 @@ func TestFlags(t *testing.T) {
 		{"an external server without a secret key", []string{"--data", "DATA", "--nats-url", "nats://127.0.0.1:1"}, 1, "secret key must be given|never generated"},
 		{"a missing secret key file", []string{"--data", "DATA", "--secret-key-file", "/nonexistent/secret.key"}, 2, "--secret-key-file"},
 		{"help names the secret key file", []string{"--help"}, 0, "-secret-key-file|same on every replica"},
+		{"bootstrap creates what replicas need and exits 0", []string{"--data", "DATA", "--eventstore-listen", "127.0.0.1:0", "--nats-listen", "127.0.0.1:0", "bootstrap"}, 0, "bootstrap done"},
+		{"an unknown command", []string{"serve"}, 2, "the one command is bootstrap"},
 		{"busy HTTP address", []string{"--http", "256.0.0.1:1", "--data", "DATA", "--eventstore-listen", "127.0.0.1:0", "--nats-listen", "127.0.0.1:0"}, 1, "cannot start"},
 	}
 	for _, tt := range tests {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/accountd/accountd/commands"
 	"github.com/accountd/accountd/internal/coord"
+	"github.com/accountd/accountd/internal/platform"
 )
 
 // Replicas publish a fingerprint of the settings that must agree among
@@ -228,4 +229,30 @@ func (a *App) startSettingsCheck(ctx context.Context) error {
 	p.round(ctx)
 	a.Supervisor.Go(a.bg, componentSettings, p.run)
 	return nil
+}
+
+// Bootstrap creates what replicas share and need before they serve (the
+// JetStream feed, the read models' collections and indexes, the replica
+// registry bucket), idempotently, as every replica does at start, checks
+// the secret key against the stored data keys, and stops: for a
+// deployment's bootstrap Job. Consumers are created by the replicas.
+func Bootstrap(ctx context.Context, cfg Config) error {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	p, err := platform.Start(ctx, cfg.Platform)
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	a := &App{Platform: p, cfg: cfg, log: cfg.Logger, projectors: cfg.Projectors}
+	if err := a.openKeys(ctx); err != nil {
+		return err
+	}
+	if err := a.prepareFeedAndReadModels(ctx); err != nil {
+		return err
+	}
+	_, err = coord.New(p.JetStream, coord.Options{}).Registry(ctx, replicaRegistry, replicaTTL)
+	return err
 }
