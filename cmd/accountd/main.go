@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -100,6 +101,26 @@ func splitList(v string) []string {
 	return out
 }
 
+// secretKeyFrom takes the secret key from the environment or from a file
+// (one of them; surrounding white space ignored), "" when neither is given.
+func secretKeyFrom(env, file string, readFile func(string) ([]byte, error)) (string, error) {
+	if file == "" {
+		return strings.TrimSpace(env), nil
+	}
+	if env != "" {
+		return "", errors.New("the secret key is given twice: ACCOUNTD_SECRET_KEY and --secret-key-file (give one)")
+	}
+	raw, err := readFile(file)
+	if err != nil {
+		return "", fmt.Errorf("--secret-key-file: %w", err)
+	}
+	key := strings.TrimSpace(string(raw))
+	if key == "" {
+		return "", fmt.Errorf("--secret-key-file %s is empty", file)
+	}
+	return key, nil
+}
+
 // listFlag collects a repeatable flag's values.
 type listFlag []string
 
@@ -132,7 +153,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	flags.Var(&clients, "introspection-client", "a service that may introspect tokens, ID:SECRET (repeatable; HTTP basic auth on POST /v1/tokens/introspect; the secret at least 16 characters). Visible to every local user in the process list: prefer ACCOUNTD_INTROSPECTION_CLIENT (ID:SECRET entries separated by commas or newlines) or --introspection-client-file")
 	clientFile := flags.String("introspection-client-file", "", "a file of introspection clients, one ID:SECRET a line (secrets at least 16 characters; blank lines and lines starting with # are ignored); keep it readable by the service's user only")
 	tokenLifetime := flags.Duration("token-max-lifetime", 366*24*time.Hour, "how far ahead a personal access token may expire; at least 1h (0: the default)")
-	indexMaxLag := flags.Uint64("token-index-max-lag", 1000, "refuse credential checks (503) while the in-memory credential index is more than this many events behind the log (0: the default)")
+	indexMaxStaleness := flags.Duration("token-index-max-staleness", time.Second, "refuse credential checks (503), and /readyz, while the in-memory credential index is staler than this: the time since the newest probe of the log's head (every 250 ms) whose head it had applied (not negative; 0: the default)")
 	readyLagEvents := flags.Uint64("ready-max-lag-events", 1000, "/readyz is 503 while a component is more than this many events behind the log (0: the default)")
 	smtpRelay := flags.String("smtp", getenv("ACCOUNTD_SMTP"), "SMTP relay for notification e-mails, smtp://[user:password@]host:port?from=address (env ACCOUNTD_SMTP); empty: e-mails wait in the outbox (GET /v1/admin/outbox)")
 	insecureCookies := flags.Bool("insecure-cookies", false, "console cookies without Secure and the __Host- prefix, for plain-HTTP development hosts other than localhost (only with --http on a loopback address)")
@@ -140,9 +161,10 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	metricsListen := flags.String("metrics-listen", "127.0.0.1:9090", "listen address of GET /metrics, a listener of its own (several replicas on one host: one address each); \"\" or off: no metrics; not the --http address")
 	rywTimeout := flags.Duration("read-your-writes-timeout", 2*time.Second, "how long a read waits for the read models to include the caller's writes or its X-Consistency-Token (then: the answer there is, or 503 for a token)")
 	replicaID := flags.String("replica-id", getenv("ACCOUNTD_REPLICA_ID"), "this replica's name in /readyz, logs and the leases it holds (env ACCOUNTD_REPLICA_ID); empty: the host name, \"-\" and 6 random hex characters, new at every start")
+	secretKeyFile := flags.String("secret-key-file", "", "a file holding the secret key that wraps every account's data key (32 random bytes, base64: openssl rand -base64 32; keep it 0600), instead of ACCOUNTD_SECRET_KEY; required, the same on every replica, when any server is external; without either and with embedded servers only, one is generated into DATA/secret.key")
 	allowedHosts := flags.String("allowed-hosts", "", "host names (comma-separated) the API and console answer for besides localhost, 127.0.0.1, [::1] and the --http host; another Host header gets 421 (/healthz and /readyz answer any)")
 	flags.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: accountd [flags]\n\nThe self-service account backend. Flags:\n\n")
+		fmt.Fprintf(stderr, "Usage: accountd [flags] [bootstrap]\n\nThe self-service account backend. \"accountd bootstrap\" creates what replicas need (the event feed stream, read-model collections and indexes, coordination buckets; each replica does the same at start, idempotently), checks the secret key against the stored data keys, and exits 0. Flags:\n\n")
 		flags.PrintDefaults()
 	}
 	if err := flags.Parse(args); err != nil {
@@ -151,8 +173,11 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		}
 		return 2
 	}
-	if flags.NArg() > 0 {
-		fmt.Fprintf(stderr, "accountd: unexpected argument %q\n", flags.Arg(0))
+	bootstrap := false
+	if flags.NArg() == 1 && flags.Arg(0) == "bootstrap" {
+		bootstrap = true // create what replicas need, then exit (a deployment's bootstrap Job)
+	} else if flags.NArg() > 0 {
+		fmt.Fprintf(stderr, "accountd: unexpected argument %q (the one command is bootstrap)\n", flags.Arg(0))
 		return 2
 	}
 	regLimit, err := commands.ParseRate(*registrationLimit)
@@ -179,6 +204,11 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		fmt.Fprintf(stderr, "accountd: introspection clients: %v\n", err)
 		return 2
 	}
+	secretKey, err := secretKeyFrom(getenv("ACCOUNTD_SECRET_KEY"), *secretKeyFile, os.ReadFile)
+	if err != nil {
+		fmt.Fprintf(stderr, "accountd: %v\n", err)
+		return 2
+	}
 	level := slog.LevelInfo
 	if *verbose {
 		level = slog.LevelDebug
@@ -197,7 +227,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	svc, err := app.Start(ctx, app.Config{
+	cfg := app.Config{
 		Platform: platform.Config{
 			DataDir:          *dataDir,
 			EventStoreURL:    *esURL,
@@ -207,27 +237,36 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 			NATSListen:       *natsListen,
 			Database:         *database,
 		},
-		HTTPListen:            *httpAddr,
-		Logger:                logger,
-		AccessLog:             logger.With("log", "access"),
-		RegistrationLimit:     regLimit,
-		PictureUploadLimit:    picLimit,
-		Scopes:                scopeMap,
-		IntrospectionClients:  clientMap,
-		MaxTokenLifetime:      *tokenLifetime,
-		TokenIndexMaxLag:      *indexMaxLag,
-		Admins:                adminList(admins, getenv("ACCOUNTD_ADMINS")),
-		AuditRetention:        time.Duration(*retentionDays) * 24 * time.Hour,
-		SecretKey:             getenv("ACCOUNTD_SECRET_KEY"),
-		SMTP:                  *smtpRelay,
-		InsecureCookies:       *insecureCookies,
-		ReadyMaxLagEvents:     *readyLagEvents,
-		ReadyMaxLag:           *readyLag,
-		MetricsListen:         *metricsListen,
-		AllowedHosts:          splitList(*allowedHosts),
-		ReplicaID:             *replicaID,
-		ReadYourWritesTimeout: *rywTimeout,
-	})
+		HTTPListen:             *httpAddr,
+		Logger:                 logger,
+		AccessLog:              logger.With("log", "access"),
+		RegistrationLimit:      regLimit,
+		PictureUploadLimit:     picLimit,
+		Scopes:                 scopeMap,
+		IntrospectionClients:   clientMap,
+		MaxTokenLifetime:       *tokenLifetime,
+		TokenIndexMaxStaleness: *indexMaxStaleness,
+		Admins:                 adminList(admins, getenv("ACCOUNTD_ADMINS")),
+		AuditRetention:         time.Duration(*retentionDays) * 24 * time.Hour,
+		SecretKey:              secretKey,
+		ReplicaID:              *replicaID,
+		SMTP:                   *smtpRelay,
+		InsecureCookies:        *insecureCookies,
+		ReadyMaxLagEvents:      *readyLagEvents,
+		ReadyMaxLag:            *readyLag,
+		MetricsListen:          *metricsListen,
+		AllowedHosts:           splitList(*allowedHosts),
+		ReadYourWritesTimeout:  *rywTimeout,
+	}
+	if bootstrap {
+		if err := app.Bootstrap(ctx, cfg); err != nil {
+			logger.Error("bootstrap failed", "err", err)
+			return 1
+		}
+		logger.Info("bootstrap done: stream, collections, indexes and buckets exist")
+		return 0
+	}
+	svc, err := app.Start(ctx, cfg)
 	if err != nil {
 		logger.Error("cannot start", "err", err)
 		return 1

@@ -155,6 +155,11 @@ func TestFlags(t *testing.T) {
 		{"token lifetime under an hour", []string{"--data", "DATA", "--token-max-lifetime", "59m"}, 1, "shorter than an hour"},
 		{"bad scope name", []string{"--data", "DATA", "--scope", "Projects=Read"}, 1, "want a lower-case name"},
 		{"negative readiness lag", []string{"--data", "DATA", "--ready-max-lag", "-1s"}, 1, "must not be negative"},
+		{"an external server without a secret key", []string{"--data", "DATA", "--nats-url", "nats://127.0.0.1:1"}, 1, "secret key must be given|never generated"},
+		{"a missing secret key file", []string{"--data", "DATA", "--secret-key-file", "/nonexistent/secret.key"}, 2, "--secret-key-file"},
+		{"help names the secret key file", []string{"--help"}, 0, "-secret-key-file|same on every replica"},
+		{"bootstrap creates what replicas need and exits 0", []string{"--data", "DATA", "--eventstore-listen", "127.0.0.1:0", "--nats-listen", "127.0.0.1:0", "bootstrap"}, 0, "bootstrap done"},
+		{"an unknown command", []string{"serve"}, 2, "the one command is bootstrap"},
 		{"busy HTTP address", []string{"--http", "256.0.0.1:1", "--data", "DATA", "--eventstore-listen", "127.0.0.1:0", "--nats-listen", "127.0.0.1:0"}, 1, "cannot start"},
 	}
 	for _, tt := range tests {
@@ -224,6 +229,40 @@ func TestIntrospectionClients(t *testing.T) {
 			}
 			if err != nil || !maps.Equal(got, tt.want) {
 				t.Fatalf("%v %v, want %v", got, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestSecretKeyFrom(t *testing.T) {
+	files := map[string]string{"key": "  c2VjcmV0\n", "empty": "\n"}
+	read := func(name string) ([]byte, error) {
+		if f, ok := files[name]; ok {
+			return []byte(f), nil
+		}
+		return nil, os.ErrNotExist
+	}
+	tests := []struct {
+		name, env, file, want, errContain string
+	}{
+		{name: "neither"},
+		{name: "environment", env: "c2VjcmV0\n", want: "c2VjcmV0"},
+		{name: "file, white space trimmed", file: "key", want: "c2VjcmV0"},
+		{name: "both", env: "c2VjcmV0", file: "key", errContain: "given twice"},
+		{name: "empty file", file: "empty", errContain: "is empty"},
+		{name: "missing file", file: "nowhere", errContain: "--secret-key-file"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := secretKeyFrom(tt.env, tt.file, read)
+			if tt.errContain != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.errContain) || strings.Contains(err.Error(), "c2VjcmV0") {
+					t.Fatalf("err %v, want %q and no key", err, tt.errContain)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("%q %v, want %q", got, err, tt.want)
 			}
 		})
 	}

@@ -5,17 +5,15 @@ package app
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
-	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/accountd/accountd/commands"
@@ -82,9 +80,11 @@ type Config struct {
 	IntrospectionClients map[string]string
 	// MaxTokenLifetime bounds how far ahead a token may expire.
 	MaxTokenLifetime time.Duration
-	// TokenIndexMaxLag: a credential index further behind the log than
-	// this many events refuses every credential (503) until it catches up.
-	TokenIndexMaxLag uint64
+	// TokenIndexMaxStaleness: a credential index staler than this (the
+	// time since the newest probe of the log's head, every 250 ms, whose
+	// head it had applied) refuses every credential (503) until it catches
+	// up, and /readyz is 503. Zero: 1 s.
+	TokenIndexMaxStaleness time.Duration
 	// Admins are the configured admins: usernames, or account ids as
 	// id:<uuid> (a bare uuid is an id too). Each is granted the admin role
 	// once, as a recorded event, to the first account that answers to it
@@ -95,7 +95,8 @@ type Config struct {
 	// Projectors are the read models (nil: projections.Projectors()).
 	Projectors []projections.Projector
 	// SecretKey (base64 of 32 bytes) wraps the accounts' data keys; empty:
-	// the one kept in the data directory, generated on first use.
+	// the one kept in the data directory, generated on first use (only
+	// without external servers: with them it must be given).
 	SecretKey string
 	// SMTP is the relay that sends the e-mail outbox
 	// (smtp://[user:password@]host:port?from=address); empty: e-mails stay
@@ -127,18 +128,6 @@ type Config struct {
 	AllowedHosts []string
 }
 
-// defaultReplicaID is the host name and 6 random hex characters: unique
-// per process start, and still telling where it runs.
-func defaultReplicaID() string {
-	host, err := os.Hostname()
-	if err != nil || host == "" {
-		host = "replica"
-	}
-	b := make([]byte, 3)
-	_, _ = rand.Read(b)
-	return host + "-" + hex.EncodeToString(b)
-}
-
 // metricsOff: MetricsListen values that serve no metrics.
 func metricsOff(listen string) bool { return listen == "" || listen == "off" }
 
@@ -159,7 +148,7 @@ func (c *Config) setDefaults() {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
 	if c.ReplicaID == "" {
-		c.ReplicaID = defaultReplicaID()
+		c.ReplicaID = newReplicaID()
 	}
 	c.Logger = c.Logger.With("replica", c.ReplicaID)
 	if c.PasswordParams == (password.Params{}) {
@@ -192,8 +181,8 @@ func (c *Config) setDefaults() {
 	if c.MaxTokenLifetime == 0 {
 		c.MaxTokenLifetime = 366 * 24 * time.Hour
 	}
-	if c.TokenIndexMaxLag == 0 {
-		c.TokenIndexMaxLag = 1000
+	if c.TokenIndexMaxStaleness == 0 {
+		c.TokenIndexMaxStaleness = time.Second
 	}
 	if c.ReminderEvery == 0 {
 		c.ReminderEvery = 5 * time.Minute
@@ -206,9 +195,6 @@ func (c *Config) setDefaults() {
 	}
 	if c.AuditRetention == 0 {
 		c.AuditRetention = 400 * 24 * time.Hour
-	}
-	if c.ReplicaID == "" {
-		c.ReplicaID = newReplicaID()
 	}
 	c.Platform.Logger = c.Logger
 }
@@ -225,7 +211,7 @@ func (c Config) Validate() error {
 	if c.SessionTTL < time.Minute {
 		errs = append(errs, fmt.Errorf("session lifetime %s is shorter than a minute", c.SessionTTL))
 	}
-	if c.ReadYourWritesTimeout < 0 || c.ReadyMaxLag < 0 || c.CatchUpTimeout < 0 {
+	if c.ReadYourWritesTimeout < 0 || c.ReadyMaxLag < 0 || c.CatchUpTimeout < 0 || c.TokenIndexMaxStaleness < 0 {
 		errs = append(errs, errors.New("timeouts must not be negative"))
 	}
 	if c.MinRestartBackoff < 0 || c.MaxRestartBackoff < c.MinRestartBackoff {
@@ -246,6 +232,10 @@ func (c Config) Validate() error {
 		if _, err := keystore.ParseKey(c.SecretKey); err != nil {
 			errs = append(errs, fmt.Errorf("secret key: %w", err))
 		}
+	} else if c.Platform.External() {
+		// Replicas share external servers: a key generated here would be
+		// this replica's alone, and what it seals no other could open.
+		errs = append(errs, errors.New("with an external server URL the secret key must be given (ACCOUNTD_SECRET_KEY or --secret-key-file, the same on every replica); it is never generated"))
 	} else if c.Platform.DataDir == "" {
 		errs = append(errs, errors.New("a secret key is required (ACCOUNTD_SECRET_KEY) when there is no data directory"))
 	}
@@ -321,6 +311,12 @@ type App struct {
 	// guardFailures counts failed freshness checks in a row (the guard's
 	// goroutine only).
 	guardFailures int
+	started       time.Time
+	// settings: whether this replica's settings agree with the others'.
+	settings settingsCheck
+	// indexStaleness is the credential index's staleness as its guard
+	// last measured it (nanoseconds).
+	indexStaleness atomic.Int64
 
 	http     *http.Server
 	listener net.Listener
@@ -347,7 +343,7 @@ func Start(ctx context.Context, cfg Config) (_ *App, err error) {
 	m := metrics.New()
 	a := &App{
 		Platform: p, Metrics: m, cfg: cfg, log: cfg.Logger, bg: bg, cancel: cancel,
-		ReplicaID: cfg.ReplicaID, projectors: cfg.Projectors, executors: map[string]*projector.Executor{}, rebuilds: map[string][2]uint64{},
+		ReplicaID: cfg.ReplicaID, started: time.Now().UTC(), projectors: cfg.Projectors, executors: map[string]*projector.Executor{}, rebuilds: map[string][2]uint64{},
 		Supervisor: supervise.New(supervise.Config{Logger: cfg.Logger, Metrics: m, MinBackoff: cfg.MinRestartBackoff, MaxBackoff: cfg.MaxRestartBackoff}),
 	}
 	defer func() {
@@ -369,6 +365,7 @@ func Start(ctx context.Context, cfg Config) (_ *App, err error) {
 		a.buildAPI,
 		a.buildConsole,
 		a.startHousekeeping,
+		a.startSettingsCheck,
 		a.serveHTTP,
 		a.serveMetrics,
 	}

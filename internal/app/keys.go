@@ -36,9 +36,16 @@ func OpenKeys(db *mongo.Database, secretKey, dataDir string, generate bool) (*ke
 	return keystore.New(db, raw)
 }
 
-// openKeys opens the data keys for the service.
-func (a *App) openKeys(context.Context) error {
+// openKeys opens the data keys for the service and checks that its secret
+// key opens those already stored, before any projector or command runs: a
+// replica with another key would park every event it cannot open and seal
+// data no other replica can read. A key is generated only when every
+// server is embedded (Validate refuses external servers without one).
+func (a *App) openKeys(ctx context.Context) error {
 	var err error
-	a.Keys, err = OpenKeys(a.Platform.DB, a.cfg.SecretKey, a.cfg.Platform.DataDir, true)
-	return err
+	a.Keys, err = OpenKeys(a.Platform.DB, a.cfg.SecretKey, a.cfg.Platform.DataDir, !a.cfg.Platform.External())
+	if err != nil {
+		return err
+	}
+	return a.Keys.CheckSecretKey(ctx)
 }

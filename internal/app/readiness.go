@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -118,7 +119,14 @@ func (r *readiness) check(ctx context.Context) Report {
 
 	indexPos, indexAt := a.Principals.Position()
 	indexEvents, indexLag, err := behind(indexPos, indexAt)
-	component(componentPrincipals, indexPos, indexEvents, indexLag, err)
+	index := component(componentPrincipals, indexPos, indexEvents, indexLag, err)
+	// The guard's measure decides for the index: credentials fail closed
+	// past it, so the replica must not be given traffic either.
+	if staleness := time.Duration(a.indexStaleness.Load()); a.Principals.Stale() && index.OK {
+		last := &rep.Components[len(rep.Components)-1]
+		last.OK, rep.Ready = false, false
+		last.LastError = fmt.Sprintf("credential index stale: %s behind the log's head (allowed %s); credential checks answer 503", staleness.Round(time.Millisecond), a.cfg.TokenIndexMaxStaleness)
+	}
 	a.Metrics.PrincipalsLag(indexEvents, indexLag)
 	a.Metrics.LiveSessions(a.Principals.Sessions())
 
@@ -137,6 +145,10 @@ func (r *readiness) check(ctx context.Context) Report {
 		rep.Components[len(rep.Components)-1].Active = x.Active()
 		a.Metrics.ProjectorLag(name, events, lag)
 	}
+	// The settings that must agree among replicas do.
+	settings := a.settingsStatus()
+	rep.Ready = rep.Ready && settings.OK
+	rep.Components = append(rep.Components, settings)
 	a.mu.Lock()
 	for name, p := range a.rebuilds {
 		rep.Rebuilds = append(rep.Rebuilds, RebuildStatus{Projector: name, Done: p[0], Total: p[1]})

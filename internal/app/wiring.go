@@ -42,6 +42,7 @@ const (
 	componentReminders    = "reminders"
 	componentMailer       = "mailer"
 	componentCheckpoints  = "checkpoints"
+	componentSettings     = "replica-settings"
 
 	componentConfiguredAdmins = "configured-admins"
 )
@@ -72,9 +73,6 @@ func (a *App) prepareFeedAndReadModels(ctx context.Context) error {
 	if _, err := relay.EnsureStream(ctx, a.Platform.JetStream, FeedStream, FeedSubject); err != nil {
 		return fmt.Errorf("event feed: %w", err)
 	}
-	// What replicas share beyond the log (leases, checkpoints) lives in
-	// JetStream key-value buckets.
-	a.Coord = coord.New(a.Platform.JetStream, coord.Options{})
 	return nil
 }
 
@@ -465,9 +463,7 @@ func (a *App) startHousekeeping(ctx context.Context) error {
 		m := &mailer.Mailer{Relay: relay, Outbox: a.Queries, Sent: a.Commands, Logger: a.log, Claims: claims, Holder: a.ReplicaID}
 		a.Supervisor.Go(a.bg, componentMailer, a.leased(leaseMailer, func(ctx context.Context) error { return m.Run(ctx, 10*time.Second) }))
 	}
-	a.Supervisor.Go(a.bg, componentIndexGuard, func(ctx context.Context) error {
-		return every(ctx, time.Second, func() { a.guardIndex(ctx) })
-	})
+	a.Supervisor.Go(a.bg, componentIndexGuard, a.guardIndex)
 	a.Supervisor.Go(a.bg, componentLagSampler, func(ctx context.Context) error {
 		return every(ctx, 5*time.Second, func() {
 			checkCtx, cancel := context.WithTimeout(ctx, 3*time.Second)
@@ -495,40 +491,37 @@ func (a *App) sampleParked(ctx context.Context) {
 	}
 }
 
-// guardIndex makes the credential index fail closed while it is further
-// behind the log than allowed, or its follower is down: it would trust
-// credentials revoked elsewhere.
-func (a *App) guardIndex(ctx context.Context) {
-	ctx, cancel := context.WithTimeout(ctx, 900*time.Millisecond)
-	defer cancel()
-	st, _ := a.Supervisor.Of(componentPrincipals)
-	behind, err := a.indexLag(ctx)
-	if err != nil {
-		a.guardFailures++
-	} else {
-		a.guardFailures = 0
+// guardIndex probes the log's head every indexProbeEvery and makes the
+// credential index fail closed while it is staler than allowed (the time
+// since the newest probe whose head it had applied), or its follower is
+// down: it would trust credentials revoked on another replica. Runs until
+// ctx ends.
+func (a *App) guardIndex(ctx context.Context) error {
+	probes := newHeadProbes(time.Now())
+	check := func() {
+		probeCtx, cancel := context.WithTimeout(ctx, a.cfg.TokenIndexMaxStaleness)
+		at := time.Now()
+		head, _, err := eventlog.Head(probeCtx, a.Platform.ESDB)
+		cancel()
+		if err == nil {
+			probes.probe(at, head)
+		}
+		pos, _ := a.Principals.Position()
+		staleness := probes.staleness(time.Now(), pos)
+		st, _ := a.Supervisor.Of(componentPrincipals)
+		stale := !st.Running || staleness > a.cfg.TokenIndexMaxStaleness
+		if stale != a.Principals.Stale() {
+			a.log.Warn("credential index freshness changed", "stale", stale, "staleness_ms", staleness.Milliseconds(), "follower_running", st.Running, "err", err)
+		}
+		a.indexStaleness.Store(int64(staleness))
+		a.Principals.SetStale(stale)
 	}
-	// One slow check is not a stale index; three in a row may be.
-	stale := !st.Running || a.guardFailures >= 3 || behind > a.cfg.TokenIndexMaxLag
-	if stale != a.Principals.Stale() {
-		a.log.Warn("credential index freshness changed", "stale", stale, "lag_events", behind, "follower_running", st.Running, "err", err)
-	}
-	a.Principals.SetStale(stale)
+	return every(ctx, indexProbeEvery, check)
 }
 
-// indexLag counts the events the credential index has not read, up to one
-// past the allowed lag.
-func (a *App) indexLag(ctx context.Context) (uint64, error) {
-	head, _, err := eventlog.Head(ctx, a.Platform.ESDB)
-	if err != nil {
-		return 0, err
-	}
-	pos, _ := a.Principals.Position()
-	if pos >= head {
-		return 0, nil
-	}
-	return eventlog.CountAfter(ctx, a.Platform.ESDB, pos, a.cfg.TokenIndexMaxLag+1)
-}
+// indexProbeEvery: how often the credential index's guard reads the log's
+// head.
+const indexProbeEvery = 250 * time.Millisecond
 
 // sessionEndGrace: how long the command that ended sessions has to append
 // their session.ended before the repair job does.

@@ -3,6 +3,7 @@ package eventlog
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
@@ -31,10 +32,12 @@ func Follow(ctx context.Context, client *esdb.Client, from uint64, typePrefixes 
 	if from > 0 {
 		start = esdb.Position{Commit: from, Prepare: from}
 	}
-	sub, err := client.SubscribeToAll(ctx, esdb.SubscribeToAllOptions{
-		From:   start,
-		Filter: &esdb.SubscriptionFilter{Type: esdb.EventFilterType, Prefixes: typePrefixes},
-	})
+	// Unfiltered, and filtered here: a server-side filter reports progress
+	// over the events it skips only every so many events, so a follower
+	// whose last relevant event is older than the log's head could not
+	// tell "behind" from "nothing for me since" (its staleness is measured
+	// against the head). Skipped events cost no decoding.
+	sub, err := client.SubscribeToAll(ctx, esdb.SubscribeToAllOptions{From: start})
 	if err != nil {
 		return err
 	}
@@ -56,8 +59,27 @@ func Follow(ctx context.Context, client *esdb.Client, from uint64, typePrefixes 
 			f.CaughtUp()
 		case ev.EventAppeared != nil:
 			e := ev.EventAppeared.Event
-			f.Event(e.StreamID, e.EventNumber, func() (events.Recorded, error) { return DecodePayload(e) })
+			if wanted(e.EventType, typePrefixes) {
+				f.Event(e.StreamID, e.EventNumber, func() (events.Recorded, error) { return DecodePayload(e) })
+			}
 			f.Checkpoint(e.Position.Commit, e.CreatedDate)
 		}
 	}
+}
+
+// wanted says whether an event type has one of the prefixes (no prefixes:
+// every type but the store's own, which start with "$").
+func wanted(eventType string, prefixes []string) bool {
+	if strings.HasPrefix(eventType, "$") {
+		return false
+	}
+	if len(prefixes) == 0 {
+		return true
+	}
+	for _, p := range prefixes {
+		if strings.HasPrefix(eventType, p) {
+			return true
+		}
+	}
+	return false
 }

@@ -12,9 +12,11 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/hkdf"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"sync"
@@ -22,6 +24,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/bson"
 	"go.mongodb.org/mongo-driver/mongo"
+	"go.mongodb.org/mongo-driver/mongo/options"
 
 	"github.com/accountd/accountd/events"
 )
@@ -47,7 +50,13 @@ type Store struct {
 type cached struct {
 	owner string
 	key   cipher.AEAD // nil: destroyed
+	read  time.Time   // when it was read from the database
 }
+
+// recheckAfter: a live key cached longer than this is read again, so a key
+// another replica destroyed is forgotten here within it (shared state is
+// the database; a destroyed key is final and stays cached).
+const recheckAfter = time.Second
 
 type keyDoc struct {
 	ID          string    `bson:"_id"`
@@ -153,8 +162,12 @@ func (s *Store) cached(owner string) (cipher.AEAD, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if el, ok := s.cache[owner]; ok {
+		c := el.Value.(*cached)
+		if c.key != nil && time.Since(c.read) > recheckAfter {
+			return nil, false // read again: destroyed elsewhere?
+		}
 		s.order.MoveToFront(el)
-		return el.Value.(*cached).key, true
+		return c.key, true
 	}
 	return nil, false
 }
@@ -163,11 +176,11 @@ func (s *Store) remember(owner string, k cipher.AEAD) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if el, ok := s.cache[owner]; ok {
-		el.Value.(*cached).key = k
+		el.Value.(*cached).key, el.Value.(*cached).read = k, time.Now()
 		s.order.MoveToFront(el)
 		return
 	}
-	s.cache[owner] = s.order.PushFront(&cached{owner: owner, key: k})
+	s.cache[owner] = s.order.PushFront(&cached{owner: owner, key: k, read: time.Now()})
 	for s.order.Len() > s.maxKeys {
 		old := s.order.Back()
 		s.order.Remove(old)
@@ -267,4 +280,46 @@ func (s *Store) OpenPayload(ctx context.Context, owner string, p events.Payload)
 		return plain, err
 	})
 	return out, erased, err
+}
+
+// ErrWrongSecretKey: the secret key does not open the data keys already
+// stored, so it is not the key the other replicas (or earlier runs) used.
+var ErrWrongSecretKey = errors.New("the secret key cannot open the existing data keys: it is not the key they were written with (give every replica the same ACCOUNTD_SECRET_KEY or --secret-key-file)")
+
+// CheckSecretKey tries to unwrap a few of the stored data keys (the oldest
+// and the newest): a replica started with another secret key must refuse
+// to start before it reads or seals anything, rather than park events it
+// cannot open or seal new data no other replica can read. An empty store
+// passes.
+func (s *Store) CheckSecretKey(ctx context.Context) error {
+	for _, order := range []int{1, -1} {
+		cur, err := s.coll.Find(ctx, bson.M{"wrapped": bson.M{"$exists": true}},
+			options.Find().SetSort(bson.D{{Key: "created_at", Value: order}}).SetLimit(3))
+		if err != nil {
+			return fmt.Errorf("read the data keys: %w", err)
+		}
+		var docs []keyDoc
+		if err := cur.All(ctx, &docs); err != nil {
+			return fmt.Errorf("read the data keys: %w", err)
+		}
+		for _, doc := range docs {
+			n := s.master.NonceSize()
+			if len(doc.Wrapped) < n {
+				continue // not the key's fault; Open reports it for that account
+			}
+			if _, err := s.master.Open(nil, doc.Wrapped[:n], doc.Wrapped[n:], []byte(doc.ID)); err != nil {
+				return ErrWrongSecretKey
+			}
+		}
+	}
+	return nil
+}
+
+// KeyID names the secret key without revealing it: a hash of a MAC of a
+// fixed string, so replicas can compare their keys in public.
+func (s *Store) KeyID() string {
+	mac := hmac.New(sha256.New, s.secret)
+	mac.Write([]byte("accountd secret key id"))
+	sum := sha256.Sum256(mac.Sum(nil))
+	return hex.EncodeToString(sum[:8])
 }

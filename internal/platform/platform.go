@@ -64,6 +64,12 @@ func (c *Config) setDefaults() {
 	}
 }
 
+// External says whether any server is given by URL: the service then
+// shares its servers, possibly with other replicas.
+func (c Config) External() bool {
+	return c.EventStoreURL != "" || c.NATSURL != "" || c.MongoURI != ""
+}
+
 // Validate reports every problem of the configuration at once: external
 // servers are given by URL, embedded ones need a data directory and a
 // listen address.
