@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -23,9 +24,18 @@ type Limiter struct {
 	now   func() time.Time
 }
 
-// maxCASAttempts bounds retries of a bucket written by another replica at
-// the same moment.
-const maxCASAttempts = 16
+// maxCASAttempts bounds retries of a bucket written by others at the same
+// moment. Each round of a contended key lets one writer through, so the
+// bound must exceed the writers one key may see at once (a burst of
+// parallel sign-ins to one account); a jittered pause between attempts
+// spreads them out.
+const maxCASAttempts = 256
+
+// casPause is a random pause before attempt n (from 1) of a contended
+// write: up to n ms, at most 20 ms.
+func casPause(n int) time.Duration {
+	return time.Duration(rand.Int64N(int64(min(n, 20)) * int64(time.Millisecond)))
+}
 
 // Limiter returns the shared limiter called name (one bucket per name:
 // every replica must give the same rate for the same name).
@@ -59,6 +69,13 @@ type bucketState struct {
 func (l *Limiter) change(ctx context.Context, key string, f func(tokens float64) (float64, bool)) (float64, error) {
 	key = Key(key)
 	for attempt := 0; attempt < maxCASAttempts; attempt++ {
+		if attempt > 0 {
+			select {
+			case <-ctx.Done():
+				return 0, ctx.Err()
+			case <-time.After(casPause(attempt)):
+			}
+		}
 		now := l.now()
 		tokens, rev := l.burst, uint64(0)
 		e, err := l.kv.Get(ctx, key)
