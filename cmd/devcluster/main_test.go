@@ -8,12 +8,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/accountd/accountd/internal/devcluster"
+	"github.com/accountd/accountd/internal/proctree"
 )
 
 const childEnv = "DEVCLUSTER_TEST_CHILD"
@@ -106,73 +106,21 @@ func TestChildrenDieWithAKilledDevcluster(t *testing.T) {
 	_ = cmd.Wait()
 	deadline := time.Now().Add(20 * time.Second)
 	for _, p := range children {
-		for p.alive() {
+		for p.Alive() {
 			if time.Now().After(deadline) {
-				t.Fatalf("process %d (%s) outlived the killed devcluster", p.pid, p.cmd)
+				t.Fatalf("process %d (%s) outlived the killed devcluster", p.PID, p.Cmd)
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
 	}
 }
 
-// proc is a process as /proc shows it: a pid names the same process only
-// as long as its start time is the same (pids are reused).
-type proc struct {
-	pid, parent int
-	state       string
-	started     string // clock ticks after boot
-	cmd         string
-}
-
-// readProc reads /proc/<pid>; false when there is no such process.
-func readProc(pid int) (proc, bool) {
-	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return proc{}, false
-	}
-	// pid (comm) state ppid ... starttime (the 22nd field): comm may hold
-	// spaces and parentheses.
-	fields := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
-	if len(fields) < 20 {
-		return proc{}, false
-	}
-	p := proc{pid: pid, state: fields[0], started: fields[19]}
-	p.parent, _ = strconv.Atoi(fields[1])
-	cmd, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
-	p.cmd = strings.ReplaceAll(string(cmd), "\x00", " ")
-	return p, true
-}
-
-// alive reports whether p still runs (a zombie, dead but not yet reaped,
-// counts as gone).
-func (p proc) alive() bool {
-	now, ok := readProc(p.pid)
-	return ok && now.started == p.started && now.state != "Z"
-}
-
-// descendants are the processes below pid, from /proc.
-func descendants(t *testing.T, pid int) []proc {
+// descendants are the processes below pid.
+func descendants(t *testing.T, pid int) []proctree.Proc {
 	t.Helper()
-	entries, err := os.ReadDir("/proc")
+	out, err := proctree.Descendants(pid)
 	if err != nil {
 		t.Skip("no /proc: ", err)
-	}
-	all := map[int]proc{}
-	for _, e := range entries {
-		if n, err := strconv.Atoi(e.Name()); err == nil {
-			if p, ok := readProc(n); ok {
-				all[n] = p
-			}
-		}
-	}
-	var out []proc
-	for _, p := range all {
-		for q := p.parent; q > 1; q = all[q].parent {
-			if q == pid {
-				out = append(out, p)
-				break
-			}
-		}
 	}
 	return out
 }

@@ -1,7 +1,6 @@
 package devcluster_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,7 +9,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -23,6 +21,7 @@ import (
 	"go.mongodb.org/mongo-driver/mongo/options"
 
 	"github.com/accountd/accountd/internal/devcluster"
+	"github.com/accountd/accountd/internal/proctree"
 )
 
 // startCluster starts a cluster for one test, closed when it ends. Without
@@ -199,8 +198,8 @@ func TestTwoReplicasBehindTheProxy(t *testing.T) {
 		t.Fatalf("close: %v", err)
 	}
 	for _, p := range children {
-		if p.alive() {
-			t.Errorf("process %d (%s) outlived the cluster", p.pid, p.cmd)
+		if p.Alive() {
+			t.Errorf("process %d (%s) outlived the cluster", p.PID, p.Cmd)
 		}
 	}
 	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
@@ -299,64 +298,12 @@ func me(ctx context.Context, base, token, username string) error {
 	return nil
 }
 
-// proc is a process as /proc shows it: a pid names the same process only
-// as long as its start time is the same (pids are reused).
-type proc struct {
-	pid, parent int
-	state       string
-	started     string // clock ticks after boot
-	cmd         string
-}
-
-// readProc reads /proc/<pid>; false when there is no such process.
-func readProc(pid int) (proc, bool) {
-	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return proc{}, false
-	}
-	// pid (comm) state ppid ... starttime (the 22nd field): comm may hold
-	// spaces and parentheses.
-	fields := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
-	if len(fields) < 20 {
-		return proc{}, false
-	}
-	p := proc{pid: pid, state: fields[0], started: fields[19]}
-	p.parent, _ = strconv.Atoi(fields[1])
-	cmd, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
-	p.cmd = strings.ReplaceAll(string(cmd), "\x00", " ")
-	return p, true
-}
-
-// alive reports whether p still runs (a zombie, dead but not yet reaped,
-// counts as gone).
-func (p proc) alive() bool {
-	now, ok := readProc(p.pid)
-	return ok && now.started == p.started && now.state != "Z"
-}
-
-// descendants are the processes below pid, from /proc.
-func descendants(t *testing.T, pid int) []proc {
+// descendants are the processes below pid.
+func descendants(t *testing.T, pid int) []proctree.Proc {
 	t.Helper()
-	entries, err := os.ReadDir("/proc")
+	out, err := proctree.Descendants(pid)
 	if err != nil {
 		t.Skip("no /proc: ", err)
-	}
-	all := map[int]proc{}
-	for _, e := range entries {
-		if n, err := strconv.Atoi(e.Name()); err == nil {
-			if p, ok := readProc(n); ok {
-				all[n] = p
-			}
-		}
-	}
-	var out []proc
-	for _, p := range all {
-		for q := p.parent; q > 1; q = all[q].parent {
-			if q == pid {
-				out = append(out, p)
-				break
-			}
-		}
 	}
 	return out
 }
