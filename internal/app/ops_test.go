@@ -1,13 +1,11 @@
 package app_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/prometheus/common/expfmt"
@@ -89,28 +87,11 @@ func TestMetricsListenerConfig(t *testing.T) {
 	}
 }
 
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // No log line keeps more than 64 characters of anything the client sent:
 // not of a method, a path, a request id, a user agent or a query.
 func TestLogsKeepLittleOfWhatTheClientSent(t *testing.T) {
 	t.Parallel()
-	var logs syncBuffer
+	var logs lockedBuffer
 	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	_, srv := testenv.App(t, app.Config{Logger: logger, AccessLog: logger.With("log", "access")}, "")
 	long := func(c string) string { return strings.Repeat(c, 500) }
