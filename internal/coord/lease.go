@@ -163,7 +163,8 @@ func (l *Lease) hold(ctx context.Context, kv jetstream.KeyValue, rev uint64, wor
 	workCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	done := make(chan error, 1)
-	go func() { done <- work(workCtx, rev) }()
+	fence := rev // the work's fence is the revision it started with; rev moves on
+	go func() { done <- work(workCtx, fence) }()
 	tick := time.NewTicker(l.ttl / 3)
 	defer tick.Stop()
 	lastRenewed := time.Now()
