@@ -203,7 +203,16 @@ func (l *Lease) hold(ctx context.Context, kv jetstream.KeyValue, rev uint64, wor
 func (l *Lease) release(kv jetstream.KeyValue, rev uint64) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	if err := kv.Delete(ctx, l.Name, jetstream.LastRevision(rev)); err != nil && !conflict(err) {
+	err := kv.Delete(ctx, l.Name, jetstream.LastRevision(rev))
+	if conflict(err) {
+		// A renewal whose answer was lost (its context ended as the
+		// server wrote it) moved the revision on: still ours if it names
+		// this holder, which no other lease holder does.
+		if e, gerr := kv.Get(ctx, l.Name); gerr == nil && string(e.Value()) == l.Holder {
+			err = kv.Delete(ctx, l.Name, jetstream.LastRevision(e.Revision()))
+		}
+	}
+	if err != nil && !conflict(err) {
 		l.Logger.Warn("lease not released; it expires", "lease", l.Name, "err", err)
 	}
 }
