@@ -369,6 +369,7 @@ func (a *App) buildConsole(ctx context.Context) error {
 		Metrics: a.Metrics, InsecureCookies: a.cfg.InsecureCookies, SessionTTL: a.cfg.SessionTTL,
 		Now: a.cfg.ConsoleNow, AllowedHosts: a.cfg.allowedHosts(),
 		Flashes: flashes, Confirmations: confirmations,
+		AwaitPosition: a.awaitPosition,
 	})
 	if err != nil {
 		return err

@@ -62,6 +62,10 @@ type Config struct {
 	// least. Several replicas share them (coord.Store); nil: this
 	// process's own.
 	Flashes, Confirmations StateStore
+	// AwaitPosition waits, within the read-your-writes budget, until the
+	// read models include a log position (the consistency cookie's); nil:
+	// pages do not wait.
+	AwaitPosition func(ctx context.Context, position uint64) error
 }
 
 // FlashTTL and ReauthTTL are how long the console's stores must keep
@@ -123,9 +127,11 @@ type Console struct {
 	zones      i18n.Zones
 	hosts      reqmeta.Hosts
 	agents     agentParser
+	// awaitPosition: Config.AwaitPosition.
+	awaitPosition func(ctx context.Context, position uint64) error
 }
 
-type cookieNames struct{ session, flash, device string }
+type cookieNames struct{ session, flash, device, consistency string }
 
 // New builds the console.
 func New(cfg Config) (*Console, error) {
@@ -143,11 +149,12 @@ func New(cfg Config) (*Console, error) {
 	}
 	c := &Console{cmd: cfg.Commands, queries: cfg.Queries, principals: cfg.Principals, log: cfg.Logger, access: cfg.AccessLog,
 		metrics: cfg.Metrics, catalogs: cats, secure: !cfg.InsecureCookies, sessionTTL: cfg.SessionTTL,
-		now: cfg.Now, static: static, flashes: cfg.Flashes, confirmed: cfg.Confirmations, hosts: reqmeta.NewHosts(cfg.AllowedHosts...), agents: newAgentParser()}
+		now: cfg.Now, static: static, flashes: cfg.Flashes, confirmed: cfg.Confirmations, hosts: reqmeta.NewHosts(cfg.AllowedHosts...), agents: newAgentParser(),
+		awaitPosition: cfg.AwaitPosition}
 	if c.secure {
-		c.cookies = cookieNames{session: "__Host-accountd_session", flash: "__Host-accountd_flash", device: "__Host-device"}
+		c.cookies = cookieNames{session: "__Host-accountd_session", flash: "__Host-accountd_flash", device: "__Host-device", consistency: "__Host-consistency"}
 	} else {
-		c.cookies = cookieNames{session: "accountd_session", flash: "accountd_flash", device: "device"}
+		c.cookies = cookieNames{session: "accountd_session", flash: "accountd_flash", device: "device", consistency: "consistency"}
 	}
 	if c.pages, err = loadPages(c); err != nil {
 		return nil, err
@@ -157,7 +164,7 @@ func New(cfg Config) (*Console, error) {
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c.renderError(w, r, http.StatusForbidden, "ui.error.cross_origin")
 	}))
-	c.handler = c.observe(c.checkHost(c.resolve(cop.Handler(c.router))))
+	c.handler = c.observe(c.checkHost(c.resolve(c.consistency(cop.Handler(c.router)))))
 	return c, nil
 }
 
