@@ -1,0 +1,3 @@
+// Package architecture holds no code: its test checks the import rules
+// that ARCHITECTURE.md states, so a forbidden import fails the suite.
+package architecture
