@@ -63,7 +63,7 @@ func waitForMessages(t *testing.T, s jetstream.Stream, n uint64) {
 func TestRelayForwardsInOrderAndResumes(t *testing.T) {
 	p := startPlatform(t)
 	ctx := context.Background()
-	stream, err := relay.EnsureStream(ctx, p.JetStream, "FEED", "feed")
+	stream, err := relay.EnsureStream(ctx, p.JetStream, "FEED", "feed", 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +145,7 @@ func TestSubjectFor(t *testing.T) {
 func TestRelayLeavesPictureBytesInTheLog(t *testing.T) {
 	p := startPlatform(t)
 	ctx := context.Background()
-	stream, err := relay.EnsureStream(ctx, p.JetStream, "FEED", "feed")
+	stream, err := relay.EnsureStream(ctx, p.JetStream, "FEED", "feed", 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,7 +212,7 @@ func TestTwoRelaysNoGapNoDuplicate(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			p := startPlatform(t)
 			ctx := context.Background()
-			stream, err := relay.EnsureStream(ctx, p.JetStream, "FEED", "feed")
+			stream, err := relay.EnsureStream(ctx, p.JetStream, "FEED", "feed", 1)
 			if err != nil {
 				t.Fatal(err)
 			}
