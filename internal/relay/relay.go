@@ -36,6 +36,10 @@ type Config struct {
 	Logger  *slog.Logger
 	// MaxInFlight bounds unacknowledged publishes.
 	MaxInFlight int
+	// AckTimeout bounds the wait for a publish's acknowledgement (default
+	// 10 s, beyond a JetStream leader election); past it the relay fails
+	// and its supervisor resumes it from the stream's tail.
+	AckTimeout time.Duration
 }
 
 // Relay runs until its context ends.
@@ -54,6 +58,9 @@ func New(cfg Config) *Relay {
 	}
 	if cfg.MaxInFlight <= 0 {
 		cfg.MaxInFlight = 256
+	}
+	if cfg.AckTimeout <= 0 {
+		cfg.AckTimeout = 10 * time.Second
 	}
 	return &Relay{cfg: cfg}
 }
@@ -293,8 +300,23 @@ func (r *Relay) runOnce(ctx context.Context) error {
 	failed := make(chan error, 1)
 	go func() {
 		for f := range pending {
+			// A publish the stream's leader took and then died with (kill
+			// -9 of a NATS node) is never acknowledged, and nats.go only
+			// fails what is pending when this connection's own server goes:
+			// without a bound the relay waited for ever, holding its lease.
+			unanswered := time.NewTimer(r.cfg.AckTimeout)
 			select {
+			case <-unanswered.C:
+				select {
+				case failed <- fmt.Errorf("no acknowledgement of the event at %d in %s", f.position, r.cfg.AckTimeout):
+				default:
+				}
+				cancel()
+				for range pending {
+				}
+				return
 			case ack := <-f.ack.Ok():
+				unanswered.Stop()
 				if ack != nil && ack.Duplicate {
 					// Stored before, by another relay: what follows
 					// may be too.
@@ -309,6 +331,7 @@ func (r *Relay) runOnce(ctx context.Context) error {
 				}
 				r.forwarded(f.position, f.at)
 			case err := <-f.ack.Err():
+				unanswered.Stop()
 				if fenced(err) {
 					err = fmt.Errorf("%w: %v", ErrFenced, err)
 				}
