@@ -94,7 +94,7 @@ func (e *env) rebuildCmd() *cobra.Command {
 				// One rebuild of a read model at a time, here or in a
 				// replica of the service: the same lease.
 				var g projector.Generation
-				lease := &coord.Lease{Coord: coord.New(p.JetStream, coord.Options{}), Name: app.RebuildLease(proj.Name), Holder: ctlHolder()}
+				lease := &coord.Lease{Coord: coord.New(p.JetStream, coord.Options{Replicas: app.CoordReplicas(p.NATS)}), Name: app.RebuildLease(proj.Name), Holder: ctlHolder()}
 				err := lease.TryRun(e.ctx, func(ctx context.Context, _ uint64) error {
 					var err error
 					g, err = projector.Rebuild(ctx, b, max(proj.Version, 1))

@@ -19,14 +19,15 @@ import (
 // short-lived console state) on the NATS the service runs with, embedded
 // or external: one Coord per process.
 func (a *App) openCoord(context.Context) error {
-	a.Coord = coord.New(a.Platform.JetStream, coord.Options{Replicas: coordReplicas(a.Platform.NATS)})
+	a.Coord = coord.New(a.Platform.JetStream, coord.Options{Replicas: CoordReplicas(a.Platform.NATS)})
 	a.log.Info("replica", "replica_id", a.ReplicaID)
 	return nil
 }
 
-// coordReplicas is how many copies each coordination bucket keeps: three
-// on a cluster of three or more servers (one may fail), else one.
-func coordReplicas(nc *nats.Conn) int {
+// CoordReplicas is how many copies each coordination bucket and the event
+// feed keep: three on a cluster of three or more servers (one may fail),
+// else one. Tools creating buckets (accountctl) use it too.
+func CoordReplicas(nc *nats.Conn) int {
 	if nc != nil && len(nc.Servers()) >= 3 {
 		return 3
 	}

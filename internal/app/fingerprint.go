@@ -236,6 +236,6 @@ func Bootstrap(ctx context.Context, cfg Config) error {
 	if err := a.prepareFeedAndReadModels(ctx); err != nil {
 		return err
 	}
-	_, err = coord.New(p.JetStream, coord.Options{}).Registry(ctx, replicaRegistry, replicaTTL)
+	_, err = coord.New(p.JetStream, coord.Options{Replicas: CoordReplicas(p.NATS)}).Registry(ctx, replicaRegistry, replicaTTL)
 	return err
 }

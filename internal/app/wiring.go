@@ -70,7 +70,12 @@ func (a *App) prepareFeedAndReadModels(ctx context.Context) error {
 	if err := a.Platform.IndexIDs(ctx, collections...); err != nil {
 		return fmt.Errorf("read model indexes: %w", err)
 	}
-	if _, err := relay.EnsureStream(ctx, a.Platform.JetStream, FeedStream, FeedSubject); err != nil {
+	// As many copies as the coordination buckets: 3 on a NATS cluster.
+	_, err = relay.EnsureStream(ctx, a.Platform.JetStream, FeedStream, FeedSubject, CoordReplicas(a.Platform.NATS))
+	if errors.Is(err, relay.ErrReplicasNotRaised) {
+		// It serves with fewer copies; the next start tries again.
+		a.log.Warn("event feed", "err", err)
+	} else if err != nil {
 		return fmt.Errorf("event feed: %w", err)
 	}
 	return nil

@@ -69,6 +69,11 @@ func (c *Coord) bucket(ctx context.Context, name string, ttl time.Duration) (jet
 		// Expiry leaves a marker, so watchers see a key go.
 		cfg.LimitMarkerTTL = max(ttl, time.Second)
 	}
+	// Never fewer copies than the bucket has: a tool that sees one server
+	// (or was given no count) must not take an existing bucket's copies away.
+	if s, err := c.js.Stream(ctx, "KV_"+full); err == nil {
+		cfg.Replicas = max(cfg.Replicas, s.CachedInfo().Config.Replicas)
+	}
 	kv, err := c.js.CreateOrUpdateKeyValue(ctx, cfg)
 	if err != nil {
 		// Two replicas creating the bucket at once: the loser finds it.

@@ -28,8 +28,8 @@ type BuildOptions struct {
 	Flags []string
 }
 
-// Build builds accountd, eventstored and nats-server into the binary
-// directory and returns it. Up-to-date binaries are left alone (go build
+// Build builds accountd, accountctl, eventstored and nats-server into the
+// binary directory and returns it. Up-to-date binaries are left alone (go build
 // compares build ids), so this takes seconds after the first time.
 func Build(ctx context.Context, opts BuildOptions) (string, error) {
 	mod, err := moduleDir(opts.ModuleDir)
@@ -70,7 +70,7 @@ func Build(ctx context.Context, opts BuildOptions) (string, error) {
 	}
 	args := append([]string{"build", "-o", bin + string(filepath.Separator)}, opts.Flags...)
 	// nats-server comes from the module cache: it is a dependency already.
-	args = append(args, "./cmd/accountd", "./cmd/eventstored", "github.com/nats-io/nats-server/v2")
+	args = append(args, "./cmd/accountd", "./cmd/accountctl", "./cmd/eventstored", "github.com/nats-io/nats-server/v2")
 	cmd := exec.CommandContext(ctx, goTool, args...)
 	cmd.Dir = mod
 	cmd.Env = append(os.Environ(), "GOTMPDIR="+filepath.Join(bin, "tmp"))

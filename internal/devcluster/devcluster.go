@@ -61,6 +61,7 @@ type Options struct {
 type Cluster struct {
 	opts      Options
 	dir       string
+	binDir    string // the built binaries (see Build)
 	removeDir bool
 	log       *slog.Logger
 	spawner   *spawner
@@ -113,11 +114,12 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	if err := c.makeDir(); err != nil {
 		return nil, err
 	}
-	opts.Logger.Info("building accountd, eventstored and nats-server")
+	opts.Logger.Info("building accountd, accountctl, eventstored and nats-server")
 	bin, err := Build(ctx, opts.Build)
 	if err != nil {
 		return nil, err
 	}
+	c.binDir = bin
 	if err := c.makeSecrets(); err != nil {
 		return nil, err
 	}
@@ -349,9 +351,11 @@ func (c *Cluster) replica(binDir string, i int, listenFlags []string, ports []in
 		addr:     "127.0.0.1:" + strconv.Itoa(ports[0]),
 		stopSig:  syscall.SIGTERM,
 		stopWait: 15 * time.Second,
-		logFile:  c.logPath(name),
-		spawner:  c.spawner,
-		onExit:   c.exited,
+		// A balancer's health check or endpoint removal takes about this.
+		drainWait: 300 * time.Millisecond,
+		logFile:   c.logPath(name),
+		spawner:   c.spawner,
+		onExit:    c.exited,
 	}
 	client := &http.Client{Timeout: 3 * time.Second}
 	p.ready = func(ctx context.Context) error {
@@ -418,6 +422,10 @@ func freePorts(n int) ([]int, error) {
 // Dir is the directory that holds the cluster's data, logs (logs/) and
 // credentials (cluster.env, 0600).
 func (c *Cluster) Dir() string { return c.dir }
+
+// Binary is the path of a binary the cluster built: "accountd",
+// "accountctl", "eventstored" or "nats-server".
+func (c *Cluster) Binary(name string) string { return filepath.Join(c.binDir, name) }
 
 // ProxyURL is the round-robin proxy in front of the replicas.
 func (c *Cluster) ProxyURL() string { return c.proxy.url }

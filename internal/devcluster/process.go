@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -32,6 +33,12 @@ type Process struct {
 	ready    func(context.Context) error
 	spawner  *spawner
 	stopWait time.Duration // how long Stop waits for a clean exit before SIGKILL
+	// drainWait is how long Stop keeps a replica out of the proxy's turns
+	// before it signals it, as a balancer stops sending new requests to a
+	// terminating pod (its preStop pause): requests already on their way
+	// finish, and none arrives on a closing connection.
+	drainWait time.Duration
+	draining  atomic.Bool // Stop has begun: the proxy sends nothing new
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
@@ -61,6 +68,9 @@ func (p *Process) PID() int {
 
 // Running reports whether the process has been started and has not exited.
 func (p *Process) Running() bool { return p.PID() != 0 }
+
+// serving: running and not being stopped (the proxy's choice).
+func (p *Process) serving() bool { return p.Running() && !p.draining.Load() }
 
 // Signal sends sig to the process (SIGSTOP pauses it, SIGCONT resumes it,
 // SIGKILL kills it at once); it does not wait for anything.
@@ -114,6 +124,12 @@ func (p *Process) Stop(ctx context.Context) error {
 	if !p.Running() {
 		return nil
 	}
+	if p.drainWait > 0 && !p.draining.Swap(true) {
+		select {
+		case <-time.After(p.drainWait):
+		case <-ctx.Done():
+		}
+	}
 	_ = p.Signal(p.stopSig)
 	_ = p.Signal(syscall.SIGCONT)
 	waitCtx, cancel := context.WithTimeout(ctx, p.stopWait)
@@ -163,6 +179,7 @@ func (p *Process) Start(ctx context.Context) error {
 	p.mu.Lock()
 	p.cmd, p.exited, p.state = cmd, exited, nil
 	p.mu.Unlock()
+	p.draining.Store(false)
 	go func() {
 		_ = cmd.Wait()
 		log.Close()

@@ -12,8 +12,8 @@ import (
 )
 
 // proxy spreads requests over the replicas in turn, as a load balancer
-// would, skipping replicas that are not running (killed or stopped through
-// their Process); a replica that is running but stuck (paused) still gets
+// would, skipping replicas that are not running (killed, or being stopped
+// through their Process: see drainWait); a replica that is running but stuck (paused) still gets
 // its turn, as behind a real balancer until its health check fails. Each
 // answer says which replica gave it, in ReplicaHeader.
 //
@@ -40,7 +40,7 @@ func startProxy(listen string, replicas []*Process, log *slog.Logger) (*proxy, e
 			target := replicas[0]
 			for range replicas {
 				candidate := replicas[int(next.Add(1)-1)%len(replicas)]
-				if candidate.Running() {
+				if candidate.serving() {
 					target = candidate
 					break
 				}

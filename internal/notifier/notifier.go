@@ -105,6 +105,13 @@ func (n *Notifier) Run(ctx context.Context) error {
 		}
 		if err := batch.Error(); errors.Is(err, jetstream.ErrPinIDMismatch) {
 			pin = "" // another replica's notifier holds it
+		} else if projector.Leaderless(err) {
+			// No consumer leader yet (being elected): "no responders"
+			// comes back at once, so pause rather than spin.
+			select {
+			case <-ctx.Done():
+			case <-time.After(100 * time.Millisecond):
+			}
 		}
 	}
 	return nil

@@ -175,8 +175,25 @@ func (x *Executor) Run(ctx context.Context) error {
 	x.setPin("")
 	x.next = 0
 	defer x.unpin(cons)
+	var unanswered time.Time // since when pulls have found no consumer leader
 	for ctx.Err() == nil {
 		done, err := x.pull(ctx, cons)
+		if Leaderless(err) {
+			if unanswered.IsZero() {
+				unanswered = time.Now()
+			}
+			if time.Since(unanswered) < leaderlessPatience {
+				select {
+				case <-ctx.Done():
+					return nil
+				case <-time.After(leaderlessPause):
+				}
+				continue
+			}
+			err = fmt.Errorf("%w (for %s)", err, leaderlessPatience)
+		} else if err == nil {
+			unanswered = time.Time{}
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -239,6 +256,24 @@ func (x *Executor) pull(ctx context.Context, cons jetstream.Consumer) (bool, err
 			return done, err
 		}
 	}
+}
+
+// On a NATS cluster a pull finds no consumer leader for a while: right
+// after the consumer is created (its leader's interest is still travelling
+// between the NATS nodes: "no responders") and while a new leader is
+// elected after the node leading it died (the pull's heartbeats stop, then
+// "no responders" for a few seconds). The executor pulls again, every
+// leaderlessPause, for up to leaderlessPatience (beyond any election),
+// rather than failing: a failure restarts it, and fails a build in
+// accountctl (verify, rebuild) outright.
+const (
+	leaderlessPatience = 20 * time.Second
+	leaderlessPause    = 100 * time.Millisecond
+)
+
+// Leaderless says whether a pull failed for want of a consumer leader.
+func Leaderless(err error) bool {
+	return errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrNoHeartbeat)
 }
 
 // pullError sorts a pull's end: a lost pin or a moved consumer leader are

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -35,6 +36,10 @@ type Config struct {
 	Logger  *slog.Logger
 	// MaxInFlight bounds unacknowledged publishes.
 	MaxInFlight int
+	// AckTimeout bounds the wait for a publish's acknowledgement (default
+	// 10 s, beyond a JetStream leader election); past it the relay fails
+	// and its supervisor resumes it from the stream's tail.
+	AckTimeout time.Duration
 }
 
 // Relay runs until its context ends.
@@ -54,18 +59,77 @@ func New(cfg Config) *Relay {
 	if cfg.MaxInFlight <= 0 {
 		cfg.MaxInFlight = 256
 	}
+	if cfg.AckTimeout <= 0 {
+		cfg.AckTimeout = 10 * time.Second
+	}
 	return &Relay{cfg: cfg}
 }
 
-// EnsureStream creates or updates the JetStream stream the relay feeds.
-func EnsureStream(ctx context.Context, js jetstream.JetStream, name, subject string) (jetstream.Stream, error) {
-	return js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+// ErrReplicasNotRaised: the stream serves, but JetStream did not raise its
+// copies to the number asked for (a NATS node down, say); the next start
+// tries again.
+var ErrReplicasNotRaised = errors.New("the stream keeps fewer copies than asked for")
+
+// EnsureStream creates the JetStream stream the relay feeds, or brings an
+// existing one to this configuration in place (its messages stay), with
+// replicas copies (3 on a three-node NATS cluster, so the feed survives a
+// node). It never lowers the copies an operator gave it, and changes
+// nothing when the stream is already so, so replicas starting at once agree
+// (one raises the copies, the others find it done). When only raising the
+// copies fails it returns the stream with an error wrapping
+// ErrReplicasNotRaised: the stream serves as it was.
+func EnsureStream(ctx context.Context, js jetstream.JetStream, name, subject string, replicas int) (jetstream.Stream, error) {
+	want := jetstream.StreamConfig{
 		Name:       name,
 		Subjects:   []string{subject + ".>"},
 		Storage:    jetstream.FileStorage,
 		Retention:  jetstream.LimitsPolicy,
 		Duplicates: 10 * time.Minute,
-	})
+		Replicas:   max(replicas, 1),
+	}
+	stream, err := js.Stream(ctx, name)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		stream, err = js.CreateStream(ctx, want)
+		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+			// Another replica created it first, maybe otherwise.
+			stream, err = js.Stream(ctx, name)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	have := stream.CachedInfo().Config
+	// Start from what the stream has, so settings this code does not
+	// manage (an operator's limits, placement) stay.
+	next := have
+	next.Subjects, next.Storage, next.Retention, next.Duplicates = want.Subjects, want.Storage, want.Retention, want.Duplicates
+	if !sameFeed(have, next) {
+		if stream, err = js.UpdateStream(ctx, next); err != nil {
+			return nil, err
+		}
+		have = stream.CachedInfo().Config
+	}
+	if have.Replicas >= want.Replicas {
+		return stream, nil
+	}
+	next = have
+	next.Replicas = want.Replicas
+	raised, err := js.UpdateStream(ctx, next)
+	if err == nil {
+		return raised, nil
+	}
+	// Several replicas raising it at once: one wins, the others find it
+	// done.
+	if again, ierr := js.Stream(ctx, name); ierr == nil && again.CachedInfo().Config.Replicas >= want.Replicas {
+		return again, nil
+	}
+	return stream, fmt.Errorf("%w: stream %s has %d, want %d: %v", ErrReplicasNotRaised, name, have.Replicas, want.Replicas, err)
+}
+
+// sameFeed says whether two configurations agree on what EnsureStream
+// manages besides the copies.
+func sameFeed(a, b jetstream.StreamConfig) bool {
+	return slices.Equal(a.Subjects, b.Subjects) && a.Storage == b.Storage && a.Retention == b.Retention && a.Duplicates == b.Duplicates
 }
 
 // SubjectFor maps a stream name to its subject: Subject.<category>.
@@ -236,8 +300,23 @@ func (r *Relay) runOnce(ctx context.Context) error {
 	failed := make(chan error, 1)
 	go func() {
 		for f := range pending {
+			// A publish the stream's leader took and then died with (kill
+			// -9 of a NATS node) is never acknowledged, and nats.go only
+			// fails what is pending when this connection's own server goes:
+			// without a bound the relay waited for ever, holding its lease.
+			unanswered := time.NewTimer(r.cfg.AckTimeout)
 			select {
+			case <-unanswered.C:
+				select {
+				case failed <- fmt.Errorf("no acknowledgement of the event at %d in %s", f.position, r.cfg.AckTimeout):
+				default:
+				}
+				cancel()
+				for range pending {
+				}
+				return
 			case ack := <-f.ack.Ok():
+				unanswered.Stop()
 				if ack != nil && ack.Duplicate {
 					// Stored before, by another relay: what follows
 					// may be too.
@@ -252,6 +331,7 @@ func (r *Relay) runOnce(ctx context.Context) error {
 				}
 				r.forwarded(f.position, f.at)
 			case err := <-f.ack.Err():
+				unanswered.Stop()
 				if fenced(err) {
 					err = fmt.Errorf("%w: %v", ErrFenced, err)
 				}

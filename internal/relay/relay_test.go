@@ -63,7 +63,7 @@ func waitForMessages(t *testing.T, s jetstream.Stream, n uint64) {
 func TestRelayForwardsInOrderAndResumes(t *testing.T) {
 	p := startPlatform(t)
 	ctx := context.Background()
-	stream, err := relay.EnsureStream(ctx, p.JetStream, "FEED", "feed")
+	stream, err := relay.EnsureStream(ctx, p.JetStream, "FEED", "feed", 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +145,7 @@ func TestSubjectFor(t *testing.T) {
 func TestRelayLeavesPictureBytesInTheLog(t *testing.T) {
 	p := startPlatform(t)
 	ctx := context.Background()
-	stream, err := relay.EnsureStream(ctx, p.JetStream, "FEED", "feed")
+	stream, err := relay.EnsureStream(ctx, p.JetStream, "FEED", "feed", 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,7 +212,7 @@ func TestTwoRelaysNoGapNoDuplicate(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			p := startPlatform(t)
 			ctx := context.Background()
-			stream, err := relay.EnsureStream(ctx, p.JetStream, "FEED", "feed")
+			stream, err := relay.EnsureStream(ctx, p.JetStream, "FEED", "feed", 1)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -285,5 +285,51 @@ func TestTwoRelaysNoGapNoDuplicate(t *testing.T) {
 			}
 			t.Logf("fenced publishes: %d", strings.Count(logs.String(), "another relay published first"))
 		})
+	}
+}
+
+// A NATS node that took a publish and died never acknowledges it, and
+// nats.go fails pending publishes only when the relay's own connection
+// drops: the relay must give up on it and fail (its supervisor resumes it
+// from the stream's tail), not wait for ever holding the lease while the
+// feed stands still. The node is played by a subscriber that swallows the
+// feed's subjects once the stream is gone.
+func TestRelayFailsWhenAPublishIsNeverAcknowledged(t *testing.T) {
+	p := startPlatform(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	stream, err := relay.EnsureStream(ctx, p.JetStream, "FEED", "feed", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	appendOne := func() {
+		t.Helper()
+		ev := esdb.EventData{EventID: uuid.New(), EventType: "test.happened", ContentType: esdb.ContentTypeJson, Data: []byte(`{}`)}
+		if _, err := p.ESDB.AppendToStream(ctx, "user-1", esdb.AppendToStreamOptions{}, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	appendOne()
+	r := relay.New(relay.Config{Log: p.ESDB, JetStream: p.JetStream, Stream: "FEED", Subject: "feed", AckTimeout: time.Second})
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	waitForMessages(t, stream, 1)
+	if err := p.JetStream.DeleteStream(ctx, "FEED"); err != nil {
+		t.Fatal(err)
+	}
+	swallow, err := p.NATS.SubscribeSync("feed.>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer swallow.Unsubscribe()
+	appendOne()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "no acknowledgement") {
+			t.Fatalf("relay ended with %v", err)
+		}
+		t.Logf("relay: %v", err)
+	case <-time.After(20 * time.Second):
+		t.Fatal("the relay still waits for an acknowledgement that never comes")
 	}
 }
