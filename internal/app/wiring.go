@@ -80,6 +80,7 @@ func (a *App) prepareFeedAndReadModels(ctx context.Context) error {
 // following; the service serves nothing until the index has caught up.
 func (a *App) startPrincipals(ctx context.Context) error {
 	a.Principals = principals.New(nil, a.scopes)
+	a.heads = a.newHeadReader()
 	a.Supervisor.Go(a.bg, componentPrincipals, func(ctx context.Context) error {
 		return a.Principals.Follow(ctx, a.Platform.ESDB)
 	})
@@ -347,7 +348,7 @@ func (a *App) buildAPI(context.Context) error {
 		Commands: a.Commands, Queries: a.Queries, Principals: a.Principals, Logger: a.log,
 		AccessLog: a.cfg.AccessLog, IntrospectionClients: a.cfg.IntrospectionClients,
 		Metrics: a.Metrics, AllowedHosts: a.cfg.allowedHosts(),
-		AwaitPosition: a.awaitPosition,
+		AwaitPosition: a.awaitPosition, AwaitCredentials: a.awaitCredentials,
 		Ready: func(ctx context.Context) (bool, any) {
 			r := a.readiness.check(ctx)
 			return r.Ready, r
@@ -369,7 +370,7 @@ func (a *App) buildConsole(ctx context.Context) error {
 		Metrics: a.Metrics, InsecureCookies: a.cfg.InsecureCookies, SessionTTL: a.cfg.SessionTTL,
 		Now: a.cfg.ConsoleNow, AllowedHosts: a.cfg.allowedHosts(),
 		Flashes: flashes, Confirmations: confirmations,
-		AwaitPosition: a.awaitPosition,
+		AwaitPosition: a.awaitPosition, AwaitCredentials: a.awaitCredentials,
 	})
 	if err != nil {
 		return err

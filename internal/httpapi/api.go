@@ -71,6 +71,12 @@ type Config struct {
 	// read models include a position (a read's consistency token); an
 	// error: they did not. Nil: tokens are not waited for.
 	AwaitPosition func(ctx context.Context, position uint64) error
+	// AwaitCredentials waits, within the read-your-writes budget, until
+	// the credential index has read the log as far as it stands now and
+	// position (a consistency token; 0: none); an error: it did not. A
+	// credential the index does not know is checked again after it. Nil:
+	// unknown is unknown at once.
+	AwaitCredentials func(ctx context.Context, position uint64) error
 }
 
 func (c *Config) setDefaults() {
@@ -118,6 +124,8 @@ type API struct {
 	now        func() time.Time
 	// awaitPosition: Config.AwaitPosition.
 	awaitPosition awaitPositionFunc
+	// awaitCredentials: Config.AwaitCredentials.
+	awaitCredentials awaitPositionFunc
 
 	router  *mux.Router
 	handler http.Handler
@@ -147,7 +155,8 @@ func New(cfg Config) (*API, error) {
 		hosts:      reqmeta.NewHosts(cfg.AllowedHosts...),
 		now:        cfg.Now,
 
-		awaitPosition: cfg.AwaitPosition,
+		awaitPosition:    cfg.AwaitPosition,
+		awaitCredentials: cfg.AwaitCredentials,
 	}
 	for id, secret := range cfg.IntrospectionClients {
 		a.clients[id] = sha256.Sum256([]byte(secret))
