@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/accountd/accountd/commands"
@@ -309,13 +310,21 @@ func (a *App) rebuildOnce(ctx context.Context, proj projections.Projector, versi
 	return nil
 }
 
-// awaitPosition waits until every read model's checkpoint (on whichever
-// replica applies it) covers position, within the read-your-writes budget.
-// Consumers see every event, so any position is reached by all of them.
-func (a *App) awaitPosition(ctx context.Context, position uint64) error {
+// awaitPosition waits until the checkpoints of the read models named (nil:
+// all; on whichever replica applies them) cover position, within the
+// read-your-writes budget. Consumers see every event, so any position is
+// reached by all of them.
+func (a *App) awaitPosition(ctx context.Context, position uint64, readModels []string) error {
 	ctx, cancel := context.WithTimeout(ctx, a.cfg.ReadYourWritesTimeout)
 	defer cancel()
-	for _, p := range a.projectors {
+	wait := a.projectors
+	if readModels != nil {
+		wait = slices.DeleteFunc(slices.Clone(a.projectors), func(p projections.Projector) bool { return !slices.Contains(readModels, p.Name) })
+		if len(wait) != len(readModels) {
+			wait = a.projectors // a name no read model has: all of them, the safe side
+		}
+	}
+	for _, p := range wait {
 		if err := a.Progress.Wait(ctx, p.Name, position); err != nil {
 			return err
 		}

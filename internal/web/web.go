@@ -66,7 +66,7 @@ type Config struct {
 	// AwaitPosition waits, within the read-your-writes budget, until the
 	// read models include a log position (the consistency cookie's); nil:
 	// pages do not wait.
-	AwaitPosition func(ctx context.Context, position uint64) error
+	AwaitPosition func(ctx context.Context, position uint64, readModels []string) error
 	// AwaitCredentials waits, within the read-your-writes budget, until
 	// the credential index has read the log as far as it stands now and
 	// position (the consistency cookie's; 0: none); an error: it did not.
@@ -135,7 +135,7 @@ type Console struct {
 	hosts      reqmeta.Hosts
 	agents     agentParser
 	// awaitPosition: Config.AwaitPosition.
-	awaitPosition func(ctx context.Context, position uint64) error
+	awaitPosition func(ctx context.Context, position uint64, readModels []string) error
 	// awaitCredentials: Config.AwaitCredentials.
 	awaitCredentials func(ctx context.Context, position uint64) error
 }
