@@ -317,6 +317,8 @@ type App struct {
 	// indexStaleness is the credential index's staleness as its guard
 	// last measured it (nanoseconds).
 	indexStaleness atomic.Int64
+	// heads reads the log's head for credentials the index does not know.
+	heads *headReader
 
 	http     *http.Server
 	listener net.Listener

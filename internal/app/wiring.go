@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/accountd/accountd/commands"
@@ -85,6 +86,7 @@ func (a *App) prepareFeedAndReadModels(ctx context.Context) error {
 // following; the service serves nothing until the index has caught up.
 func (a *App) startPrincipals(ctx context.Context) error {
 	a.Principals = principals.New(nil, a.scopes)
+	a.heads = a.newHeadReader()
 	a.Supervisor.Go(a.bg, componentPrincipals, func(ctx context.Context) error {
 		return a.Principals.Follow(ctx, a.Platform.ESDB)
 	})
@@ -313,13 +315,21 @@ func (a *App) rebuildOnce(ctx context.Context, proj projections.Projector, versi
 	return nil
 }
 
-// awaitPosition waits until every read model's checkpoint (on whichever
-// replica applies it) covers position, within the read-your-writes budget.
-// Consumers see every event, so any position is reached by all of them.
-func (a *App) awaitPosition(ctx context.Context, position uint64) error {
+// awaitPosition waits until the checkpoints of the read models named (nil:
+// all; on whichever replica applies them) cover position, within the
+// read-your-writes budget. Consumers see every event, so any position is
+// reached by all of them.
+func (a *App) awaitPosition(ctx context.Context, position uint64, readModels []string) error {
 	ctx, cancel := context.WithTimeout(ctx, a.cfg.ReadYourWritesTimeout)
 	defer cancel()
-	for _, p := range a.projectors {
+	wait := a.projectors
+	if readModels != nil {
+		wait = slices.DeleteFunc(slices.Clone(a.projectors), func(p projections.Projector) bool { return !slices.Contains(readModels, p.Name) })
+		if len(wait) != len(readModels) {
+			wait = a.projectors // a name no read model has: all of them, the safe side
+		}
+	}
+	for _, p := range wait {
 		if err := a.Progress.Wait(ctx, p.Name, position); err != nil {
 			return err
 		}
@@ -352,7 +362,7 @@ func (a *App) buildAPI(context.Context) error {
 		Commands: a.Commands, Queries: a.Queries, Principals: a.Principals, Logger: a.log,
 		AccessLog: a.cfg.AccessLog, IntrospectionClients: a.cfg.IntrospectionClients,
 		Metrics: a.Metrics, AllowedHosts: a.cfg.allowedHosts(),
-		AwaitPosition: a.awaitPosition,
+		AwaitPosition: a.awaitPosition, AwaitCredentials: a.awaitCredentials,
 		Ready: func(ctx context.Context) (bool, any) {
 			r := a.readiness.check(ctx)
 			return r.Ready, r
@@ -374,7 +384,7 @@ func (a *App) buildConsole(ctx context.Context) error {
 		Metrics: a.Metrics, InsecureCookies: a.cfg.InsecureCookies, SessionTTL: a.cfg.SessionTTL,
 		Now: a.cfg.ConsoleNow, AllowedHosts: a.cfg.allowedHosts(),
 		Flashes: flashes, Confirmations: confirmations,
-		AwaitPosition: a.awaitPosition,
+		AwaitPosition: a.awaitPosition, AwaitCredentials: a.awaitCredentials,
 	})
 	if err != nil {
 		return err

@@ -40,14 +40,7 @@ var ErrHeld = errors.New("lease held by another")
 // else it runs work while holding it, as Run does, and returns work's
 // error (ErrLost when the lease was lost meanwhile).
 func (l *Lease) TryRun(ctx context.Context, work func(ctx context.Context, fence uint64) error) error {
-	if err := l.validate(); err != nil {
-		return err
-	}
-	l.ttl = l.Coord.leaseTTL
-	if l.Logger == nil {
-		l.Logger = slog.New(slog.DiscardHandler)
-	}
-	kv, err := l.Coord.bucket(ctx, leaseBucket, l.ttl)
+	kv, err := l.prepare(ctx)
 	if err != nil {
 		return err
 	}
@@ -59,6 +52,19 @@ func (l *Lease) TryRun(ctx context.Context, work func(ctx context.Context, fence
 		return err
 	}
 	return l.hold(ctx, kv, rev, work)
+}
+
+// prepare checks the lease, takes the store's TTL, and opens the bucket:
+// what Run and TryRun do first.
+func (l *Lease) prepare(ctx context.Context) (jetstream.KeyValue, error) {
+	if err := l.validate(); err != nil {
+		return nil, err
+	}
+	l.ttl = l.Coord.leaseTTL
+	if l.Logger == nil {
+		l.Logger = slog.New(slog.DiscardHandler)
+	}
+	return l.Coord.bucket(ctx, leaseBucket, l.ttl)
 }
 
 // ErrLost: the lease was taken over (this holder failed to renew in time).
@@ -83,14 +89,7 @@ func (l *Lease) validate() error {
 // when work returns while the lease is held, Run releases it and returns
 // work's error. Run returns nil when ctx ends.
 func (l *Lease) Run(ctx context.Context, work func(ctx context.Context, fence uint64) error) error {
-	if err := l.validate(); err != nil {
-		return err
-	}
-	l.ttl = l.Coord.leaseTTL
-	if l.Logger == nil {
-		l.Logger = slog.New(slog.DiscardHandler)
-	}
-	kv, err := l.Coord.bucket(ctx, leaseBucket, l.ttl)
+	kv, err := l.prepare(ctx)
 	if err != nil {
 		return err
 	}

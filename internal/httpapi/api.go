@@ -68,9 +68,16 @@ type Config struct {
 	// loopback ones; another Host gets 421 (but on /healthz and /readyz).
 	AllowedHosts []string
 	// AwaitPosition waits, within the read-your-writes budget, until the
-	// read models include a position (a read's consistency token); an
-	// error: they did not. Nil: tokens are not waited for.
-	AwaitPosition func(ctx context.Context, position uint64) error
+	// read models named (projector names; nil: all of them) include a
+	// position (a read's consistency token); an error: they did not. Nil:
+	// tokens are not waited for.
+	AwaitPosition func(ctx context.Context, position uint64, readModels []string) error
+	// AwaitCredentials waits, within the read-your-writes budget, until
+	// the credential index has read the log as far as it stands now and
+	// position (a consistency token; 0: none); an error: it did not. A
+	// credential the index does not know is checked again after it. Nil:
+	// unknown is unknown at once.
+	AwaitCredentials func(ctx context.Context, position uint64) error
 }
 
 func (c *Config) setDefaults() {
@@ -118,6 +125,11 @@ type API struct {
 	now        func() time.Time
 	// awaitPosition: Config.AwaitPosition.
 	awaitPosition awaitPositionFunc
+	// awaitCredentials: Config.AwaitCredentials.
+	awaitCredentials func(ctx context.Context, position uint64) error
+	// readModels: the read models a route reads (reads); a route not in
+	// it waits for all. Written by New only.
+	readModels map[*mux.Route][]string
 
 	router  *mux.Router
 	handler http.Handler
@@ -147,7 +159,9 @@ func New(cfg Config) (*API, error) {
 		hosts:      reqmeta.NewHosts(cfg.AllowedHosts...),
 		now:        cfg.Now,
 
-		awaitPosition: cfg.AwaitPosition,
+		awaitPosition:    cfg.AwaitPosition,
+		awaitCredentials: cfg.AwaitCredentials,
+		readModels:       map[*mux.Route][]string{},
 	}
 	for id, secret := range cfg.IntrospectionClients {
 		a.clients[id] = sha256.Sum256([]byte(secret))
@@ -164,28 +178,28 @@ func New(cfg Config) (*API, error) {
 	r.HandleFunc("/v1/users", a.postUser).Methods(http.MethodPost)
 	r.HandleFunc("/v1/sessions", a.postSession).Methods(http.MethodPost)
 	r.HandleFunc("/v1/sessions/current", a.sessionOnly(a.deleteCurrentSession)).Methods(http.MethodDelete)
-	r.HandleFunc("/v1/auth/whoami", a.authorized("", a.getWhoami)).Methods(http.MethodGet)
-	r.HandleFunc("/v1/me", a.authorized(scopes.ProfileRead, a.getMe)).Methods(http.MethodGet)
+	a.reads(r.HandleFunc("/v1/auth/whoami", a.authorized("", a.getWhoami)).Methods(http.MethodGet)) // the credential index only
+	a.reads(r.HandleFunc("/v1/me", a.authorized(scopes.ProfileRead, a.getMe)).Methods(http.MethodGet), readUsers)
 	r.HandleFunc("/v1/me", a.authorized(scopes.ProfileWrite, a.patchMe)).Methods(http.MethodPatch)
 	r.HandleFunc("/v1/me/username", a.authorized(scopes.ProfileWrite, a.putUsername)).Methods(http.MethodPut)
 	r.HandleFunc("/v1/me/password", a.sessionOnly(a.putPassword)).Methods(http.MethodPut)
-	r.HandleFunc("/v1/me/sessions", a.authorized(scopes.SessionsRead, a.getSessions)).Methods(http.MethodGet)
+	a.reads(r.HandleFunc("/v1/me/sessions", a.authorized(scopes.SessionsRead, a.getSessions)).Methods(http.MethodGet), readSessions)
 	r.HandleFunc("/v1/me/sessions", a.sessionOnly(a.deleteOtherSessions)).Methods(http.MethodDelete)
 	r.HandleFunc("/v1/me/sessions/{id}", a.sessionOnly(a.deleteSession)).Methods(http.MethodDelete)
-	r.HandleFunc("/v1/me/tokens", a.authorized(scopes.TokensRead, a.getTokens)).Methods(http.MethodGet)
+	a.reads(r.HandleFunc("/v1/me/tokens", a.authorized(scopes.TokensRead, a.getTokens)).Methods(http.MethodGet), readTokens)
 	r.HandleFunc("/v1/me/tokens", a.authorized(scopes.TokensWrite, a.postToken)).Methods(http.MethodPost)
 	r.HandleFunc("/v1/me/tokens", a.authorized(scopes.TokensWrite, a.deleteTokens)).Methods(http.MethodDelete)
 	r.HandleFunc("/v1/me/tokens/self/rotate", a.authorized(scopes.TokensWrite, a.rotateSelf)).Methods(http.MethodPost)
-	r.HandleFunc("/v1/me/tokens/{id}", a.authorized(scopes.TokensRead, a.getToken)).Methods(http.MethodGet)
+	a.reads(r.HandleFunc("/v1/me/tokens/{id}", a.authorized(scopes.TokensRead, a.getToken)).Methods(http.MethodGet), readTokens)
 	r.HandleFunc("/v1/me/tokens/{id}", a.authorized(scopes.TokensWrite, a.patchToken)).Methods(http.MethodPatch)
 	r.HandleFunc("/v1/me/tokens/{id}", a.authorized(scopes.TokensWrite, a.deleteToken)).Methods(http.MethodDelete)
 	r.HandleFunc("/v1/me/tokens/{id}/rotate", a.authorized(scopes.TokensWrite, a.rotateToken)).Methods(http.MethodPost)
 	r.HandleFunc("/v1/me/tokens/{id}/activity", a.authorized(scopes.TokensRead, a.getTokenActivity)).Methods(http.MethodGet)
-	r.HandleFunc("/v1/me/audit", a.authorized(scopes.AuditRead, a.getAudit)).Methods(http.MethodGet)
+	a.reads(r.HandleFunc("/v1/me/audit", a.authorized(scopes.AuditRead, a.getAudit)).Methods(http.MethodGet), readAudit)
 	r.HandleFunc("/v1/usernames/{username}/history", a.adminOnly(a.getUsernameHistory)).Methods(http.MethodGet)
 	r.HandleFunc("/v1/tokens/revoke", a.postRevokeTokens).Methods(http.MethodPost)
 	r.HandleFunc("/v1/tokens/introspect", a.postIntrospect).Methods(http.MethodPost)
-	r.HandleFunc("/v1/profiles/{username}", a.getProfile).Methods(http.MethodGet)
+	a.reads(r.HandleFunc("/v1/profiles/{username}", a.getProfile).Methods(http.MethodGet), readUsernames, readUsers)
 	r.HandleFunc("/v1/me", a.sessionOnly(a.deleteMe)).Methods(http.MethodDelete)
 	r.HandleFunc("/v1/me/picture", a.authorized(scopes.ProfileWrite, a.putPicture)).Methods(http.MethodPut)
 	r.HandleFunc("/v1/me/picture", a.authorized(scopes.ProfileWrite, a.deletePicture)).Methods(http.MethodDelete)

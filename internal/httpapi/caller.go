@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -53,7 +54,7 @@ func (a *API) resolveCaller(next http.Handler) http.Handler {
 			return
 		}
 		if token, ok := bearer(r); ok {
-			req.principal, req.authErr = a.principals.Authenticate(token, clientIP(r))
+			req.principal, req.authErr = a.authenticate(r, token)
 			if req.authErr == nil && req.principal.Credential.Browser {
 				// A console session lives in its cookie: as a bearer token it
 				// would skip the console's re-authentication.
@@ -64,6 +65,25 @@ func (a *API) resolveCaller(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// authenticate checks a bearer credential. One the index does not know is
+// checked again once the index has read the log as far as it stood when
+// the request came, and the request's consistency token: a replica behind
+// the one that issued it a moment ago then knows it, or answers 503 to
+// retry (ErrStale), never 401. Known credentials do not wait.
+func (a *API) authenticate(r *http.Request, token string) (principals.Principal, error) {
+	p, err := a.principals.Authenticate(token, clientIP(r))
+	if !errors.Is(err, principals.ErrUnknown) || a.awaitCredentials == nil {
+		return p, err
+	}
+	// A malformed token waits for nothing here; the consistency
+	// middleware refuses it.
+	position, _ := strconv.ParseUint(r.Header.Get(ConsistencyHeader), 10, 64)
+	if err := a.awaitCredentials(r.Context(), position); err != nil {
+		return principals.Principal{}, principals.ErrStale
+	}
+	return a.principals.Authenticate(token, clientIP(r))
 }
 
 // probePath: liveness and readiness answer for any Host. Orchestrators

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/gorilla/mux"
+
 	"github.com/accountd/accountd/commands"
 )
 
@@ -33,7 +35,7 @@ func (a *API) consistency(next http.Handler) http.Handler {
 				return
 			}
 			if read := r.Method == http.MethodGet || r.Method == http.MethodHead; read && a.awaitPosition != nil {
-				if err := a.awaitPosition(ctx, position); err != nil {
+				if err := a.awaitPosition(ctx, position, a.routeReadModels(r)); err != nil {
 					if r.Context().Err() == nil {
 						err = errConsistencyTimeout
 					}
@@ -74,5 +76,31 @@ func (t *tokenWriter) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the connection.
 func (t *tokenWriter) Unwrap() http.ResponseWriter { return t.ResponseWriter }
 
-// awaitPositionFunc waits until the read models include a position.
-type awaitPositionFunc = func(ctx context.Context, position uint64) error
+// awaitPositionFunc waits until the read models named (nil: all) include
+// a position.
+type awaitPositionFunc = func(ctx context.Context, position uint64, readModels []string) error
+
+// The read models routes declare (projector names).
+const (
+	readUsers     = "users"
+	readUsernames = "usernames"
+	readSessions  = "sessions"
+	readTokens    = "tokens"
+	readAudit     = "audit"
+)
+
+// reads declares, in the route table, the read models a route reads: a
+// read with a consistency token waits only for those (none: for nothing,
+// as the credential index answers it). A route that declares nothing
+// waits for every read model, the safe default.
+func (a *API) reads(route *mux.Route, readModels ...string) {
+	a.readModels[route] = append([]string{}, readModels...)
+}
+
+// routeReadModels: what the matched route declared it reads (nil: all).
+func (a *API) routeReadModels(r *http.Request) []string {
+	if route := mux.CurrentRoute(r); route != nil {
+		return a.readModels[route]
+	}
+	return nil
+}

@@ -73,7 +73,17 @@ var (
 	// ErrStale: this replica's index is too far behind the log to be
 	// trusted; it refuses every credential until it catches up.
 	ErrStale = errors.New("the credential index is behind the event log")
+	// ErrUnknown: a well-formed credential the index has never seen
+	// (refused as ErrUnauthenticated). On a replica whose index is behind
+	// the log it may have been issued elsewhere a moment ago: the caller
+	// may wait for the index (WaitPosition) and ask again.
+	ErrUnknown error = unknownError{}
 )
+
+type unknownError struct{}
+
+func (unknownError) Error() string        { return "credential not known" }
+func (unknownError) Is(target error) bool { return target == ErrUnauthenticated }
 
 // ReuseError: a rotated-away token secret was presented (refused as
 // ErrUnauthenticated); Digest identifies it for the reuse report.
@@ -145,6 +155,9 @@ type Index struct {
 	stale    atomic.Bool
 	caughtUp chan struct{}
 	once     sync.Once
+
+	progressMu sync.Mutex
+	progressed chan struct{} // closed when position next advances; nil while nobody waits
 }
 
 // New returns an empty index that knows the given scopes (nil: the
@@ -433,8 +446,12 @@ func (x *Index) Authenticate(token, clientIP string) (Principal, error) {
 	x.mu.RLock()
 	s, ok := x.live[id]
 	_, ending := x.ending[id]
+	_, ended := x.ended[id]
 	a := x.accounts[s.userID]
 	x.mu.RUnlock()
+	if !ok && !ended {
+		return Principal{}, ErrUnknown
+	}
 	if !ok || ending || !x.now().Before(s.expiresAt) || !tokens.Matches(secret, s.digest) || a.deleted {
 		return Principal{}, ErrUnauthenticated
 	}
@@ -461,7 +478,7 @@ func (x *Index) authenticateToken(token, clientIP string) (Principal, error) {
 	x.mu.RUnlock()
 	switch {
 	case e == nil:
-		return Principal{}, ErrUnauthenticated
+		return Principal{}, ErrUnknown
 	case e.flags&tokenRotatedAway != 0:
 		return Principal{}, &ReuseError{Digest: tokens.PATDigest(token)}
 	case e.flags&tokenRevoked != 0, e.flags&tokenEnabled == 0, x.now().Unix() >= e.expires, a.deleted:
@@ -752,6 +769,34 @@ func (f *follower) Checkpoint(position uint64, at time.Time) {
 		f.position.Store(position)
 		if !at.IsZero() {
 			f.eventAt.Store(at.UnixNano())
+		}
+		f.progressMu.Lock()
+		if f.progressed != nil {
+			close(f.progressed)
+			f.progressed = nil
+		}
+		f.progressMu.Unlock()
+	}
+}
+
+// WaitPosition blocks until the index has applied the log up to position
+// or ctx ends (its error); woken by the index's progress, not polling.
+func (x *Index) WaitPosition(ctx context.Context, position uint64) error {
+	for {
+		x.progressMu.Lock()
+		if x.position.Load() >= position {
+			x.progressMu.Unlock()
+			return nil
+		}
+		if x.progressed == nil {
+			x.progressed = make(chan struct{})
+		}
+		progressed := x.progressed
+		x.progressMu.Unlock()
+		select {
+		case <-progressed:
+		case <-ctx.Done():
+			return ctx.Err()
 		}
 	}
 }

@@ -5,10 +5,6 @@ import (
 	"testing"
 	"time"
 
-	natsserver "github.com/nats-io/nats-server/v2/server"
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/accountd/accountd/commands"
 	"github.com/accountd/accountd/internal/coord"
 	"github.com/accountd/accountd/internal/sharedlimits"
@@ -23,22 +19,7 @@ import (
 //
 //	go test -run '^$' -bench . -benchtime 2000x ./internal/sharedlimits
 func BenchmarkAllow(b *testing.B) {
-	srv, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: natsserver.RANDOM_PORT, JetStream: true,
-		StoreDir: b.TempDir(), NoSigs: true, NoLog: true})
-	if err != nil {
-		b.Fatal(err)
-	}
-	srv.Start()
-	b.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
-	if !srv.ReadyForConnections(10 * time.Second) {
-		b.Fatal("NATS not ready")
-	}
-	nc, err := nats.Connect(srv.ClientURL())
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(nc.Close)
-	js, _ := jetstream.New(nc)
+	js := jetStreamOn(b, startNATS(b))
 	for _, bc := range []struct {
 		name   string
 		limits commands.Limits

@@ -35,7 +35,7 @@ func (c *Console) consistency(next http.Handler) http.Handler {
 			}
 		}
 		if held > 0 && c.awaitPosition != nil && r.Method == http.MethodGet && !strings.HasPrefix(r.URL.Path, "/static/") {
-			if err := c.awaitPosition(ctx, held); err != nil {
+			if err := c.awaitPosition(ctx, held, nil); err != nil { // every read model: pages read several
 				if r.Context().Err() != nil {
 					return // the client left
 				}

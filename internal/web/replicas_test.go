@@ -1,6 +1,9 @@
 package web_test
 
 import (
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
 	"maps"
 	"net/http"
 	"net/url"
@@ -71,4 +74,57 @@ func TestConsoleStateAcrossReplicas(t *testing.T) {
 	if again := b.do("GET", "/settings/tokens/created", nil); again.status != http.StatusSeeOther {
 		t.Fatalf("shown twice: %d", again.status)
 	}
+}
+
+// A replica whose credential index has not yet read a sign-in made on
+// another one a moment ago waits for it, or asks the browser to retry: it
+// never signs the user out (no redirect to the sign-in page, the session
+// cookie kept). With and without the consistency cookie (without it, the
+// log's head as the request found it is what the replica waits for).
+func TestLaggingReplicaNeverSignsOut(t *testing.T) {
+	t.Parallel()
+	servers := testenv.SharedServers(t)
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		t.Fatal(err)
+	}
+	key := base64.StdEncoding.EncodeToString(raw)
+	var urls []string
+	for _, id := range []string{"a", "b"} {
+		_, srv := testenv.ReplicaOn(t, app.Config{SecretKey: key, ReplicaID: id}, servers)
+		urls = append(urls, srv.URL)
+	}
+	retried := 0
+	for i := range 30 {
+		b := &browser{t: t, base: urls[i%2], cookies: map[string]string{}, header: http.Header{}}
+		name := fmt.Sprintf("ada%d", i)
+		expect(t, b.post("/signup", url.Values{"username": {name}, "password": {"correct7horse"}, "email": {name + "@example.com"}}), http.StatusSeeOther)
+		var session string
+		for k := range b.cookies {
+			if strings.HasSuffix(k, "accountd_session") {
+				session = k
+			} else if i%3 != 0 && strings.HasSuffix(k, "consistency") {
+				delete(b.cookies, k) // the replica has only the log's head to go by
+			}
+		}
+		if session == "" {
+			t.Fatalf("round %d: no session cookie after signing up: %v", i, b.cookies)
+		}
+		b.base = urls[(i+1)%2]
+		for try := 0; ; try++ {
+			p := b.do("GET", "/settings/profile", nil)
+			if _, kept := b.cookies[session]; !kept {
+				t.Fatalf("round %d: the other replica cleared the session cookie (%d)", i, p.status)
+			}
+			if p.status == http.StatusOK {
+				break
+			}
+			if p.status != http.StatusServiceUnavailable || p.header.Get("Retry-After") == "" || try == 5 {
+				t.Fatalf("round %d: the other replica answered %d (Location %q), want the page or 503 to retry", i, p.status, p.header.Get("Location"))
+			}
+			retried++
+			time.Sleep(time.Second)
+		}
+	}
+	t.Logf("503 to retry: %d of 30", retried)
 }

@@ -15,6 +15,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -65,7 +66,13 @@ type Config struct {
 	// AwaitPosition waits, within the read-your-writes budget, until the
 	// read models include a log position (the consistency cookie's); nil:
 	// pages do not wait.
-	AwaitPosition func(ctx context.Context, position uint64) error
+	AwaitPosition func(ctx context.Context, position uint64, readModels []string) error
+	// AwaitCredentials waits, within the read-your-writes budget, until
+	// the credential index has read the log as far as it stands now and
+	// position (the consistency cookie's; 0: none); an error: it did not.
+	// A session the index does not know is checked again after it. Nil:
+	// unknown is unknown at once (and the cookie cleared).
+	AwaitCredentials func(ctx context.Context, position uint64) error
 }
 
 // FlashTTL and ReauthTTL are how long the console's stores must keep
@@ -128,7 +135,9 @@ type Console struct {
 	hosts      reqmeta.Hosts
 	agents     agentParser
 	// awaitPosition: Config.AwaitPosition.
-	awaitPosition func(ctx context.Context, position uint64) error
+	awaitPosition func(ctx context.Context, position uint64, readModels []string) error
+	// awaitCredentials: Config.AwaitCredentials.
+	awaitCredentials func(ctx context.Context, position uint64) error
 }
 
 type cookieNames struct{ session, flash, device, consistency string }
@@ -150,7 +159,7 @@ func New(cfg Config) (*Console, error) {
 	c := &Console{cmd: cfg.Commands, queries: cfg.Queries, principals: cfg.Principals, log: cfg.Logger, access: cfg.AccessLog,
 		metrics: cfg.Metrics, catalogs: cats, secure: !cfg.InsecureCookies, sessionTTL: cfg.SessionTTL,
 		now: cfg.Now, static: static, flashes: cfg.Flashes, confirmed: cfg.Confirmations, hosts: reqmeta.NewHosts(cfg.AllowedHosts...), agents: newAgentParser(),
-		awaitPosition: cfg.AwaitPosition}
+		awaitPosition: cfg.AwaitPosition, awaitCredentials: cfg.AwaitCredentials}
 	if c.secure {
 		c.cookies = cookieNames{session: "__Host-accountd_session", flash: "__Host-accountd_flash", device: "__Host-device", consistency: "__Host-consistency"}
 	} else {
@@ -287,7 +296,7 @@ func (c *Console) resolve(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req := requestOf(r.Context())
 		if ck, err := r.Cookie(c.cookies.session); err == nil && ck.Value != "" {
-			p, err := c.principals.Authenticate(ck.Value, reqmeta.ClientIP(r))
+			p, err := c.authenticate(r, ck.Value)
 			switch {
 			case err == nil && p.Credential.Kind == principals.KindSession && p.Credential.Browser:
 				req.principal, req.signedIn = p, true
@@ -311,6 +320,27 @@ func (c *Console) resolve(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// authenticate checks a session cookie. A session the index does not know
+// is checked again once the index has read the log as far as it stood when
+// the request came, and the consistency cookie: a replica behind the one
+// that signed the user in a moment ago then knows it, or the page is a 503
+// to retry (ErrStale) and the cookie is kept; only a session still unknown
+// then signs the browser out. Known sessions do not wait.
+func (c *Console) authenticate(r *http.Request, token string) (principals.Principal, error) {
+	p, err := c.principals.Authenticate(token, reqmeta.ClientIP(r))
+	if !errors.Is(err, principals.ErrUnknown) || c.awaitCredentials == nil {
+		return p, err
+	}
+	var position uint64
+	if ck, err := r.Cookie(c.cookies.consistency); err == nil {
+		position, _ = strconv.ParseUint(ck.Value, 10, 64) // malformed: 0, and cleared by the consistency middleware
+	}
+	if err := c.awaitCredentials(r.Context(), position); err != nil {
+		return principals.Principal{}, principals.ErrStale
+	}
+	return c.principals.Authenticate(token, reqmeta.ClientIP(r))
 }
 
 // observe gives the request its record, serves HEAD as GET without the
