@@ -13,8 +13,10 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/accountd/accountd/commands"
 	"github.com/accountd/accountd/events"
 	"github.com/accountd/accountd/internal/coord"
+	"github.com/accountd/accountd/internal/mailer/mailtest"
 	"github.com/accountd/accountd/projections"
 	"github.com/accountd/accountd/queries"
 )
@@ -46,6 +48,10 @@ func (o *sharedOutbox) Outbox(context.Context, int) ([]queries.OutboxMail, error
 	return out, nil
 }
 
+func (o *sharedOutbox) NoteEmailFailed(context.Context, commands.NoteEmailFailed, events.Metadata) error {
+	return nil
+}
+
 func (o *sharedOutbox) NoteEmailed(_ context.Context, _, id string, _ events.Metadata) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -69,11 +75,12 @@ func TestReplicasSendEachMailOnce(t *testing.T) {
 	}
 	block, _ := aes.NewCipher(make([]byte, 32))
 	aead, _ := cipher.NewGCM(block)
-	smtpSrv := startSMTP(t)
-	relay, err := ParseRelay("smtp://" + smtpSrv.ln.Addr().String() + "?from=accounts@example.com")
+	smtpSrv := mailtest.Start(t, mailtest.Options{})
+	relay, err := ParseRelay(smtpSrv.URL("accounts@example.com"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	relay.TLS = smtpSrv.ClientTLS()
 	box := &sharedOutbox{sent: map[string]int{}, passes: map[string]int{}}
 	for i := range 50 {
 		box.pending = append(box.pending, queries.OutboxMail{UserID: "u1", NotificationID: fmt.Sprintf("n%d", i),
@@ -105,9 +112,7 @@ func TestReplicasSendEachMailOnce(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	smtpSrv.mu.Lock()
-	delivered := len(smtpSrv.msgs)
-	smtpSrv.mu.Unlock()
+	delivered := len(smtpSrv.Messages())
 	if delivered != 50 {
 		t.Fatalf("%d deliveries of 50 mails by 3 replicas, want 50", delivered)
 	}
