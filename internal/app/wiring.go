@@ -462,7 +462,7 @@ func (a *App) startHousekeeping(ctx context.Context) error {
 		// One replica sends (leased); each mail is claimed too, so a
 		// hand-over (or a read model behind) never sends one twice.
 		m := &mailer.Mailer{Relay: relay, Outbox: a.Queries, Sent: a.Commands, Logger: a.log, Claims: claims, Holder: a.ReplicaID, Count: a.Metrics}
-		a.Supervisor.Go(a.bg, componentMailer, a.leased(leaseMailer, func(ctx context.Context) error { return m.Run(ctx, 10*time.Second) }))
+		a.Supervisor.Go(a.bg, componentMailer, a.leased(leaseMailer, func(ctx context.Context) error { return m.Run(ctx, a.cfg.MailEvery) }))
 	}
 	a.Supervisor.Go(a.bg, componentIndexGuard, a.guardIndex)
 	a.Supervisor.Go(a.bg, componentLagSampler, func(ctx context.Context) error {
