@@ -33,7 +33,7 @@ type sharedOutbox struct {
 	passes  map[string]int // passes that still list a sent mail
 }
 
-func (o *sharedOutbox) Outbox(context.Context, int) ([]queries.OutboxMail, error) {
+func (o *sharedOutbox) DueOutbox(context.Context, time.Time, int) ([]queries.OutboxMail, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	out := append([]queries.OutboxMail(nil), o.pending...)

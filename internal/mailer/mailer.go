@@ -88,9 +88,9 @@ func ParseRelay(raw string) (Relay, error) {
 	return r, nil
 }
 
-// Outbox lists pending e-mails.
+// Outbox lists pending e-mails whose next attempt is due at now.
 type Outbox interface {
-	Outbox(ctx context.Context, limit int) ([]queries.OutboxMail, error)
+	DueOutbox(ctx context.Context, now time.Time, limit int) ([]queries.OutboxMail, error)
 }
 
 // Recorder records a sent e-mail, or a failed attempt.
@@ -181,11 +181,11 @@ func (m *Mailer) Run(ctx context.Context, interval time.Duration) error {
 // SendPending sends every pending e-mail that is due once, over one
 // connection to the relay.
 func (m *Mailer) SendPending(ctx context.Context) error {
-	pending, err := m.Outbox.Outbox(ctx, 100)
+	now := m.now()
+	pending, err := m.Outbox.DueOutbox(ctx, now, 100)
 	if err != nil {
 		return err
 	}
-	now := m.now()
 	var (
 		errs    []error
 		client  *gomail.Client

@@ -33,12 +33,12 @@ type box struct {
 
 func newBox(mails ...queries.OutboxMail) *box { return &box{mails: mails, sent: map[string]int{}} }
 
-func (b *box) Outbox(_ context.Context, limit int) ([]queries.OutboxMail, error) {
+func (b *box) DueOutbox(_ context.Context, now time.Time, limit int) ([]queries.OutboxMail, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	var out []queries.OutboxMail
 	for _, m := range b.mails {
-		if b.sent[m.NotificationID] == 0 && len(out) < limit {
+		if b.sent[m.NotificationID] == 0 && !projections.Time(m.RetryAt).After(now) && len(out) < limit {
 			out = append(out, m)
 		}
 	}
