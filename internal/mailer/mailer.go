@@ -231,12 +231,14 @@ func (m *Mailer) SendPending(ctx context.Context) error {
 			errs = append(errs, m.fail(ctx, mail, OutcomeFailed, dialErr, true))
 			continue
 		}
-		if err := client.Send(msg); err != nil && !msg.IsDelivered() {
+		if err := client.Send(msg); err != nil {
 			// The connection may be unusable now: the next mail dials again.
 			_ = client.Close()
 			client = nil
-			errs = append(errs, m.fail(ctx, mail, OutcomeFailed, errors.New(failureText(err)), true))
-			continue
+			if !msg.IsDelivered() { // delivered, then RSET failed: sent all the same
+				errs = append(errs, m.fail(ctx, mail, OutcomeFailed, errors.New(failureText(err)), true))
+				continue
+			}
 		}
 		m.count(mail, OutcomeSent)
 		errs = append(errs, m.recordSent(ctx, mail))
