@@ -61,6 +61,7 @@ type Inbox struct {
 	prefs  *Preferences        // nil: the defaults
 	causes map[string]struct{} // of every notification raised: one per cause
 	ids    map[string]struct{}
+	sent   map[string]struct{} // notifications whose e-mail was sent
 }
 
 // Preferences are the user's, or the defaults.
@@ -90,6 +91,12 @@ func foldInbox(in Inbox, e events.Recorded) Inbox {
 		}
 		in.causes[p.Cause] = struct{}{}
 		in.ids[p.NotificationID] = struct{}{}
+	case events.NotificationEmailedV1:
+		in.sent = maps.Clone(in.sent)
+		if in.sent == nil {
+			in.sent = map[string]struct{}{}
+		}
+		in.sent[p.NotificationID] = struct{}{}
 	}
 	return in
 }

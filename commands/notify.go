@@ -60,7 +60,7 @@ func (h *Handlers) Notify(ctx context.Context, userID string, n Raise, meta even
 			to = events.Value(u.Profile.Email)
 		}
 		if (ch.Email || n.EmailTo != "") && to != "" {
-			e.EmailTo, e.EmailSubject, e.EmailBody = to, notices.Title(n.Kind, lang, params), notices.Body(n.Kind, lang, params)
+			e.EmailTo, e.EmailSubject, e.EmailBody, e.EmailLang = to, notices.Title(n.Kind, lang, params), notices.Body(n.Kind, lang, params), lang
 		}
 		if !e.InApp && e.EmailTo == "" {
 			return nil, nil // nowhere to go

@@ -34,7 +34,7 @@ func TestNotifyOncePerCause(t *testing.T) {
 	if len(got) != 1 {
 		t.Fatalf("%d notifications for one cause", len(got))
 	}
-	if got[0].EmailTo != "ada@example.com" || got[0].EmailSubject != "Parolanız değiştirildi" || !got[0].InApp {
+	if got[0].EmailTo != "ada@example.com" || got[0].EmailSubject != "Parolanız değiştirildi" || got[0].EmailLang != "tr" || !got[0].InApp {
 		t.Fatalf("notification %+v", got[0])
 	}
 }

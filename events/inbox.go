@@ -41,6 +41,7 @@ type NotificationRaisedV1 struct {
 	EmailTo        string            `json:"email_to,omitempty"`
 	EmailSubject   string            `json:"email_subject,omitempty"`
 	EmailBody      string            `json:"email_body,omitempty"`
+	EmailLang      string            `json:"email_lang,omitempty"` // the e-mail's language (en, tr); absent before it was recorded
 	At             time.Time         `json:"at"`
 }
 
@@ -57,6 +58,18 @@ type NotificationsReadV1 struct {
 type NotificationEmailedV1 struct {
 	UserID         string `json:"user_id"`
 	NotificationID string `json:"notification_id"`
+}
+
+// NotificationEmailFailedV1: an attempt to send a notification's e-mail
+// failed; the outbox tries again from RetryAt. Error says why without any
+// personal data (an SMTP reply's code, not its text, which often repeats
+// the address).
+type NotificationEmailFailedV1 struct {
+	UserID         string    `json:"user_id"`
+	NotificationID string    `json:"notification_id"`
+	Attempt        int       `json:"attempt"`
+	Error          string    `json:"error"`
+	RetryAt        time.Time `json:"retry_at"`
 }
 
 // NotificationAAD names a sealed field of a notification.
@@ -101,3 +114,4 @@ func (NotificationPreferencesSetV1) EventType() string { return NotificationPref
 func (NotificationRaisedV1) EventType() string         { return NotificationRaised }
 func (NotificationsReadV1) EventType() string          { return NotificationsRead }
 func (NotificationEmailedV1) EventType() string        { return NotificationEmailed }
+func (NotificationEmailFailedV1) EventType() string    { return NotificationEmailFailed }

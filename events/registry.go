@@ -43,6 +43,7 @@ const (
 	NotificationRaised         = "notification.raised"
 	NotificationsRead          = "notification.read"
 	NotificationEmailed        = "notification.emailed"
+	NotificationEmailFailed    = "notification.email_failed"
 
 	ConfiguredAdminResolved = "config.admin_resolved"
 )
@@ -58,6 +59,7 @@ func Types() []string {
 		UserPictureChanged, PictureStored,
 		CredentialCreated, CredentialUpdated, CredentialDeleted, CredentialRevealed,
 		NotificationPreferencesSet, NotificationRaised, NotificationsRead, NotificationEmailed,
+		NotificationEmailFailed,
 		ConfiguredAdminResolved,
 	}
 }
@@ -130,6 +132,8 @@ func Decode(eventType string, data []byte) (Payload, error) {
 		return decodeAs[NotificationsReadV1](eventType, data)
 	case NotificationEmailed:
 		return decodeAs[NotificationEmailedV1](eventType, data)
+	case NotificationEmailFailed:
+		return decodeAs[NotificationEmailFailedV1](eventType, data)
 	case ConfiguredAdminResolved:
 		return decodeAs[ConfiguredAdminResolvedV1](eventType, data)
 	}

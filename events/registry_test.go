@@ -46,6 +46,7 @@ func TestRegistryRoundTrips(t *testing.T) {
 		NotificationRaised:         NotificationRaisedV1{UserID: "u", NotificationID: "n", Cause: "e", Kind: "password_changed", Category: "security", InApp: true, At: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)},
 		NotificationsRead:          NotificationsReadV1{UserID: "u", IDs: []string{"n"}},
 		NotificationEmailed:        NotificationEmailedV1{UserID: "u", NotificationID: "n"},
+		NotificationEmailFailed:    NotificationEmailFailedV1{UserID: "u", NotificationID: "n", Attempt: 1, Error: "e", RetryAt: time.Date(2026, 12, 1, 0, 1, 0, 0, time.UTC)},
 		ConfiguredAdminResolved:    ConfiguredAdminResolvedV1{ConfiguredAs: "margaret", UserID: "u"},
 	}
 	for _, typ := range Types() {

@@ -130,7 +130,7 @@ func AuditAccount(e events.Recorded) string {
 	switch p := e.Payload.(type) {
 	case events.NotificationPreferencesSetV1:
 		return p.UserID
-	case events.NotificationRaisedV1, events.NotificationsReadV1, events.NotificationEmailedV1:
+	case events.NotificationRaisedV1, events.NotificationsReadV1, events.NotificationEmailedV1, events.NotificationEmailFailedV1:
 		return "" // the feed is their record
 	}
 	switch events.Category(e.Stream) {

@@ -109,6 +109,12 @@ type OutboxMail struct {
 	Kind      string `bson:"kind,omitempty"`
 	CreatedAt string `bson:"created_at,omitempty"`
 	SentAt    string `bson:"sent_at,omitempty"`
+	Lang      string `bson:"lang,omitempty"` // the text's language (en, tr; "": raised before it was recorded)
+	// Failed attempts to send it: how many, the last one's error and when
+	// the next is due.
+	Attempts  int    `bson:"attempts,omitempty"`
+	LastError string `bson:"last_error,omitempty"`
+	RetryAt   string `bson:"retry_at,omitempty"`
 }
 
 // OutboxProjector keeps the e-mail outbox.
@@ -123,13 +129,17 @@ func reduceOutbox(e events.Recorded) ([]Write, error) {
 		if p.EmailTo == "" {
 			return nil, nil
 		}
-		set, err := under("emails."+p.NotificationID, OutboxMail{To: p.EmailTo, Subject: p.EmailSubject, Body: p.EmailBody, Kind: p.Kind, CreatedAt: stamp(p.At)})
+		set, err := under("emails."+p.NotificationID, OutboxMail{To: p.EmailTo, Subject: p.EmailSubject, Body: p.EmailBody, Kind: p.Kind, CreatedAt: stamp(p.At), Lang: p.EmailLang})
 		if err != nil {
 			return nil, err
 		}
 		return []Write{{Collection: OutboxCollection, ID: user, Version: e.Position, Set: set}}, nil
 	case events.NotificationEmailedV1:
 		return []Write{{Collection: OutboxCollection, ID: user, Version: e.Position, Set: map[string]any{"emails." + p.NotificationID + ".sent_at": stamp(e.Metadata.Time)}}}, nil
+	case events.NotificationEmailFailedV1:
+		at := "emails." + p.NotificationID + "."
+		return []Write{{Collection: OutboxCollection, ID: user, Version: e.Position, Set: map[string]any{
+			at + "attempts": int32(p.Attempt), at + "last_error": p.Error, at + "retry_at": stamp(p.RetryAt)}}}, nil
 	}
 	return nil, nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"maps"
 	"slices"
+	"time"
 
 	"github.com/accountd/accountd/events"
 	"github.com/accountd/accountd/projections"
@@ -60,6 +61,17 @@ func (r *Reader) ListNotifications(ctx context.Context, userID, cursor string, l
 // Outbox lists the e-mails not sent yet, of every account (admins), up
 // to limit. The embedded database scans for it: an admin's occasional look.
 func (r *Reader) Outbox(ctx context.Context, limit int) ([]OutboxMail, error) {
+	return r.outbox(ctx, limit, func(projections.OutboxMail) bool { return true })
+}
+
+// DueOutbox lists the e-mails not sent yet whose next attempt is due at
+// now, oldest first, up to limit: mails backing off never crowd out
+// the ones due (the mailer's pass, every few seconds: a scan, as above).
+func (r *Reader) DueOutbox(ctx context.Context, now time.Time, limit int) ([]OutboxMail, error) {
+	return r.outbox(ctx, limit, func(m projections.OutboxMail) bool { return !projections.Time(m.RetryAt).After(now) })
+}
+
+func (r *Reader) outbox(ctx context.Context, limit int, keep func(projections.OutboxMail) bool) ([]OutboxMail, error) {
 	coll := projections.OutboxCollection
 	if r.collections != nil {
 		coll = r.collections(coll)
@@ -76,7 +88,7 @@ func (r *Reader) Outbox(ctx context.Context, limit int) ([]OutboxMail, error) {
 			return nil, err
 		}
 		for id, m := range doc.Emails {
-			if m.SentAt != "" || m.To == "" {
+			if m.SentAt != "" || m.To == "" || !keep(m) {
 				continue
 			}
 			m, err := r.openMail(ctx, doc.ID, id, m)

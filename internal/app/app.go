@@ -104,6 +104,8 @@ type Config struct {
 	SMTP string
 	// ReminderEvery is how often expiry reminders are looked for.
 	ReminderEvery time.Duration
+	// MailEvery is how often the outbox is sent (zero: 10 s).
+	MailEvery time.Duration
 	// InsecureCookies: the console's cookies without Secure and the
 	// __Host- prefix, for plain-HTTP development hosts other than
 	// localhost; refused unless HTTP listens on a loopback address.
@@ -183,6 +185,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.TokenIndexMaxStaleness == 0 {
 		c.TokenIndexMaxStaleness = time.Second
+	}
+	if c.MailEvery == 0 {
+		c.MailEvery = 10 * time.Second
 	}
 	if c.ReminderEvery == 0 {
 		c.ReminderEvery = 5 * time.Minute

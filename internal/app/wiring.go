@@ -476,8 +476,10 @@ func (a *App) startHousekeeping(ctx context.Context) error {
 		}
 		// One replica sends (leased); each mail is claimed too, so a
 		// hand-over (or a read model behind) never sends one twice.
-		m := &mailer.Mailer{Relay: relay, Outbox: a.Queries, Sent: a.Commands, Logger: a.log, Claims: claims, Holder: a.ReplicaID}
-		a.Supervisor.Go(a.bg, componentMailer, a.leased(leaseMailer, func(ctx context.Context) error { return m.Run(ctx, 10*time.Second) }))
+		// No Domain: there is no base URL setting yet, so Message-IDs are
+		// on the sender's domain; --public-url (issue 20) sets its host.
+		m := &mailer.Mailer{Relay: relay, Outbox: a.Queries, Sent: a.Commands, Logger: a.log, Claims: claims, Holder: a.ReplicaID, Count: a.Metrics}
+		a.Supervisor.Go(a.bg, componentMailer, a.leased(leaseMailer, func(ctx context.Context) error { return m.Run(ctx, a.cfg.MailEvery) }))
 	}
 	a.Supervisor.Go(a.bg, componentIndexGuard, a.guardIndex)
 	a.Supervisor.Go(a.bg, componentLagSampler, func(ctx context.Context) error {

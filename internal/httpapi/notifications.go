@@ -130,13 +130,19 @@ type outboxMail struct {
 	Body           string `json:"body"`
 	Kind           string `json:"kind"`
 	CreatedAt      string `json:"created_at"`
+	// Failed attempts to send it, the last one's error, and when the
+	// next is due (null before any failure).
+	Attempts      int     `json:"attempts"`
+	LastError     *string `json:"last_error"`
+	NextAttemptAt *string `json:"next_attempt_at"`
 }
 
 type outboxResponse struct {
 	Emails []outboxMail `json:"emails"`
 }
 
-// getOutbox shows admins the e-mails waiting for an SMTP relay.
+// getOutbox shows admins the e-mails waiting for an SMTP relay, with
+// their failed attempts.
 func (a *API) getOutbox(w http.ResponseWriter, r *http.Request) {
 	list, err := a.queries.Outbox(r.Context(), 500)
 	if err != nil {
@@ -146,7 +152,11 @@ func (a *API) getOutbox(w http.ResponseWriter, r *http.Request) {
 	out := outboxResponse{Emails: make([]outboxMail, len(list))}
 	for i, m := range list {
 		out.Emails[i] = outboxMail{UserID: m.UserID, NotificationID: m.NotificationID, To: m.To, Subject: m.Subject, Body: m.Body, Kind: m.Kind,
-			CreatedAt: a.renderTime(projections.Time(m.CreatedAt), caller(r).Timezone)}
+			CreatedAt: a.renderTime(projections.Time(m.CreatedAt), caller(r).Timezone), Attempts: m.Attempts}
+		if m.Attempts > 0 {
+			lastError, next := m.LastError, a.renderTime(projections.Time(m.RetryAt), caller(r).Timezone)
+			out.Emails[i].LastError, out.Emails[i].NextAttemptAt = &lastError, &next
+		}
 	}
 	w.Header().Set("Cache-Control", "private, no-store")
 	writeJSON(w, http.StatusOK, out)

@@ -1,148 +1,238 @@
 package mailer
 
 import (
-	"bufio"
 	"context"
-	"mime"
-	"net"
-	"net/smtp"
-	"net/textproto"
+	"errors"
+	"fmt"
+	"net/mail"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/emersion/go-smtp"
+
+	"github.com/accountd/accountd/commands"
 	"github.com/accountd/accountd/events"
+	"github.com/accountd/accountd/internal/mailer/mailtest"
 	"github.com/accountd/accountd/projections"
 	"github.com/accountd/accountd/queries"
 )
 
-// smtpServer is the least of an SMTP relay, for net/smtp to talk to: it
-// records each message's envelope and data, and the data alone byte for
-// byte as it came (dot-stuffed, before the final ".").
-type smtpServer struct {
-	ln   net.Listener
-	mu   sync.Mutex
-	msgs []string
-	data []string
+// box is the outbox read model and the commands that change it, as the
+// mailer sees them: NoteEmailed takes a mail out, NoteEmailFailed records
+// the attempt and when to retry (as the projector does).
+type box struct {
+	mu        sync.Mutex
+	mails     []queries.OutboxMail
+	sent      map[string]int
+	failures  []commands.NoteEmailFailed
+	recordErr error // NoteEmailed fails with it (the process "dies" before recording)
 }
 
-func startSMTP(t *testing.T) *smtpServer {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &smtpServer{ln: ln}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go s.serve(c)
-		}
-	}()
-	return s
-}
+func newBox(mails ...queries.OutboxMail) *box { return &box{mails: mails, sent: map[string]int{}} }
 
-func (s *smtpServer) serve(c net.Conn) {
-	defer c.Close()
-	r := bufio.NewReader(c)
-	say := func(line string) { _, _ = c.Write([]byte(line + "\r\n")) }
-	say("220 test ESMTP")
-	var msg strings.Builder
-	for {
-		line, err := r.ReadString('\n')
-		if err != nil {
-			return
-		}
-		cmd := strings.ToUpper(strings.TrimSpace(line))
-		switch {
-		case strings.HasPrefix(cmd, "EHLO"), strings.HasPrefix(cmd, "HELO"):
-			say("250 test")
-		case strings.HasPrefix(cmd, "MAIL"), strings.HasPrefix(cmd, "RCPT"):
-			msg.WriteString(strings.TrimSpace(line) + "\n")
-			say("250 ok")
-		case cmd == "DATA":
-			say("354 go on")
-			var data strings.Builder
-			for {
-				l, err := r.ReadString('\n')
-				if err != nil || l == ".\r\n" {
-					break
-				}
-				msg.WriteString(l)
-				data.WriteString(l)
-			}
-			s.mu.Lock()
-			s.msgs = append(s.msgs, msg.String())
-			s.data = append(s.data, data.String())
-			s.mu.Unlock()
-			msg.Reset()
-			say("250 queued")
-		case cmd == "QUIT":
-			say("221 bye")
-			return
-		default:
-			say("250 ok")
+func (b *box) DueOutbox(_ context.Context, now time.Time, limit int) ([]queries.OutboxMail, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []queries.OutboxMail
+	for _, m := range b.mails {
+		if b.sent[m.NotificationID] == 0 && !projections.Time(m.RetryAt).After(now) && len(out) < limit {
+			out = append(out, m)
 		}
 	}
+	return out, nil
 }
 
-type outbox []queries.OutboxMail
-
-func (o outbox) Outbox(context.Context, int) ([]queries.OutboxMail, error) { return o, nil }
-
-type recorder struct{ sent []string }
-
-func (r *recorder) NoteEmailed(_ context.Context, user, id string, _ events.Metadata) error {
-	r.sent = append(r.sent, user+"/"+id)
+func (b *box) NoteEmailed(_ context.Context, _, id string, _ events.Metadata) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.recordErr != nil {
+		return b.recordErr
+	}
+	b.sent[id]++
 	return nil
 }
 
-func TestSendPending(t *testing.T) {
-	srv := startSMTP(t)
-	relay, err := ParseRelay("smtp://" + srv.ln.Addr().String() + "?from=accounts@example.com")
+func (b *box) NoteEmailFailed(_ context.Context, f commands.NoteEmailFailed, _ events.Metadata) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.failures = append(b.failures, f)
+	for i := range b.mails {
+		if b.mails[i].NotificationID == f.NotificationID {
+			b.mails[i].Attempts, b.mails[i].LastError, b.mails[i].RetryAt = f.Attempt, f.Error, f.RetryAt.UTC().Format(time.RFC3339Nano)
+		}
+	}
+	return nil
+}
+
+func (b *box) sentCount(id string) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.sent[id]
+}
+
+type counter struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (c *counter) Email(kind, outcome string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n == nil {
+		c.n = map[string]int{}
+	}
+	c.n[kind+"/"+outcome]++
+}
+
+func outboxMail(id, to, subject, body string) queries.OutboxMail {
+	return queries.OutboxMail{UserID: "u1", NotificationID: id, OutboxMail: projections.OutboxMail{To: to, Subject: subject, Body: body,
+		Kind: "password_changed", Lang: "en", CreatedAt: "2026-12-07T10:00:00Z"}}
+}
+
+// mailerFor is a mailer sending to srv, trusting its certificate.
+func mailerFor(t testing.TB, srv *mailtest.Server, b *box) *Mailer {
+	t.Helper()
+	relay, err := ParseRelay(srv.URL("accounts@example.com"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := &recorder{}
-	m := &Mailer{Relay: relay, Sent: rec, Outbox: outbox{{UserID: "u1", NotificationID: "n1",
-		OutboxMail: projections.OutboxMail{To: "ada@example.com", Subject: "Parolanız değiştirildi", Body: "line one\nline two"}}}}
+	relay.TLS = srv.ClientTLS()
+	return &Mailer{Relay: relay, Outbox: b, Sent: b}
+}
+
+func only(t *testing.T, srv *mailtest.Server) (mailtest.Message, mailtest.Parsed) {
+	t.Helper()
+	msgs := srv.Messages()
+	if len(msgs) != 1 {
+		t.Fatalf("%d messages received, want 1", len(msgs))
+	}
+	p, err := msgs[0].Parse()
+	if err != nil {
+		t.Fatalf("%v:\n%s", err, msgs[0].Data)
+	}
+	return msgs[0], p
+}
+
+// A mail reaches a real SMTP server over STARTTLS with AUTH, as text and
+// HTML in the user's language, with Date, a stable Message-ID on the
+// sender's domain, Auto-Submitted and an encoded subject.
+func TestSendPending(t *testing.T) {
+	srv := mailtest.Start(t, mailtest.Options{})
+	mail := outboxMail("n1", "ada@example.com", "Parolanız değiştirildi", "Parolanız değiştirildi <b>&</b>.\n\nBakın: https://accounts.example.com/settings/password?a=1&b=2.\nTeşekkürler")
+	mail.Lang = "tr"
+	b := newBox(mail)
+	count := &counter{}
+	m := mailerFor(t, srv, b)
+	m.Count = count
 	if err := m.SendPending(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	if len(rec.sent) != 1 || rec.sent[0] != "u1/n1" {
-		t.Fatalf("recorded %v", rec.sent)
+	if b.sentCount("n1") != 1 || len(b.failures) != 0 {
+		t.Fatalf("recorded %v, failures %v", b.sent, b.failures)
 	}
-	srv.mu.Lock()
-	defer srv.mu.Unlock()
-	if len(srv.msgs) != 1 {
-		t.Fatalf("%d messages", len(srv.msgs))
+	got, p := only(t, srv)
+	if !got.TLS || !got.Auth || got.From != "accounts@example.com" || !slices.Equal(got.To, []string{"ada@example.com"}) {
+		t.Fatalf("envelope %q -> %q, tls %v, auth %v", got.From, got.To, got.TLS, got.Auth)
 	}
-	got := srv.msgs[0]
-	for _, want := range []string{"MAIL FROM:<accounts@example.com>", "RCPT TO:<ada@example.com>", "Subject: =?utf-8?q?Parolan=C4=B1z_de=C4=9Fi=C5=9Ftirildi?=", "line one\r\nline two"} {
-		if !strings.Contains(got, want) {
-			t.Fatalf("message lacks %q:\n%s", want, got)
+	subject, err := p.Subject()
+	if err != nil || subject != "Parolanız değiştirildi" || !strings.HasPrefix(p.Header.Get("Subject"), "=?UTF-8?") {
+		t.Fatalf("subject %q (%q): %v", subject, p.Header.Get("Subject"), err)
+	}
+	date, err := p.Header.Date()
+	if err != nil || !date.Equal(time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)) {
+		t.Fatalf("date %v: %v", date, err)
+	}
+	for name, want := range map[string]string{"Message-Id": "<n1@example.com>", "Auto-Submitted": "auto-generated", "Content-Language": "tr", "From": "<accounts@example.com>", "To": "<ada@example.com>"} {
+		if v := p.Header.Get(name); v != want {
+			t.Errorf("%s: %q, want %q", name, v, want)
 		}
+	}
+	if !strings.HasPrefix(p.Header.Get("Content-Type"), "multipart/alternative;") {
+		t.Fatalf("content type %q", p.Header.Get("Content-Type"))
+	}
+	if want := strings.ReplaceAll(mail.Body, "\n", "\r\n"); p.Text != want {
+		t.Fatalf("text %q, want %q", p.Text, want)
+	}
+	for _, want := range []string{`<html lang="tr">`, "<title>Parolanız değiştirildi</title>", "<p>Parolanız değiştirildi &lt;b&gt;&amp;&lt;/b&gt;.</p>",
+		`Bakın: <a href="https://accounts.example.com/settings/password?a=1&amp;b=2">https://accounts.example.com/settings/password?a=1&amp;b=2</a>.<br>`} {
+		if !strings.Contains(p.HTML, want) {
+			t.Fatalf("HTML lacks %q:\n%s", want, p.HTML)
+		}
+	}
+	if count.n["password_changed/sent"] != 1 {
+		t.Fatalf("counted %v", count.n)
+	}
+}
+
+// smtps:// speaks TLS from the first byte; a relay without TLS gets the
+// mail in clear but never the password: a URL with credentials for it
+// fails, and the attempt is recorded.
+func TestRelayModes(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		opts      mailtest.Options
+		withCreds bool
+		sent      bool
+		tls       bool
+	}{
+		{"starttls", mailtest.Options{}, true, true, true},
+		{"implicit tls", mailtest.Options{ImplicitTLS: true}, true, true, true},
+		{"plain relay", mailtest.Options{NoTLS: true}, false, true, false},
+		{"credentials for a relay without tls", mailtest.Options{NoTLS: true}, true, false, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := mailtest.Start(t, tt.opts)
+			b := newBox(outboxMail("n1", "ada@example.com", "s", "b"))
+			m := mailerFor(t, srv, b)
+			if tt.withCreds {
+				m.Relay.User, m.Relay.Password = mailtest.User, mailtest.Password
+			}
+			err := m.SendPending(t.Context())
+			if tt.sent != (err == nil) || tt.sent != (b.sentCount("n1") == 1) {
+				t.Fatalf("sent %v: %v, recorded %v", tt.sent, err, b.sent)
+			}
+			if !tt.sent {
+				if len(srv.Messages()) != 0 || len(b.failures) != 1 || !strings.Contains(b.failures[0].Error, "AUTH") {
+					t.Fatalf("received %d, failures %+v", len(srv.Messages()), b.failures)
+				}
+				return
+			}
+			if got, _ := only(t, srv); got.TLS != tt.tls {
+				t.Fatalf("tls %v", got.TLS)
+			}
+		})
 	}
 }
 
 func TestParseRelay(t *testing.T) {
 	for _, tt := range []struct {
-		in string
-		ok bool
+		name string
+		in   string
+		want string // host:port, or "" for an error
+		tls  bool
 	}{
-		{"smtp://mail.example.com:587?from=a@example.com", true},
-		{"smtp://user:pw@mail.example.com?from=a@example.com", true},
-		{"smtp://mail.example.com:25", false},
-		{"http://mail.example.com?from=a@example.com", false},
-		{"::", false},
+		{"port", "smtp://mail.example.com:587?from=a@example.com", "mail.example.com:587", false},
+		{"credentials and default port", "smtp://user:pw@mail.example.com?from=a@example.com", "mail.example.com:25", false},
+		{"smtps default port", "smtps://user:pw@mail.example.com?from=a@example.com", "mail.example.com:465", true},
+		{"smtps port", "smtps://mail.example.com:2465?from=a@example.com", "mail.example.com:2465", true},
+		{"no from", "smtp://mail.example.com:25", "", false},
+		{"other scheme", "http://mail.example.com?from=a@example.com", "", false},
+		{"bad port", "smtp://mail.example.com:0?from=a@example.com", "", false},
+		{"no host", "smtp://:25?from=a@example.com", "", false},
+		{"no url", "::", "", false},
 	} {
-		if _, err := ParseRelay(tt.in); (err == nil) != tt.ok {
-			t.Errorf("%q: %v", tt.in, err)
-		}
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := ParseRelay(tt.in)
+			if (err == nil) != (tt.want != "") {
+				t.Fatalf("%q: %v", tt.in, err)
+			}
+			if err == nil && (r.Addr() != tt.want || r.ImplicitTLS != tt.tls) {
+				t.Fatalf("%q: %s tls %v", tt.in, r.Addr(), r.ImplicitTLS)
+			}
+		})
 	}
 }
 
@@ -150,30 +240,25 @@ func TestParseRelay(t *testing.T) {
 // no bare CR or LF from a body, no header a subject or an address could
 // add, whatever texts old events hold.
 func TestDataLinesEndInCRLFOnly(t *testing.T) {
-	srv := startSMTP(t)
-	relay, err := ParseRelay("smtp://" + srv.ln.Addr().String() + "?from=accounts@example.com")
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec := &recorder{}
-	hostile := queries.OutboxMail{UserID: "u1", NotificationID: "n1", OutboxMail: projections.OutboxMail{To: "ada@example.com",
-		Subject: "Token \"ci\r\nBcc: eve@example.com\" created\u2028X-Evil: 1",
-		Body:    "Hello,\r\ncrlf\rbare cr\nbare lf\u2028line separator\u0085next line\r\r\n.\r\nafter a dot\n"}}
-	badTo := queries.OutboxMail{UserID: "u2", NotificationID: "n2", OutboxMail: projections.OutboxMail{To: "bob@example.com\r\nBcc: eve@example.com",
-		Subject: "Hi", Body: "Hi"}}
-	m := &Mailer{Relay: relay, Sent: rec, Outbox: outbox{hostile, badTo}}
+	srv := mailtest.Start(t, mailtest.Options{})
+	hostile := outboxMail("n1", "ada@example.com", "Token \"ci\r\nBcc: eve@example.com\" created\u2028X-Evil: 1",
+		"Hello,\r\ncrlf\rbare cr\nbare lf\u2028line separator\u0085next line\r\r\n.\r\nafter a dot\n")
+	badTo := outboxMail("n2", "bob@example.com\r\nBcc: eve@example.com", "Hi", "Hi")
+	b := newBox(hostile, badTo)
+	count := &counter{}
+	m := mailerFor(t, srv, b)
+	m.Count = count
 	if err := m.SendPending(t.Context()); err == nil {
 		t.Fatal("a recipient with a line break was not refused")
 	}
-	if len(rec.sent) != 1 || rec.sent[0] != "u1/n1" {
-		t.Fatalf("recorded %v: only the good one is sent", rec.sent)
+	if b.sentCount("n1") != 1 || b.sentCount("n2") != 0 {
+		t.Fatalf("recorded %v: only the good one is sent", b.sent)
 	}
-	srv.mu.Lock()
-	defer srv.mu.Unlock()
-	if len(srv.data) != 1 {
-		t.Fatalf("%d messages received", len(srv.data))
+	if len(b.failures) != 1 || b.failures[0].NotificationID != "n2" || strings.Contains(b.failures[0].Error, "eve") || count.n["password_changed/invalid"] != 1 {
+		t.Fatalf("failures %+v, counted %v", b.failures, count.n)
 	}
-	data := srv.data[0]
+	got, p := only(t, srv)
+	data := string(got.Data)
 	for i := 0; i < len(data); i++ {
 		switch {
 		case data[i] == '\r' && (i+1 == len(data) || data[i+1] != '\n'):
@@ -182,29 +267,20 @@ func TestDataLinesEndInCRLFOnly(t *testing.T) {
 			t.Fatalf("bare LF at %d: %q", i, data)
 		}
 	}
-	head, body, ok := strings.Cut(data, "\r\n\r\n")
-	if !ok {
-		t.Fatalf("no header end: %q", data)
+	if !slices.Equal(got.To, []string{"ada@example.com"}) {
+		t.Fatalf("recipients %v", got.To)
 	}
-	var names []string
-	var subject string
-	for _, line := range strings.Split(head, "\r\n") {
-		name, value, _ := strings.Cut(line, ": ")
-		names = append(names, name)
-		if name == "Subject" {
-			if subject, err = new(mime.WordDecoder).DecodeHeader(value); err != nil {
-				t.Fatal(err)
-			}
+	allowed := []string{"Auto-Submitted", "Content-Language", "Content-Type", "Date", "From", "Message-Id", "Mime-Version", "Subject", "To", "X-Auto-Response-Suppress"}
+	for name := range p.Header {
+		if !slices.Contains(allowed, name) {
+			t.Fatalf("header %s: %q", name, data)
 		}
 	}
-	if want := []string{"From", "To", "Subject", "MIME-Version", "Content-Type", "Content-Transfer-Encoding", "Message-ID"}; !slices.Equal(names, want) {
-		t.Fatalf("headers %v, want %v", names, want)
+	if subject, err := p.Subject(); err != nil || subject != "Token \"ci Bcc: eve@example.com\" created X-Evil: 1" {
+		t.Fatalf("subject %q: %v", subject, err)
 	}
-	if subject != "Token \"ci Bcc: eve@example.com\" created X-Evil: 1" {
-		t.Fatalf("subject %q", subject)
-	}
-	if want := "Hello,\r\ncrlf\r\nbare cr\r\nbare lf\r\nline separator\r\nnext line\r\n\r\n..\r\nafter a dot\r\n\r\n"; body != want {
-		t.Fatalf("body %q, want %q", body, want)
+	if want := "Hello,\r\ncrlf\r\nbare cr\r\nbare lf\r\nline separator\r\nnext line\r\n\r\n.\r\nafter a dot\r\n"; p.Text != want {
+		t.Fatalf("text %q, want %q", p.Text, want)
 	}
 }
 
@@ -216,21 +292,174 @@ func TestParseRelayRefusesAFromThatIsNoAddress(t *testing.T) {
 	}
 }
 
-// A relay's refusal is reported by notification and reply code: its text,
-// which often repeats the recipient's address, stays out of the log.
+// A relay's refusal is reported and recorded by notification and reply
+// code: its text, which often repeats the recipient's address, stays out
+// of the log and the recorded failure.
 func TestRefusalKeepsTheAddressOutOfTheLog(t *testing.T) {
 	to := strings.Repeat("a", 60) + "@" + strings.Repeat("b", 60) + ".example.com"
-	rec := &recorder{}
-	m := &Mailer{Relay: Relay{Addr: "relay.invalid:25", From: "accounts@example.com"}, Sent: rec,
-		Outbox: outbox{{UserID: "u1", NotificationID: "n1", OutboxMail: projections.OutboxMail{To: to, Subject: "s", Body: "b"}}},
-		Send: func(string, smtp.Auth, string, []string, []byte) error {
-			return &textproto.Error{Code: 550, Msg: "5.1.1 <" + to + ">: Recipient address rejected"}
-		}}
+	srv := mailtest.Start(t, mailtest.Options{Refuse: func(rcpt string) error {
+		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "<" + rcpt + ">: Recipient address rejected"}
+	}})
+	b := newBox(outboxMail("n1", to, "s", "b"))
+	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	m := mailerFor(t, srv, b)
+	m.Now = func() time.Time { return now }
 	err := m.SendPending(t.Context())
-	if err == nil || len(rec.sent) != 0 {
-		t.Fatalf("refused mail: %v, recorded %v", err, rec.sent)
+	if err == nil || b.sentCount("n1") != 0 {
+		t.Fatalf("refused mail: %v, recorded %v", err, b.sent)
 	}
 	if msg := err.Error(); strings.Contains(msg, "aaaa") || !strings.Contains(msg, "n1") || !strings.Contains(msg, "550") {
 		t.Fatalf("error %q", msg)
 	}
+	if len(b.failures) != 1 {
+		t.Fatalf("failures %+v", b.failures)
+	}
+	f := b.failures[0]
+	if f.Attempt != 1 || !f.RetryAt.Equal(now.Add(time.Minute)) || strings.Contains(f.Error, "aaaa") || !strings.Contains(f.Error, "550 5.1.1") {
+		t.Fatalf("failure %+v", f)
+	}
+}
+
+// A refused mail is retried after 1, then 2 minutes (not before), and sent
+// once the relay takes it; every attempt is counted.
+func TestFailuresBackOff(t *testing.T) {
+	var refusals int
+	var mu sync.Mutex
+	srv := mailtest.Start(t, mailtest.Options{Refuse: func(string) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if refusals < 2 {
+			refusals++
+			return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try later"}
+		}
+		return nil
+	}})
+	b := newBox(outboxMail("n1", "ada@example.com", "s", "b"))
+	start := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	now := start
+	count := &counter{}
+	m := mailerFor(t, srv, b)
+	m.Now, m.Count = func() time.Time { return now }, count
+	for _, step := range []struct {
+		at       time.Duration
+		failures int
+		sent     int
+	}{
+		{0, 1, 0},
+		{30 * time.Second, 1, 0}, // backing off
+		{time.Minute, 2, 0},
+		{2 * time.Minute, 2, 0}, // 2 minutes after the second failure: not yet
+		{3 * time.Minute, 2, 1},
+		{time.Hour, 2, 1}, // sent: not again
+	} {
+		now = start.Add(step.at)
+		_ = m.SendPending(t.Context())
+		if len(b.failures) != step.failures || b.sentCount("n1") != step.sent {
+			t.Fatalf("at %v: failures %+v, sent %d", step.at, b.failures, b.sentCount("n1"))
+		}
+	}
+	if f := b.failures[1]; f.Attempt != 2 || !f.RetryAt.Equal(start.Add(3*time.Minute)) || !strings.Contains(f.Error, "451") {
+		t.Fatalf("second failure %+v", f)
+	}
+	if len(srv.Messages()) != 1 || count.n["password_changed/failed"] != 2 || count.n["password_changed/sent"] != 1 {
+		t.Fatalf("received %d, counted %v", len(srv.Messages()), count.n)
+	}
+}
+
+func TestBackoff(t *testing.T) {
+	for _, tt := range []struct {
+		failed int
+		want   time.Duration
+	}{{0, time.Minute}, {1, time.Minute}, {2, 2 * time.Minute}, {6, 32 * time.Minute}, {7, time.Hour}, {70, time.Hour}} {
+		t.Run(fmt.Sprint(tt.failed), func(t *testing.T) {
+			if got := Backoff(tt.failed); got != tt.want {
+				t.Fatalf("Backoff(%d) = %v, want %v", tt.failed, got, tt.want)
+			}
+		})
+	}
+}
+
+// A relay that cannot be reached fails every mail due, each recorded with
+// the connection's error, and the next pass dials again.
+func TestUnreachableRelay(t *testing.T) {
+	srv := mailtest.Start(t, mailtest.Options{})
+	b := newBox(outboxMail("n1", "ada@example.com", "s", "b"), outboxMail("n2", "bob@example.com", "s", "b"))
+	m := mailerFor(t, srv, b)
+	m.Relay.TLS = nil // the system's roots do not trust the test's certificate
+	if err := m.SendPending(t.Context()); err == nil {
+		t.Fatal("sent to an untrusted relay")
+	}
+	if len(b.failures) != 2 || !strings.Contains(b.failures[0].Error, "connecting to the SMTP relay") || !strings.Contains(b.failures[0].Error, "certificate") {
+		t.Fatalf("failures %+v", b.failures)
+	}
+	if len(srv.Messages()) != 0 {
+		t.Fatal("a message reached an untrusted relay")
+	}
+}
+
+// A mail sent but not recorded (the event store was down) is recorded by
+// the next pass, not sent again.
+func TestSentButUnrecordedIsNotSentAgain(t *testing.T) {
+	srv := mailtest.Start(t, mailtest.Options{})
+	b := newBox(outboxMail("n1", "ada@example.com", "s", "b"))
+	b.recordErr = errors.New("event store unavailable")
+	m := mailerFor(t, srv, b)
+	if err := m.SendPending(t.Context()); err == nil || !strings.Contains(err.Error(), "not recorded") {
+		t.Fatalf("pass: %v", err)
+	}
+	b.mu.Lock()
+	b.recordErr = nil
+	b.mu.Unlock()
+	if err := m.SendPending(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if len(srv.Messages()) != 1 || b.sentCount("n1") != 1 {
+		t.Fatalf("received %d, recorded %v", len(srv.Messages()), b.sent)
+	}
+}
+
+func TestMessageIDDomain(t *testing.T) {
+	for _, tt := range []struct {
+		name, domain, from, id, want string
+	}{
+		{"sender's domain", "", "a@Example.COM", "n1", "n1@example.com"},
+		{"given domain", "accounts.example.org", "a@example.com", "n1", "n1@accounts.example.org"},
+		{"odd id", "", "a@example.com", "n 1>", "%s@example.com"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			m := &Mailer{Relay: Relay{From: tt.from}, Domain: tt.domain}
+			got := messageID(tt.id, m.domain())
+			if strings.Contains(tt.want, "%s") {
+				if _, err := mail.ParseAddress(got); err != nil || strings.ContainsAny(got, " >") {
+					t.Fatalf("%q: %v", got, err)
+				}
+				return
+			}
+			if got != tt.want {
+				t.Fatalf("%q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// BenchmarkDeliver sends b.N mails to the in-process SMTP server (STARTTLS,
+// AUTH), 100 a pass over one connection, as the service does; it reports
+// mails/s.
+func BenchmarkDeliver(b *testing.B) {
+	srv := mailtest.Start(b, mailtest.Options{})
+	var mails []queries.OutboxMail
+	for i := range b.N {
+		mails = append(mails, outboxMail(fmt.Sprint("n", i), "ada@example.com", "Parolanız değiştirildi", "The password of your account ada was changed.\n\nhttps://accounts.example.com/settings/password"))
+	}
+	bx := newBox(mails...)
+	m := mailerFor(b, srv, bx)
+	ctx := context.Background()
+	b.ResetTimer()
+	start := time.Now()
+	for len(srv.Messages()) < b.N {
+		if err := m.SendPending(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "mails/s")
 }

@@ -29,6 +29,7 @@ type Metrics struct {
 	projectorLagEvents, projectorLagSeconds   *prometheus.GaugeVec
 	principalsLagEvents, principalsLagSeconds prometheus.Gauge
 	liveSessions                              prometheus.Gauge
+	emails                                    *prometheus.CounterVec
 }
 
 // Names of the metrics, as documented in the README.
@@ -48,6 +49,7 @@ const (
 	PrincipalsLagEvents  = "accountd_principal_index_lag_events"
 	PrincipalsLagSeconds = "accountd_principal_index_lag_seconds"
 	Sessions             = "accountd_sessions"
+	Emails               = "accountd_emails_total"
 )
 
 // New registers every metric, with the Go runtime's and the process's.
@@ -80,10 +82,12 @@ func New() *Metrics {
 		principalsLagEvents:  prometheus.NewGauge(prometheus.GaugeOpts{Name: PrincipalsLagEvents, Help: "Events in the log the in-memory credential index has not yet read."}),
 		principalsLagSeconds: prometheus.NewGauge(prometheus.GaugeOpts{Name: PrincipalsLagSeconds, Help: "Age of the newest event compared with the last one the credential index read."}),
 		liveSessions:         prometheus.NewGauge(prometheus.GaugeOpts{Name: Sessions, Help: "Live sign-in sessions."}),
+		emails: prometheus.NewCounterVec(prometheus.CounterOpts{Name: Emails,
+			Help: "Attempts to send outbox e-mails, by notification kind and outcome (sent, failed, invalid)."}, []string{"kind", "outcome"}),
 	}
 	m.registry.MustRegister(m.httpRequests, m.httpDuration, m.commands, m.conflicts, m.throttled, m.parked, m.parkedNow,
 		m.restarts, m.relayLagEvents, m.relayLagSeconds, m.projectorLagEvents, m.projectorLagSeconds,
-		m.principalsLagEvents, m.principalsLagSeconds, m.liveSessions,
+		m.principalsLagEvents, m.principalsLagSeconds, m.liveSessions, m.emails,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -135,3 +139,6 @@ func (m *Metrics) PrincipalsLag(events uint64, behind time.Duration) {
 
 // LiveSessions records the number of live sessions.
 func (m *Metrics) LiveSessions(n int) { m.liveSessions.Set(float64(n)) }
+
+// Email implements the mailer's counter.
+func (m *Metrics) Email(kind, outcome string) { m.emails.WithLabelValues(kind, outcome).Inc() }

@@ -48,6 +48,7 @@ func templates(lang string) map[string]string {
 			"notification.raised":          "Bildirim: {kind}",
 			"notification.read":            "Bildirimler okundu",
 			"notification.emailed":         "Bildirim e-postayla gönderildi",
+			"notification.email_failed":    "Bildirim e-postası gönderilemedi; yeniden denenecek",
 			"config.admin_resolved":        "Yapılandırmadaki {configured_as} yöneticisi bu hesap olarak belirlendi",
 		}
 	}
@@ -84,6 +85,7 @@ func templates(lang string) map[string]string {
 		"notification.raised":          "Notification: {kind}",
 		"notification.read":            "Notifications read",
 		"notification.emailed":         "Notification e-mailed",
+		"notification.email_failed":    "Notification e-mail not sent; it will be retried",
 		"config.admin_resolved":        "The configured admin {configured_as} was found to be this account",
 	}
 }
