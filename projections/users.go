@@ -67,16 +67,31 @@ func (d UserDoc) RoleGrants() []RoleGrant {
 // Deleted: the account was deleted and its personal data erased.
 func (d UserDoc) Deleted() bool { return d.DeletedAt != "" }
 
-// Status is the account's standing: active, disabled or deleted.
-func (d UserDoc) Status() string {
+// Standing is an account's standing. Queries, API and console take it
+// from one port (queries.Standings), not from the document they read.
+type Standing string
+
+// The standings; "" is not known.
+const (
+	StandingActive   Standing = "active"
+	StandingDisabled Standing = "disabled"
+	StandingDeleted  Standing = "deleted"
+)
+
+// Standing is the account's standing as this document records it.
+func (d UserDoc) Standing() Standing {
 	switch {
 	case d.Deleted():
-		return "deleted"
+		return StandingDeleted
 	case d.Disabled:
-		return "disabled"
+		return StandingDisabled
 	}
-	return "active"
+	return StandingActive
 }
+
+// Status is the account's standing as this document records it: active,
+// disabled or deleted.
+func (d UserDoc) Status() string { return string(d.Standing()) }
 
 // PictureURL is where an account's current picture is served.
 func PictureURL(username, sha string) string {

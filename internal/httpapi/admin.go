@@ -90,7 +90,7 @@ func (a *API) getAdminUser(w http.ResponseWriter, r *http.Request) {
 // renderAdminAccount is the account as admins see it: with where each
 // role came from.
 func (a *API) renderAdminAccount(d projections.UserDoc) meResponse {
-	out := a.renderAccount(accountOfDoc(d))
+	out := a.renderAccount(a.accountOfDoc(d))
 	for _, g := range d.RoleGrants() {
 		out.RoleGrants = append(out.RoleGrants, roleGrant{Role: g.Role, Source: g.Source, ConfiguredAs: g.ConfiguredAs})
 	}

@@ -70,12 +70,14 @@ func accountOfUser(res commands.UserResult) account {
 		status: status, registeredAt: u.RegisteredAt, updatedAt: u.UpdatedAt, revision: res.Revision}
 }
 
-func accountOfDoc(d projections.UserDoc) account {
+// accountOfDoc: the account as the read model has it, its standing as the
+// one port says (queries.Standings).
+func (a *API) accountOfDoc(d projections.UserDoc) account {
 	registered, _ := time.Parse(time.RFC3339Nano, d.RegisteredAt)
 	updated, _ := time.Parse(time.RFC3339Nano, d.UpdatedAt)
 	return account{id: d.ID, username: d.Username, profile: d.Profile, registeredAt: registered, updatedAt: updated, revision: d.Revision(),
 		admin: commands.AdminFields{EmployeeID: d.EmployeeID, Department: d.Department, DisplayNameLocked: d.DisplayNameLocked},
-		roles: d.Roles(), pictureSHA: d.PictureSHA256, status: d.Status()}
+		roles: d.Roles(), pictureSHA: d.PictureSHA256, status: string(a.queries.Standing(d))}
 }
 
 func (a *API) renderAccount(acc account) meResponse {
@@ -144,7 +146,7 @@ func (a *API) getMe(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	a.writeAccount(w, http.StatusOK, accountOfDoc(doc))
+	a.writeAccount(w, http.StatusOK, a.accountOfDoc(doc))
 }
 
 type patchMeRequest struct {

@@ -21,6 +21,7 @@ import (
 	"github.com/accountd/accountd/internal/eventlog"
 	"github.com/accountd/accountd/internal/scopes"
 	"github.com/accountd/accountd/internal/tokens"
+	"github.com/accountd/accountd/projections"
 )
 
 // Credential kinds.
@@ -582,6 +583,20 @@ func (x *Index) AccountOf(userID string) Account {
 	defer x.mu.RUnlock()
 	a, ok := x.accounts[userID]
 	return Account{Known: ok, Disabled: a.disabled, Deleted: a.deleted, Admin: a.admin, Username: a.username}
+}
+
+// Standing answers queries.Standings: the account's standing as the index
+// knows it, "" for an account it does not know (yet).
+func (x *Index) Standing(userID string) projections.Standing {
+	switch a := x.AccountOf(userID); {
+	case !a.Known:
+		return ""
+	case a.Deleted:
+		return projections.StandingDeleted
+	case a.Disabled:
+		return projections.StandingDisabled
+	}
+	return projections.StandingActive
 }
 
 // Deleted lists the deleted accounts (whose erasure is to be finished).
