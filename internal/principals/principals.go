@@ -185,17 +185,17 @@ func (x *Index) apply(r events.Recorded, direct bool) {
 	case events.UserRegisteredV1:
 		x.updateAccount(events.StreamID(r.Stream), r.Revision, direct, func(a *account) {
 			a.username = p.Username
-			a.language, a.timezone = events.Value(p.PreferredLanguage), events.Value(p.PreferredTimezone)
+			a.language, a.timezone = p.Get(events.FieldPreferredLanguage), p.Get(events.FieldPreferredTimezone)
 		})
 	case events.UserRenamedV1:
 		x.updateAccount(events.StreamID(r.Stream), r.Revision, direct, func(a *account) { a.username = p.NewUsername })
 	case events.UserProfileUpdatedV1:
 		x.updateAccount(events.StreamID(r.Stream), r.Revision, direct, func(a *account) {
-			if p.PreferredLanguage != nil {
-				a.language = *p.PreferredLanguage
+			if v, ok := p.Given(events.FieldPreferredLanguage); ok {
+				a.language = v
 			}
-			if p.PreferredTimezone != nil {
-				a.timezone = *p.PreferredTimezone
+			if v, ok := p.Given(events.FieldPreferredTimezone); ok {
+				a.timezone = v
 			}
 		})
 	case events.UserRoleGrantedV1:

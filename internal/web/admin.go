@@ -69,7 +69,7 @@ func (c *Console) adminUserView(r *http.Request) (*view, error) {
 		return nil, err
 	}
 	v := c.newView(r, "ui.admin_user.title", "admin")
-	v.Data = adminUserData{User: doc, Status: string(c.queries.Standing(doc)), Email: events.Value(doc.Email), Name: events.Value(doc.FullName), Self: id == caller(r).UserID}
+	v.Data = adminUserData{User: doc, Status: string(c.queries.Standing(doc)), Email: doc.Get(events.FieldEmail), Name: doc.Get(events.FieldFullName), Self: id == caller(r).UserID}
 	v.Form["employee_id"], v.Form["department"] = doc.EmployeeID, doc.Department
 	if doc.DisplayNameLocked {
 		v.Form["display_name_locked"] = "on"
