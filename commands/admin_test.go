@@ -62,15 +62,15 @@ func TestAdminDecisions(t *testing.T) {
 			return err
 		}, []string{events.UserAdminFieldsUpdated}, nil},
 		{"a locked name is not the user's to change", []events.Payload{events.UserAdminFieldsUpdatedV1{DisplayNameLocked: &locked}}, func(h *commands.Handlers, ctx context.Context, id string) error {
-			_, err := h.UpdateProfile(ctx, commands.UpdateProfile{UserID: id, Change: commands.ProfileChange{FullName: ptr("New")}}, meta())
+			_, err := h.UpdateProfile(ctx, commands.UpdateProfile{UserID: id, Change: commands.ProfileChange{"full_name": "New"}}, meta())
 			return err
 		}, nil, commands.ErrFieldLocked},
 		{"an admin may change a locked name", []events.Payload{events.UserAdminFieldsUpdatedV1{DisplayNameLocked: &locked}}, func(h *commands.Handlers, ctx context.Context, id string) error {
-			_, err := h.UpdateProfile(ctx, commands.UpdateProfile{UserID: id, ByAdmin: true, Change: commands.ProfileChange{FullName: ptr("New")}}, asAdmin("admin"))
+			_, err := h.UpdateProfile(ctx, commands.UpdateProfile{UserID: id, ByAdmin: true, Change: commands.ProfileChange{"full_name": "New"}}, asAdmin("admin"))
 			return err
 		}, []string{events.UserProfileUpdated}, nil},
 		{"an unlocked name is the user's again", []events.Payload{events.UserAdminFieldsUpdatedV1{DisplayNameLocked: &locked}, events.UserAdminFieldsUpdatedV1{DisplayNameLocked: &unlocked}}, func(h *commands.Handlers, ctx context.Context, id string) error {
-			_, err := h.UpdateProfile(ctx, commands.UpdateProfile{UserID: id, Change: commands.ProfileChange{FullName: ptr("New")}}, meta())
+			_, err := h.UpdateProfile(ctx, commands.UpdateProfile{UserID: id, Change: commands.ProfileChange{"full_name": "New"}}, meta())
 			return err
 		}, []string{events.UserProfileUpdated}, nil},
 		{"grant a role", nil, func(h *commands.Handlers, ctx context.Context, id string) error {
@@ -90,7 +90,7 @@ func TestAdminDecisions(t *testing.T) {
 			return err
 		}, []string{events.UserRoleRevoked}, nil},
 		{"a deleted account is gone for commands", []events.Payload{events.UserDeletedV1{}}, func(h *commands.Handlers, ctx context.Context, id string) error {
-			_, err := h.UpdateProfile(ctx, commands.UpdateProfile{UserID: id, ByAdmin: true, Change: commands.ProfileChange{FullName: ptr("New")}}, asAdmin("admin"))
+			_, err := h.UpdateProfile(ctx, commands.UpdateProfile{UserID: id, ByAdmin: true, Change: commands.ProfileChange{"full_name": "New"}}, asAdmin("admin"))
 			return err
 		}, nil, commands.ErrUserNotFound},
 	} {

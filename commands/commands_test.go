@@ -139,7 +139,7 @@ func TestRegisterUser(t *testing.T) {
 	m := meta()
 	reg, err := hs.h.RegisterUser(hs.ctx, commands.RegisterUser{
 		Username: "Ada", Password: "correct7horse",
-		Profile: commands.ProfileChange{Email: ptr("ada@example.com"), PreferredLanguage: ptr("tr-tr")},
+		Profile: commands.ProfileChange{"email": "ada@example.com", "preferred_language": "tr-tr"},
 	}, m)
 	if err != nil {
 		t.Fatal(err)
@@ -149,7 +149,7 @@ func TestRegisterUser(t *testing.T) {
 		t.Fatalf("user stream: %v", got)
 	}
 	p := user[0].Payload.(events.UserRegisteredV1)
-	if p.Username != "Ada" || p.UserID != reg.User.ID || *p.Email != "ada@example.com" || *p.PreferredLanguage != "tr-TR" {
+	if p.Username != "Ada" || p.UserID != reg.User.ID || p.Get("email") != "ada@example.com" || p.Get("preferred_language") != "tr-TR" {
 		t.Fatalf("payload %+v", p)
 	}
 	raw, _ := json.Marshal(p)
@@ -187,8 +187,8 @@ func TestRegisterUserRejects(t *testing.T) {
 		{"bad username and password", commands.RegisterUser{Username: "1a", Password: "short"}, nil,
 			[]string{"username.too_short", "username.starts_with_digit", "password.too_short", "password.needs_digit", "password.too_common"}},
 		{"common password", commands.RegisterUser{Username: "hopper", Password: "password1"}, nil, []string{"password.too_common"}},
-		{"bad email", commands.RegisterUser{Username: "hopper", Password: "correct7horse", Profile: commands.ProfileChange{Email: ptr("nope")}}, nil, []string{"email.invalid"}},
-		{"bad timezone", commands.RegisterUser{Username: "hopper", Password: "correct7horse", Profile: commands.ProfileChange{PreferredTimezone: ptr("Mars/Base")}}, nil, []string{"preferred_timezone.unknown"}},
+		{"bad email", commands.RegisterUser{Username: "hopper", Password: "correct7horse", Profile: commands.ProfileChange{"email": "nope"}}, nil, []string{"email.invalid"}},
+		{"bad timezone", commands.RegisterUser{Username: "hopper", Password: "correct7horse", Profile: commands.ProfileChange{"preferred_timezone": "Mars/Base"}}, nil, []string{"preferred_timezone.unknown"}},
 		{"taken in another case", commands.RegisterUser{Username: "GRACE", Password: "correct7horse"}, commands.ErrUsernameTaken, nil},
 	}
 	for _, tt := range tests {
@@ -376,19 +376,17 @@ func TestUpdateProfile(t *testing.T) {
 	hs := newHarness(t)
 	id := hs.givenUser("ada")
 	res, err := hs.h.UpdateProfile(hs.ctx, commands.UpdateProfile{UserID: id, Change: commands.ProfileChange{
-		FullName: ptr("Ada Lovelace"), PreferredTimezone: ptr("Europe/London"),
-	}}, meta())
+		"full_name": "Ada Lovelace", "preferred_timezone": "Europe/London"}}, meta())
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Only changed fields are recorded; an update that changes nothing writes nothing.
 	again, err := hs.h.UpdateProfile(hs.ctx, commands.UpdateProfile{UserID: id, Change: commands.ProfileChange{
-		FullName: ptr("Ada Lovelace"), Description: ptr("Analyst"),
-	}}, meta())
+		"full_name": "Ada Lovelace", "description": "Analyst"}}, meta())
 	if err != nil {
 		t.Fatal(err)
 	}
-	same, err := hs.h.UpdateProfile(hs.ctx, commands.UpdateProfile{UserID: id, Change: commands.ProfileChange{Description: ptr("Analyst")}}, meta())
+	same, err := hs.h.UpdateProfile(hs.ctx, commands.UpdateProfile{UserID: id, Change: commands.ProfileChange{"description": "Analyst"}}, meta())
 	if err != nil || same.Position != 0 || same.Revision != 2 {
 		t.Fatalf("no-op update: %+v %v", same, err)
 	}
@@ -397,10 +395,10 @@ func TestUpdateProfile(t *testing.T) {
 		t.Fatalf("events %v, revisions %d %d", types(evs), res.Revision, again.Revision)
 	}
 	second := evs[1].Payload.(events.UserProfileUpdatedV1)
-	if second.FullName != nil || second.Description == nil || *second.Description != "Analyst" {
+	if !reflect.DeepEqual(second.Profile, events.Profile{"description": "Analyst"}) {
 		t.Fatalf("second update %+v", second)
 	}
-	if got := again.User.Profile; *got.FullName != "Ada Lovelace" || *got.Description != "Analyst" || *got.PreferredTimezone != "Europe/London" {
+	if got := again.User.Profile; got.Get("full_name") != "Ada Lovelace" || got.Get("description") != "Analyst" || got.Get("preferred_timezone") != "Europe/London" {
 		t.Fatalf("state after %+v", got)
 	}
 
@@ -411,12 +409,12 @@ func TestUpdateProfile(t *testing.T) {
 		err    error
 		codes  []string
 	}{
-		{"bad email", commands.ProfileChange{Email: ptr("ada@")}, nil, nil, []string{"email.invalid"}},
-		{"long description", commands.ProfileChange{Description: ptr(strings.Repeat("x", 1001))}, nil, nil, []string{"description.too_long"}},
-		{"long name", commands.ProfileChange{FullName: ptr(strings.Repeat("x", 201))}, nil, nil, []string{"full_name.too_long"}},
-		{"unsupported language", commands.ProfileChange{PreferredLanguage: ptr("de")}, nil, nil, []string{"preferred_language.unsupported"}},
-		{"stale", commands.ProfileChange{FullName: ptr("A")}, ptr64(1), commands.ErrPreconditionFailed, nil},
-		{"unknown user", commands.ProfileChange{FullName: ptr("A")}, nil, commands.ErrUserNotFound, nil},
+		{"bad email", commands.ProfileChange{"email": "ada@"}, nil, nil, []string{"email.invalid"}},
+		{"long description", commands.ProfileChange{"description": strings.Repeat("x", 1001)}, nil, nil, []string{"description.too_long"}},
+		{"long name", commands.ProfileChange{"full_name": strings.Repeat("x", 201)}, nil, nil, []string{"full_name.too_long"}},
+		{"unsupported language", commands.ProfileChange{"preferred_language": "de"}, nil, nil, []string{"preferred_language.unsupported"}},
+		{"stale", commands.ProfileChange{"full_name": "A"}, ptr64(1), commands.ErrPreconditionFailed, nil},
+		{"unknown user", commands.ProfileChange{"full_name": "A"}, nil, commands.ErrUserNotFound, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -436,7 +434,7 @@ func TestUpdateProfile(t *testing.T) {
 	if evs := hs.then(events.UserStream(id), 2); len(evs) != 0 {
 		t.Fatalf("rejected updates wrote %v", types(evs))
 	}
-	if _, err := hs.h.UpdateProfile(hs.ctx, commands.UpdateProfile{UserID: id, Change: commands.ProfileChange{FullName: ptr("A")}, IfMatch: ptr64(2)}, meta()); err != nil {
+	if _, err := hs.h.UpdateProfile(hs.ctx, commands.UpdateProfile{UserID: id, Change: commands.ProfileChange{"full_name": "A"}, IfMatch: ptr64(2)}, meta()); err != nil {
 		t.Fatalf("current if-match refused: %v", err)
 	}
 }
@@ -473,30 +471,30 @@ func TestUpdateDecidesAgainAfterLosingARace(t *testing.T) {
 	n := 0
 	racing.racer = func(ctx context.Context, stream string) {
 		n++
-		if _, err := mem.Append(ctx, stream, commands.AnyVersion, meta(), events.UserProfileUpdatedV1{UserID: id, Profile: events.Profile{Description: ptr(fmt.Sprint("elsewhere ", n))}}); err != nil {
+		if _, err := mem.Append(ctx, stream, commands.AnyVersion, meta(), events.UserProfileUpdatedV1{UserID: id, Profile: events.Profile{"description": fmt.Sprint("elsewhere ", n)}}); err != nil {
 			t.Error(err)
 		}
 	}
-	res, err := hs.h.UpdateProfile(hs.ctx, commands.UpdateProfile{UserID: id, Change: commands.ProfileChange{FullName: ptr("Ada")}}, meta())
+	res, err := hs.h.UpdateProfile(hs.ctx, commands.UpdateProfile{UserID: id, Change: commands.ProfileChange{"full_name": "Ada"}}, meta())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := types(hs.then(events.UserStream(id), 0)); len(got) != 3 || res.Revision != 3 {
 		t.Fatalf("events %v, revision %d", got, res.Revision)
 	}
-	if p := res.User.Profile; *p.FullName != "Ada" || *p.Description != "elsewhere 2" {
+	if p := res.User.Profile; p.Get("full_name") != "Ada" || p.Get("description") != "elsewhere 2" {
 		t.Fatalf("state %+v", p)
 	}
 	// With If-Match, a lost race is the caller's conflict.
 	racing.races, racing.tried = 1, 0
-	_, err = hs.h.UpdateProfile(hs.ctx, commands.UpdateProfile{UserID: id, Change: commands.ProfileChange{FullName: ptr("B")}, IfMatch: ptr64(3)}, meta())
+	_, err = hs.h.UpdateProfile(hs.ctx, commands.UpdateProfile{UserID: id, Change: commands.ProfileChange{"full_name": "B"}, IfMatch: ptr64(3)}, meta())
 	if !errors.Is(err, commands.ErrPreconditionFailed) {
 		t.Fatalf("if-match after a lost race: %v", err)
 	}
 	// A stream that never stops changing gives up after a bounded number
 	// of attempts.
 	racing.races, racing.tried = 1000, 0
-	_, err = hs.h.UpdateProfile(hs.ctx, commands.UpdateProfile{UserID: id, Change: commands.ProfileChange{FullName: ptr("C")}}, meta())
+	_, err = hs.h.UpdateProfile(hs.ctx, commands.UpdateProfile{UserID: id, Change: commands.ProfileChange{"full_name": "C"}}, meta())
 	if !errors.Is(err, commands.ErrWrongExpectedVersion) || racing.tried > 10 {
 		t.Fatalf("endless race: %v after %d appends", err, racing.tried)
 	}
@@ -514,9 +512,9 @@ func TestParallelUpdatesWithoutIfMatchAllApply(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			change := commands.ProfileChange{FullName: ptr(fmt.Sprint("Name ", i))}
+			change := commands.ProfileChange{"full_name": fmt.Sprint("Name ", i)}
 			if i == 7 {
-				change = commands.ProfileChange{Description: ptr("seven")}
+				change = commands.ProfileChange{"description": "seven"}
 			}
 			_, errs[i] = hs.h.UpdateProfile(hs.ctx, commands.UpdateProfile{UserID: id, Change: change}, meta())
 		}()
@@ -531,7 +529,7 @@ func TestParallelUpdatesWithoutIfMatchAllApply(t *testing.T) {
 	for _, e := range hs.then(events.UserStream(id), commands.NoStream) {
 		u = commands.FoldUser(u, e)
 	}
-	if u.Profile.Description == nil || *u.Profile.Description != "seven" || u.Profile.FullName == nil {
+	if _, named := u.Profile.Given("full_name"); u.Profile.Get("description") != "seven" || !named {
 		t.Fatalf("final profile %+v", u.Profile)
 	}
 	if got := len(hs.then(events.UserStream(id), 0)); got != n {
@@ -677,16 +675,16 @@ func TestParseRate(t *testing.T) {
 
 func TestFoldUserIsPure(t *testing.T) {
 	recs := []events.Recorded{
-		{Payload: events.UserRegisteredV1{UserID: "u1", Username: "ada", PasswordHash: "h", Profile: events.Profile{Email: ptr("a@b.co")}}},
+		{Payload: events.UserRegisteredV1{UserID: "u1", Username: "ada", PasswordHash: "h", Profile: events.Profile{"email": "a@b.co"}}},
 		{Payload: events.UserRenamedV1{UserID: "u1", OldUsername: "ada", NewUsername: "grace"}},
-		{Payload: events.UserProfileUpdatedV1{UserID: "u1", Profile: events.Profile{FullName: ptr("G"), Email: ptr("")}}},
+		{Payload: events.UserProfileUpdatedV1{UserID: "u1", Profile: events.Profile{"full_name": "G", "email": ""}}},
 		{Payload: events.SessionEndedV1{}}, // another aggregate's event changes nothing
 	}
 	var u commands.User
 	for _, e := range recs {
 		u = commands.FoldUser(u, e)
 	}
-	want := commands.User{ID: "u1", Username: "grace", PasswordHash: "h", Profile: events.Profile{Email: ptr(""), FullName: ptr("G")}}
+	want := commands.User{ID: "u1", Username: "grace", PasswordHash: "h", Profile: events.Profile{"email": "", "full_name": "G"}}
 	if !reflect.DeepEqual(u, want) {
 		t.Fatalf("got %+v, want %+v", u, want)
 	}

@@ -22,7 +22,7 @@ func TestJourneyOnTheEventStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := reg.User.ID
-	if _, err := hs.h.UpdateProfile(hs.ctx, commands.UpdateProfile{UserID: id, Change: commands.ProfileChange{FullName: ptr("Ada")}}, meta()); err != nil {
+	if _, err := hs.h.UpdateProfile(hs.ctx, commands.UpdateProfile{UserID: id, Change: commands.ProfileChange{"full_name": "Ada"}}, meta()); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := hs.h.RenameUser(hs.ctx, commands.RenameUser{UserID: id, NewUsername: "countess", IfMatch: ptr64(1)}, meta()); err != nil {

@@ -51,15 +51,15 @@ func TestSingleLineFieldsRefuseLineBreaks(t *testing.T) {
 			run        func(v string) error
 		}{
 			{"full name", "full_name.line_break", func(v string) error {
-				_, err := hs.h.UpdateProfile(hs.ctx, commands.UpdateProfile{UserID: user, Change: commands.ProfileChange{FullName: &v}}, meta())
+				_, err := hs.h.UpdateProfile(hs.ctx, commands.UpdateProfile{UserID: user, Change: commands.ProfileChange{"full_name": v}}, meta())
 				return err
 			}},
 			{"full name at registration", "full_name.line_break", func(v string) error {
-				_, err := hs.h.RegisterUser(hs.ctx, commands.RegisterUser{Username: "grace", Password: "correct7horse", Profile: commands.ProfileChange{FullName: &v}}, meta())
+				_, err := hs.h.RegisterUser(hs.ctx, commands.RegisterUser{Username: "grace", Password: "correct7horse", Profile: commands.ProfileChange{"full_name": v}}, meta())
 				return err
 			}},
 			{"full name by an admin", "full_name.line_break", func(v string) error {
-				_, err := hs.h.UpdateProfile(hs.ctx, commands.UpdateProfile{UserID: user, Change: commands.ProfileChange{FullName: &v}, ByAdmin: true}, asAdmin(admin))
+				_, err := hs.h.UpdateProfile(hs.ctx, commands.UpdateProfile{UserID: user, Change: commands.ProfileChange{"full_name": v}, ByAdmin: true}, asAdmin(admin))
 				return err
 			}},
 			{"new token's title", "title.line_break", func(v string) error {
@@ -126,16 +126,16 @@ func TestMultiLineFieldsAreStoredWithLF(t *testing.T) {
 	user := hs.givenUser("ada")
 	sent := "Analyst\r\nof engines\rand\u2028numbers\u2029\u0085end"
 	want := "Analyst\nof engines\nand\nnumbers\n\nend"
-	res, err := hs.h.UpdateProfile(hs.ctx, commands.UpdateProfile{UserID: user, Change: commands.ProfileChange{Description: &sent}}, meta())
+	res, err := hs.h.UpdateProfile(hs.ctx, commands.UpdateProfile{UserID: user, Change: commands.ProfileChange{"description": sent}}, meta())
 	if err != nil {
 		t.Fatal(err)
 	}
 	evs := hs.then(events.UserStream(user), 0)
-	if len(evs) != 1 || *evs[0].Payload.(events.UserProfileUpdatedV1).Description != want || *res.User.Profile.Description != want {
+	if len(evs) != 1 || evs[0].Payload.(events.UserProfileUpdatedV1).Get("description") != want || res.User.Profile.Get("description") != want {
 		t.Fatalf("stored %+v", evs)
 	}
 	lf := "Analyst\nof engines\nand\nnumbers\n\nend"
-	if same, err := hs.h.UpdateProfile(hs.ctx, commands.UpdateProfile{UserID: user, Change: commands.ProfileChange{Description: &lf}}, meta()); err != nil || same.Position != 0 {
+	if same, err := hs.h.UpdateProfile(hs.ctx, commands.UpdateProfile{UserID: user, Change: commands.ProfileChange{"description": lf}}, meta()); err != nil || same.Position != 0 {
 		t.Fatalf("the same text with LF: %+v %v", same, err)
 	}
 
@@ -172,15 +172,15 @@ func TestOldFullNameWithLineBreakStillLoads(t *testing.T) {
 	hs := newHarness(t)
 	user := hs.givenUser("ada")
 	old := "Ada\r\nInjected: yes"
-	hs.given(events.UserStream(user), hs.now.Add(-time.Minute), events.UserProfileUpdatedV1{UserID: user, Profile: events.Profile{FullName: &old}})
-	res, err := hs.h.UpdateProfile(hs.ctx, commands.UpdateProfile{UserID: user, Change: commands.ProfileChange{Description: ptr("Analyst")}}, meta())
+	hs.given(events.UserStream(user), hs.now.Add(-time.Minute), events.UserProfileUpdatedV1{UserID: user, Profile: events.Profile{"full_name": old}})
+	res, err := hs.h.UpdateProfile(hs.ctx, commands.UpdateProfile{UserID: user, Change: commands.ProfileChange{"description": "Analyst"}}, meta())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if *res.User.Profile.FullName != old || *res.User.Profile.Description != "Analyst" {
+	if res.User.Profile.Get("full_name") != old || res.User.Profile.Get("description") != "Analyst" {
 		t.Fatalf("profile %+v", res.User.Profile)
 	}
-	if _, err := hs.h.UpdateProfile(hs.ctx, commands.UpdateProfile{UserID: user, Change: commands.ProfileChange{FullName: ptr("Ada Lovelace")}}, meta()); err != nil {
+	if _, err := hs.h.UpdateProfile(hs.ctx, commands.UpdateProfile{UserID: user, Change: commands.ProfileChange{"full_name": "Ada Lovelace"}}, meta()); err != nil {
 		t.Fatalf("replacing the old name: %v", err)
 	}
 }

@@ -37,7 +37,7 @@ func (h *Handlers) Notify(ctx context.Context, userID string, n Raise, meta even
 		params = map[string]string{}
 	}
 	params["username"] = u.Username
-	lang := notices.Lang(events.Value(u.Profile.PreferredLanguage))
+	lang := notices.Lang(u.Profile.Get(events.FieldPreferredLanguage))
 	id := uuid.NewString()
 	if meta.Time.IsZero() {
 		meta = h.stamp(meta)
@@ -57,7 +57,7 @@ func (h *Handlers) Notify(ctx context.Context, userID string, n Raise, meta even
 		}
 		to := n.EmailTo
 		if to == "" {
-			to = events.Value(u.Profile.Email)
+			to = u.Profile.Get(events.FieldEmail)
 		}
 		if (ch.Email || n.EmailTo != "") && to != "" {
 			e.EmailTo, e.EmailSubject, e.EmailBody, e.EmailLang = to, notices.Title(n.Kind, lang, params), notices.Body(n.Kind, lang, params), lang

@@ -23,7 +23,7 @@ func raised(hs *harness, id string) []events.NotificationRaisedV1 {
 func TestNotifyOncePerCause(t *testing.T) {
 	hs := newHarness(t)
 	id := hs.givenUser("ada")
-	hs.given(events.UserStream(id), hs.now, events.UserProfileUpdatedV1{UserID: id, Profile: events.Profile{Email: ptr("ada@example.com"), PreferredLanguage: ptr("tr")}})
+	hs.given(events.UserStream(id), hs.now, events.UserProfileUpdatedV1{UserID: id, Profile: events.Profile{"email": "ada@example.com", "preferred_language": "tr"}})
 	n := commands.Raise{Cause: "event-1", Kind: "password_changed", Category: events.CategorySecurity}
 	for range 3 {
 		if _, err := hs.h.Notify(hs.ctx, id, n, meta()); err != nil {
@@ -42,7 +42,7 @@ func TestNotifyOncePerCause(t *testing.T) {
 func TestNotifyFollowsPreferences(t *testing.T) {
 	hs := newHarness(t)
 	id := hs.givenUser("ada")
-	hs.given(events.UserStream(id), hs.now, events.UserProfileUpdatedV1{UserID: id, Profile: events.Profile{Email: ptr("ada@example.com")}})
+	hs.given(events.UserStream(id), hs.now, events.UserProfileUpdatedV1{UserID: id, Profile: events.Profile{"email": "ada@example.com"}})
 	off := map[string]events.Channels{
 		events.CategorySecurity: {InApp: true, Email: false},
 		events.CategoryTokens:   {InApp: false, Email: false},

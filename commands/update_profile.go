@@ -23,29 +23,47 @@ type UpdateProfile struct {
 	ByAdmin bool
 }
 
-// validateProfile checks the given fields and returns them in canonical form.
+// validateProfile checks the given fields by the rules of the field table
+// (events.ProfileFields) and returns them in canonical form. A name not in
+// the table, or one only an admin may change, is not a profile change.
 func validateProfile(c ProfileChange) (events.Profile, []validate.Violation) {
 	var vs []validate.Violation
-	if c.Email != nil && *c.Email != "" {
-		vs = append(vs, validate.Email("email", *c.Email)...)
+	out := events.Profile{}
+	for _, field := range events.ProfileFields {
+		v, given := c.Given(field.Name)
+		if !given {
+			continue
+		}
+		v, fvs := validField(field, v)
+		vs = append(vs, fvs...)
+		out[field.Name] = v
 	}
-	if c.FullName != nil {
-		vs = append(vs, validate.SingleLine("full_name", *c.FullName, validate.FullNameMaxLength)...)
+	for name := range c {
+		if _, ok := events.ProfileFieldNamed(name); !ok {
+			vs = append(vs, validate.Violation{Field: name, Code: "field.unknown"})
+		}
 	}
-	if c.Description != nil {
-		description, dvs := validate.MultiLine("description", *c.Description, validate.DescriptionMaxLength)
-		vs = append(vs, dvs...)
-		c.Description = &description
+	return out, vs
+}
+
+// validField applies a field's rule; "" (clearing the field) is valid.
+func validField(field events.ProfileField, v string) (string, []validate.Violation) {
+	rule := field.Rule
+	switch {
+	case rule.Kind == events.KindText && rule.MultiLine:
+		return validate.MultiLine(field.Name, v, rule.MaxLength)
+	case rule.Kind == events.KindText:
+		return v, validate.SingleLine(field.Name, v, rule.MaxLength)
+	case v == "":
+		return v, nil
+	case rule.Kind == events.KindEmail:
+		return v, validate.Email(field.Name, v)
+	case rule.Kind == events.KindLanguage:
+		return validate.Language(field.Name, v)
+	case rule.Kind == events.KindTimezone:
+		return v, validate.Timezone(field.Name, v)
 	}
-	if c.PreferredLanguage != nil && *c.PreferredLanguage != "" {
-		tag, lvs := validate.Language("preferred_language", *c.PreferredLanguage)
-		vs = append(vs, lvs...)
-		c.PreferredLanguage = &tag
-	}
-	if c.PreferredTimezone != nil && *c.PreferredTimezone != "" {
-		vs = append(vs, validate.Timezone("preferred_timezone", *c.PreferredTimezone)...)
-	}
-	return c, vs
+	return v, []validate.Violation{{Field: field.Name, Code: "field.unknown"}}
 }
 
 // CheckProfile validates a change without applying it (a *ValidationError

@@ -13,7 +13,7 @@ type User struct {
 	ID           string
 	Username     string
 	PasswordHash string
-	Profile      events.Profile // every field ever set; nil: never set
+	Profile      events.Profile // every field ever set; absent: never set
 	RegisteredAt time.Time
 	UpdatedAt    time.Time
 	Admin        AdminFields
@@ -91,7 +91,7 @@ func foldUser(u User, e events.Recorded) User {
 		u.Disabled = false
 	case events.UserDeletedV1:
 		u.Deleted, u.Disabled = true, false
-		u.PasswordHash, u.Profile, u.Picture, u.Admin = "", events.Profile{}, Picture{}, AdminFields{}
+		u.PasswordHash, u.Profile, u.Picture, u.Admin = "", nil, Picture{}, AdminFields{}
 	case events.UserPictureChangedV1:
 		if p.SHA256 != "" {
 			keep := p.Revision
@@ -140,7 +140,7 @@ func (u User) updateProfile(change events.Profile, byAdmin bool) ([]events.Paylo
 	if !any {
 		return nil, nil
 	}
-	if changed.FullName != nil && u.Admin.DisplayNameLocked && !byAdmin {
+	if _, name := changed.Given(events.FieldFullName); name && u.Admin.DisplayNameLocked && !byAdmin {
 		return nil, ErrFieldLocked
 	}
 	before := changed.Before(u.Profile)

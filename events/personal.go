@@ -43,17 +43,19 @@ func mapString(v *string, aad string, f func(aad, value string) (string, error))
 // "previous.email" for the value an update replaced).
 func ProfileAAD(owner, field string) string { return "user:" + owner + ":" + field }
 
+// mapPersonal seals (or opens) the fields the table marks personal.
 func (p Profile) mapPersonal(owner, prefix string, f func(aad, value string) (string, error)) (Profile, error) {
-	var err error
-	for _, field := range []struct {
-		name string
-		v    **string
-	}{{"email", &p.Email}, {"full_name", &p.FullName}, {"description", &p.Description}} {
-		if *field.v, err = mapString(*field.v, ProfileAAD(owner, prefix+field.name), f); err != nil {
-			return p, err
+	out := make(Profile, len(p))
+	for name, v := range p {
+		if field, ok := ProfileFieldNamed(name); ok && field.Personal && v != "" {
+			var err error
+			if v, err = f(ProfileAAD(owner, prefix+name), v); err != nil {
+				return p, err
+			}
 		}
+		out[name] = v
 	}
-	return p, nil
+	return out, nil
 }
 
 // MapPersonal implements Personal.

@@ -13,9 +13,9 @@ func s(v string) *string { return &v }
 // and encoding then decoding gives the payload back.
 func TestRegistryRoundTrips(t *testing.T) {
 	samples := map[string]Payload{
-		UserRegistered:      UserRegisteredV1{UserID: "u", Username: "ada", PasswordHash: "$argon2id$h", Profile: Profile{Email: s("a@b.co"), Description: s("")}},
+		UserRegistered:      UserRegisteredV1{UserID: "u", Username: "ada", PasswordHash: "$argon2id$h", Profile: Profile{"email": "a@b.co", "description": ""}},
 		UserRenamed:         UserRenamedV1{UserID: "u", OldUsername: "ada", NewUsername: "grace"},
-		UserProfileUpdated:  UserProfileUpdatedV1{UserID: "u", Profile: Profile{FullName: s("G")}},
+		UserProfileUpdated:  UserProfileUpdatedV1{UserID: "u", Profile: Profile{"full_name": "G"}, Previous: &Profile{"full_name": ""}},
 		UsernameClaimed:     UsernameClaimedV1{Username: "Ada", UserID: "u"},
 		UsernameReleased:    UsernameReleasedV1{Username: "Ada", UserID: "u", Reason: ReleaseRenamed},
 		SessionStarted:      SessionStartedV1{SessionID: "s", UserID: "u", TokenDigest: "d", ExpiresAt: time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC)},
@@ -91,21 +91,46 @@ func TestUndecodableIsOneError(t *testing.T) {
 }
 
 func TestProfileMergeAndChanges(t *testing.T) {
-	current := Profile{Email: s("a@b.co"), FullName: s("Ada")}
-	change := Profile{Email: s("a@b.co"), FullName: s(""), Description: s("new")}
+	current := Profile{"email": "a@b.co", "full_name": "Ada"}
+	change := Profile{"email": "a@b.co", "full_name": "", "description": "new"}
 	diff, changed := change.ChangesFrom(current)
-	if !changed || diff.Email != nil || *diff.FullName != "" || *diff.Description != "new" || diff.PreferredLanguage != nil {
+	if !changed || !reflect.DeepEqual(diff, Profile{"full_name": "", "description": "new"}) {
 		t.Fatalf("changes %+v", diff)
 	}
 	merged := current.Merge(diff)
-	if *merged.Email != "a@b.co" || *merged.FullName != "" || *merged.Description != "new" {
+	if !reflect.DeepEqual(merged, Profile{"email": "a@b.co", "full_name": "", "description": "new"}) {
 		t.Fatalf("merged %+v", merged)
 	}
-	if *current.FullName != "Ada" {
+	if current["full_name"] != "Ada" {
 		t.Fatal("Merge changed its receiver")
 	}
-	if _, changed := (Profile{PreferredTimezone: s("")}).ChangesFrom(Profile{}); changed {
+	if _, changed := (Profile{"preferred_timezone": ""}).ChangesFrom(Profile{}); changed {
 		t.Fatal("clearing an unset field is a change")
+	}
+}
+
+// Events written when the profile was a struct decode as they did: the
+// fields inline, "" a cleared field, previous values beside them.
+func TestProfileEventsOfBeforeTheTableDecode(t *testing.T) {
+	for name, tt := range map[string]struct {
+		typ, data string
+		want      Payload
+	}{
+		"registered": {UserRegistered, `{"user_id":"u","username":"ada","password_hash":"$h","email":"a@b.co","description":""}`,
+			UserRegisteredV1{UserID: "u", Username: "ada", PasswordHash: "$h", Profile: Profile{"email": "a@b.co", "description": ""}}},
+		"updated, no previous": {UserProfileUpdated, `{"user_id":"u","full_name":"G"}`,
+			UserProfileUpdatedV1{UserID: "u", Profile: Profile{"full_name": "G"}}},
+		"updated, previous": {UserProfileUpdated, `{"user_id":"u","preferred_language":"tr","previous":{"preferred_language":""}}`,
+			UserProfileUpdatedV1{UserID: "u", Profile: Profile{"preferred_language": "tr"}, Previous: &Profile{"preferred_language": ""}}},
+		"a field not in the table is not read": {UserProfileUpdated, `{"user_id":"u","full_name":null,"shoe_size":"42"}`,
+			UserProfileUpdatedV1{UserID: "u", Profile: Profile{}}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			got, err := Decode(tt.typ, []byte(tt.data))
+			if err != nil || !reflect.DeepEqual(got, tt.want) {
+				t.Fatalf("decoded %#v %v, want %#v", got, err, tt.want)
+			}
+		})
 	}
 }
 

@@ -282,12 +282,8 @@ func AuditEntryOf(e events.Recorded) AuditEntry {
 // profileChanges lists the fields change sets, from before's values.
 func profileChanges(change, before events.Profile) []AuditChange {
 	from := map[string]string{}
-	before.Named(func(name string, v *string) { from[name] = events.Value(v) })
+	before.Named(func(name, v string) { from[name] = v })
 	var out []AuditChange
-	change.Named(func(name string, v *string) {
-		if v != nil {
-			out = append(out, AuditChange{Field: name, From: from[name], To: *v})
-		}
-	})
+	change.Named(func(name, v string) { out = append(out, AuditChange{Field: name, From: from[name], To: v}) })
 	return out
 }

@@ -29,14 +29,14 @@ func TestReduce(t *testing.T) {
 		want      []Write
 	}{
 		{"users: registered", UsersProjector(),
-			recorded(u, 0, 10, events.UserRegisteredV1{UserID: "7", Username: "ada", PasswordHash: "h", Profile: events.Profile{Email: s("a@b.co")}}),
+			recorded(u, 0, 10, events.UserRegisteredV1{UserID: "7", Username: "ada", PasswordHash: "h", Profile: events.Profile{"email": "a@b.co"}}),
 			[]Write{{UsersCollection, "7", 1, map[string]any{"username": "ada", "email": "a@b.co",
 				"registered_at": "2026-11-23T10:00:00Z", "updated_at": "2026-11-23T10:00:00Z"}, nil}}},
 		{"users: renamed", UsersProjector(),
 			recorded(u, 3, 20, events.UserRenamedV1{UserID: "7", OldUsername: "ada", NewUsername: "grace"}),
 			[]Write{{UsersCollection, "7", 4, map[string]any{"username": "grace", "updated_at": "2026-11-23T10:00:00Z"}, nil}}},
 		{"users: profile cleared field", UsersProjector(),
-			recorded(u, 5, 30, events.UserProfileUpdatedV1{UserID: "7", Profile: events.Profile{Description: s("")}}),
+			recorded(u, 5, 30, events.UserProfileUpdatedV1{UserID: "7", Profile: events.Profile{"description": ""}}),
 			[]Write{{UsersCollection, "7", 6, map[string]any{"description": "", "updated_at": "2026-11-23T10:00:00Z"}, nil}}},
 		{"users: the password hash never reaches the read model", UsersProjector(),
 			recorded(u, 0, 10, events.UserRegisteredV1{UserID: "7", Username: "ada", PasswordHash: "$argon2id$secret"}),
@@ -211,7 +211,7 @@ func TestReduceAuditAndHistory(t *testing.T) {
 	name := "Ada"
 	prev := ""
 	profile := events.Recorded{Stream: "user-u", Revision: 3, Position: 40, Type: events.UserProfileUpdated, Metadata: meta,
-		Payload: events.UserProfileUpdatedV1{UserID: "u", Profile: events.Profile{FullName: &name}, Previous: &events.Profile{FullName: &prev}}}
+		Payload: events.UserProfileUpdatedV1{UserID: "u", Profile: events.Profile{"full_name": name}, Previous: &events.Profile{"full_name": prev}}}
 	ws, err := AuditProjector().Reduce(profile)
 	if err != nil || len(ws) != 1 || ws[0].Collection != AuditIndexCollection || ws[0].ID != "u" || ws[0].Append == nil ||
 		ws[0].Append.Key != AuditKey(40) || ws[0].Append.Buckets != AuditBucketCollection {

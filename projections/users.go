@@ -7,9 +7,10 @@ import "github.com/accountd/accountd/events"
 // profile and, through Public, the public one: one write per event, which
 // matters on the embedded database where every write is an fsync.
 type UserDoc struct {
-	ID             string `bson:"_id,omitempty"`
-	Version        int64  `bson:"_v,omitempty"`
-	Username       string `bson:"username,omitempty"`
+	ID       string `bson:"_id,omitempty"`
+	Version  int64  `bson:"_v,omitempty"`
+	Username string `bson:"username,omitempty"`
+	// The fields of events.ProfileFields, by their names.
 	events.Profile `bson:",inline"`
 	PictureSHA256  string `bson:"picture_sha256,omitempty"`
 	PictureType    string `bson:"picture_type,omitempty"`
@@ -67,16 +68,31 @@ func (d UserDoc) RoleGrants() []RoleGrant {
 // Deleted: the account was deleted and its personal data erased.
 func (d UserDoc) Deleted() bool { return d.DeletedAt != "" }
 
-// Status is the account's standing: active, disabled or deleted.
-func (d UserDoc) Status() string {
+// Standing is an account's standing. Queries, API and console take it
+// from one port (queries.Standings), not from the document they read.
+type Standing string
+
+// The standings; "" is not known.
+const (
+	StandingActive   Standing = "active"
+	StandingDisabled Standing = "disabled"
+	StandingDeleted  Standing = "deleted"
+)
+
+// Standing is the account's standing as this document records it.
+func (d UserDoc) Standing() Standing {
 	switch {
 	case d.Deleted():
-		return "deleted"
+		return StandingDeleted
 	case d.Disabled:
-		return "disabled"
+		return StandingDisabled
 	}
-	return "active"
+	return StandingActive
 }
+
+// Status is the account's standing as this document records it: active,
+// disabled or deleted.
+func (d UserDoc) Status() string { return string(d.Standing()) }
 
 // PictureURL is where an account's current picture is served.
 func PictureURL(username, sha string) string {
@@ -103,7 +119,7 @@ type PublicProfile struct {
 
 // Public is the part of the document anyone may see.
 func (d UserDoc) Public() PublicProfile {
-	return PublicProfile{UserID: d.ID, Username: d.Username, FullName: events.Value(d.FullName), Description: events.Value(d.Description), PictureURL: PictureURL(d.Username, d.PictureSHA256),
+	return PublicProfile{UserID: d.ID, Username: d.Username, FullName: d.Get(events.FieldFullName), Description: d.Get(events.FieldDescription), PictureURL: PictureURL(d.Username, d.PictureSHA256),
 		PictureSHA256: d.PictureSHA256, PictureType: d.PictureType, PictureRev: uint64(d.PictureRev)}
 }
 
@@ -170,7 +186,12 @@ func reduceUser(e events.Recorded) ([]Write, error) {
 		// (and a redelivered older event cannot bring it back), with
 		// nothing personal left.
 		set := map[string]any{"deleted_at": doc.UpdatedAt, "updated_at": doc.UpdatedAt}
-		for _, f := range []string{"email", "full_name", "description", "preferred_language", "preferred_timezone", "picture_sha256", "picture_type", "picture_rev",
+		// Every profile field goes, personal or not (a language and a zone
+		// say little alone, but nothing of the account is kept).
+		for _, f := range events.ProfileFields {
+			set[f.Name] = Removal{}
+		}
+		for _, f := range []string{"picture_sha256", "picture_type", "picture_rev",
 			"employee_id", "department", userDisplayNameLocked, userDisabled, "role_" + events.RoleAdmin,
 			"role_" + events.RoleAdmin + "_source", "role_" + events.RoleAdmin + "_configured_as"} {
 			set[f] = Removal{}

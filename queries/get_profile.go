@@ -9,7 +9,8 @@ import (
 
 // GetProfile finds the account that carries username now. A released or
 // merely claimed name has no profile. callerID ("" for anonymous callers)
-// sees their own renames at once.
+// sees their own renames at once. A disabled or deleted account has none
+// (as the Standings port says: the API and console ask nothing else).
 func (r *Reader) GetProfile(ctx context.Context, callerID, username string) (projections.PublicProfile, error) {
 	r.waitForCaller(ctx, callerID, projections.UsernamesProjector().Name, projections.UsersProjector().Name)
 	name := strings.ToLower(username)
@@ -24,7 +25,7 @@ func (r *Reader) GetProfile(ctx context.Context, callerID, username string) (pro
 	if err := r.findByID(ctx, projections.UsersCollection, holder.UserID, &doc); err != nil {
 		return projections.PublicProfile{}, err
 	}
-	if doc.Disabled || doc.Deleted() {
+	if r.Standing(doc) != projections.StandingActive {
 		return projections.PublicProfile{}, ErrNotFound // shown to admins only
 	}
 	if strings.ToLower(doc.Username) != name {

@@ -33,6 +33,7 @@ type Reader struct {
 	collections func(string) string
 	keys        Opener
 	erased      error
+	standings   Standings
 }
 
 // Collections maps a read model's collection name to the physical one

@@ -114,7 +114,7 @@ func (s *service) benchPatches(ctx context.Context, cfg config) (loadResult, err
 // is encoded once, up front.
 func (s *service) benchAppends(ctx context.Context, cfg config) (loadResult, error) {
 	name := "Bench Client 0 No 123456"
-	data, err := json.Marshal(events.UserProfileUpdatedV1{UserID: uuid.NewString(), Profile: events.Profile{FullName: &name}})
+	data, err := json.Marshal(events.UserProfileUpdatedV1{UserID: uuid.NewString(), Profile: events.Profile{events.FieldFullName: name}})
 	if err != nil {
 		return loadResult{}, err
 	}

@@ -332,7 +332,7 @@ func TestReplayAndUserHistory(t *testing.T) {
 	// An erased account: its timeline shows its personal data as erased,
 	// and replay, which copies the log, shows it sealed.
 	name := "Grace Brewster Murray"
-	if _, err := s.app.Commands.UpdateProfile(context.Background(), commands.UpdateProfile{UserID: grace, Change: commands.ProfileChange{FullName: &name}}, meta(grace)); err != nil {
+	if _, err := s.app.Commands.UpdateProfile(context.Background(), commands.UpdateProfile{UserID: grace, Change: commands.ProfileChange{"full_name": name}}, meta(grace)); err != nil {
 		t.Fatal(err)
 	}
 	if out := s.mustCtl("user-history", grace); !strings.Contains(out, name) {
@@ -426,7 +426,7 @@ func TestRebuildUnderLoadThenVerify(t *testing.T) {
 				default:
 				}
 				name := fmt.Sprintf("Writer %d edit %d", i, n)
-				if _, err := s.app.Commands.UpdateProfile(context.Background(), commands.UpdateProfile{UserID: id, Change: commands.ProfileChange{FullName: &name}}, meta(id)); err != nil {
+				if _, err := s.app.Commands.UpdateProfile(context.Background(), commands.UpdateProfile{UserID: id, Change: commands.ProfileChange{"full_name": name}}, meta(id)); err != nil {
 					t.Error(err)
 					return
 				}

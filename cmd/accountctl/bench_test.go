@@ -43,7 +43,7 @@ func appendEvents(b *testing.B, client *esdb.Client, n, users int) {
 		evs := make([]esdb.EventData, 0, batch)
 		for j := range min(batch, n-i) {
 			name := fmt.Sprintf("Name %d", i+j)
-			var p events.Payload = events.UserProfileUpdatedV1{UserID: id, Profile: events.Profile{FullName: &name}}
+			var p events.Payload = events.UserProfileUpdatedV1{UserID: id, Profile: events.Profile{"full_name": name}}
 			if i == 0 && j == 0 {
 				p = events.UserRegisteredV1{UserID: id, Username: "bench0"}
 			}
@@ -231,7 +231,7 @@ func appendRegistrations(b *testing.B, client *esdb.Client, n int) {
 			defer func() { <-sem }()
 			id := uuid.NewString()
 			name := fmt.Sprintf("Name %d", i)
-			typ, data, _ := events.Encode(events.UserRegisteredV1{UserID: id, Username: fmt.Sprintf("user%d", i), Profile: events.Profile{FullName: &name}})
+			typ, data, _ := events.Encode(events.UserRegisteredV1{UserID: id, Username: fmt.Sprintf("user%d", i), Profile: events.Profile{"full_name": name}})
 			_, err := client.AppendToStream(context.Background(), events.UserStream(id), esdb.AppendToStreamOptions{},
 				esdb.EventData{EventID: uuid.New(), EventType: typ, ContentType: esdb.ContentTypeJson, Data: data, Metadata: meta})
 			errs <- err

@@ -43,7 +43,7 @@ func fullName(t *testing.T, a *app.App, id string) string {
 	if err := a.Platform.DB.Collection(projections.UsersCollection).FindOne(t.Context(), bson.M{"_id": id}).Decode(&doc); err != nil {
 		return ""
 	}
-	return events.Value(doc.FullName)
+	return doc.Get("full_name")
 }
 
 func eventually(t *testing.T, what string, cond func() bool) {
@@ -69,7 +69,7 @@ func TestSupervisorRecreatesADeletedConsumer(t *testing.T) {
 	if err := a.Platform.JetStream.DeleteConsumer(ctx, app.FeedStream, projections.UsersProjector().Name); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.Commands.UpdateProfile(ctx, commands.UpdateProfile{UserID: id, Change: commands.ProfileChange{FullName: ptr("After the crash")}}, meta()); err != nil {
+	if _, err := a.Commands.UpdateProfile(ctx, commands.UpdateProfile{UserID: id, Change: commands.ProfileChange{"full_name": "After the crash"}}, meta()); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "projection after the consumer was deleted", func() bool { return fullName(t, a, id) == "After the crash" })
@@ -115,7 +115,7 @@ func TestReadyzFollowsProjectorLag(t *testing.T) {
 	id := register(t, a, "grace")
 	// Personal data is sealed with the account's data key, which lives in
 	// the database this test locks: make it exist first.
-	if _, err := a.Commands.UpdateProfile(ctx, commands.UpdateProfile{UserID: id, Change: commands.ProfileChange{FullName: ptr("Grace")}}, meta()); err != nil {
+	if _, err := a.Commands.UpdateProfile(ctx, commands.UpdateProfile{UserID: id, Change: commands.ProfileChange{"full_name": "Grace"}}, meta()); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "ready at start", func() bool { code, _ := readyz(t, srv.URL); return code == http.StatusOK })
@@ -133,7 +133,7 @@ func TestReadyzFollowsProjectorLag(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range 10 {
-		if _, err := a.Commands.UpdateProfile(ctx, commands.UpdateProfile{UserID: id, Change: commands.ProfileChange{FullName: ptr(fmt.Sprint("Grace ", i))}}, meta()); err != nil {
+		if _, err := a.Commands.UpdateProfile(ctx, commands.UpdateProfile{UserID: id, Change: commands.ProfileChange{"full_name": fmt.Sprint("Grace ", i)}}, meta()); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -243,13 +243,13 @@ func TestNewerProjectionIsRebuiltAtStart(t *testing.T) {
 		g := a.Catalog.Live("users")
 		return g.Number == 1 && g.Version == 2
 	})
-	if _, err := a.Commands.UpdateProfile(t.Context(), commands.UpdateProfile{UserID: ids[0], Change: commands.ProfileChange{FullName: ptr("After")}}, meta()); err != nil {
+	if _, err := a.Commands.UpdateProfile(t.Context(), commands.UpdateProfile{UserID: ids[0], Change: commands.ProfileChange{"full_name": "After"}}, meta()); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "the new generation follows new writes", func() bool {
 		var doc projections.UserDoc
 		err := a.Platform.DB.Collection("users__g1").FindOne(t.Context(), bson.M{"_id": ids[0]}).Decode(&doc)
-		return err == nil && events.Value(doc.FullName) == "After"
+		return err == nil && doc.Get("full_name") == "After"
 	})
 	// The old generation is dropped after its grace period.
 	eventually(t, "old generation dropped", func() bool {

@@ -99,7 +99,7 @@ func TestReplicaWithAnotherSecretKeyRefusesToStart(t *testing.T) {
 	a, _ := testenv.App(t, app.Config{SecretKey: key}, dir)
 	email := "ada@example.com"
 	if _, err := a.Commands.RegisterUser(t.Context(), commands.RegisterUser{Username: "ada", Password: "correct7horse",
-		Profile: commands.ProfileChange{Email: &email}}, meta()); err != nil {
+		Profile: commands.ProfileChange{"email": email}}, meta()); err != nil {
 		t.Fatal(err)
 	}
 	parked := func() int64 {

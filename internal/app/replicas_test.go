@@ -76,7 +76,7 @@ func streamTail(t *testing.T, a *app.App) uint64 {
 // rename writes on r and returns the event's position.
 func rename(t *testing.T, a *app.App, id, name string) uint64 {
 	t.Helper()
-	res, err := a.Commands.UpdateProfile(t.Context(), commands.UpdateProfile{UserID: id, Change: commands.ProfileChange{FullName: ptr(name)}}, meta())
+	res, err := a.Commands.UpdateProfile(t.Context(), commands.UpdateProfile{UserID: id, Change: commands.ProfileChange{"full_name": name}}, meta())
 	if err != nil {
 		t.Fatal(err)
 	}

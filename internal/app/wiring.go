@@ -235,6 +235,7 @@ func (a *App) startReadSide(ctx context.Context) error {
 		PinnedTTL: a.cfg.PinnedTTL}
 	a.Supervisor.Go(a.bg, componentNotifier, n.Run)
 	a.Queries = queries.NewReader(p.DB, a.tracker, a.cfg.ReadYourWritesTimeout)
+	a.Queries.Standings(a.Principals) // one home, one freshness: see queries.Standings
 	a.Queries.Collections(a.Catalog.Collection)
 	a.Queries.Keys(a.Keys, keystore.ErrErased)
 	a.readiness = &readiness{app: a}

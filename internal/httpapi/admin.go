@@ -9,6 +9,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/accountd/accountd/commands"
+	"github.com/accountd/accountd/events"
 	"github.com/accountd/accountd/internal/validate"
 	"github.com/accountd/accountd/projections"
 	"github.com/accountd/accountd/queries"
@@ -90,7 +91,7 @@ func (a *API) getAdminUser(w http.ResponseWriter, r *http.Request) {
 // renderAdminAccount is the account as admins see it: with where each
 // role came from.
 func (a *API) renderAdminAccount(d projections.UserDoc) meResponse {
-	out := a.renderAccount(accountOfDoc(d))
+	out := a.renderAccount(a.accountOfDoc(d))
 	for _, g := range d.RoleGrants() {
 		out.RoleGrants = append(out.RoleGrants, roleGrant{Role: g.Role, Source: g.Source, ConfiguredAs: g.ConfiguredAs})
 	}
@@ -98,14 +99,22 @@ func (a *API) renderAdminAccount(d projections.UserDoc) meResponse {
 }
 
 type patchAdminUserRequest struct {
-	Email             optionalString `json:"email"`
-	FullName          optionalString `json:"full_name"`
-	Description       optionalString `json:"description"`
-	PreferredLanguage optionalString `json:"preferred_language"`
-	PreferredTimezone optionalString `json:"preferred_timezone"`
+	// Profile gets the fields of events.ProfileFields (tableField).
+	Profile           events.Profile `json:"-"`
 	EmployeeID        optionalString `json:"employee_id"`
 	Department        optionalString `json:"department"`
 	DisplayNameLocked *bool          `json:"display_name_locked"`
+}
+
+// tableField takes every field of the profile: an admin may change them all.
+func (req *patchAdminUserRequest) tableField(key string) any {
+	if _, ok := events.ProfileFieldNamed(key); !ok {
+		return nil
+	}
+	if req.Profile == nil {
+		req.Profile = events.Profile{}
+	}
+	return &profileValue{profile: req.Profile, name: key}
 }
 
 // patchAdminUser changes another account's profile and admin-only fields.
@@ -121,8 +130,7 @@ func (a *API) patchAdminUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := subject(r)
-	profile := patchMeRequest{Email: req.Email, FullName: req.FullName, Description: req.Description,
-		PreferredLanguage: req.PreferredLanguage, PreferredTimezone: req.PreferredTimezone}.change()
+	profile := patchMeRequest{Profile: req.Profile}.change()
 	fields := commands.UpdateAdminFields{UserID: id, EmployeeID: req.EmployeeID.ptr(), Department: req.Department.ptr(), DisplayNameLocked: req.DisplayNameLocked}
 	// Two commands: check both first, so a refused request changes nothing.
 	if err := commands.CheckAdminEdit(profile, fields); err != nil {

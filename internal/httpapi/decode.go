@@ -56,16 +56,21 @@ func decodeObject(body []byte, dst any) error {
 		if err := dec.Decode(&raw); err != nil {
 			return malformed("", "request.malformed_json")
 		}
-		field, known := fields[key]
+		var target any
+		if field, ok := fields[key]; ok {
+			target = field.Addr().Interface()
+		} else if table, ok := dst.(tableFields); ok {
+			target = table.tableField(key)
+		}
 		switch {
 		case seen[key]:
 			vs = append(vs, validate.Violation{Field: key, Code: "request.duplicate_field"})
-		case !known:
+		case target == nil:
 			vs = append(vs, validate.Violation{Field: key, Code: "request.unknown_field"})
 		case !utf8.Valid(raw):
 			vs = append(vs, validate.Violation{Field: key, Code: "request.invalid_utf8"})
 		default:
-			if err := json.Unmarshal(raw, field.Addr().Interface()); err != nil {
+			if err := json.Unmarshal(raw, target); err != nil {
 				vs = append(vs, validate.Violation{Field: key, Code: "request.wrong_type"})
 			}
 		}
@@ -81,6 +86,13 @@ func decodeObject(body []byte, dst any) error {
 		return &requestError{status: http.StatusBadRequest, kind: "malformed_request", violations: vs}
 	}
 	return nil
+}
+
+// tableFields is a request whose fields also come from a table (the
+// profile's): tableField is where the value of key goes, nil for a key the
+// table does not have.
+type tableFields interface {
+	tableField(key string) any
 }
 
 // jsonFields maps the exact json names of a struct's fields (embedded

@@ -17,23 +17,40 @@ import (
 // from a command's result or from the read model. Admins see the same
 // shape, with the account's status.
 type meResponse struct {
-	ID                string   `json:"id"`
-	Username          string   `json:"username"`
-	Email             string   `json:"email"`
-	FullName          string   `json:"full_name"`
-	Description       string   `json:"description"`
-	PreferredLanguage string   `json:"preferred_language"`
-	PreferredTimezone string   `json:"preferred_timezone"`
-	PictureURL        *string  `json:"picture_url"`
-	EmployeeID        string   `json:"employee_id"`
-	Department        string   `json:"department"`
-	DisplayNameLocked bool     `json:"display_name_locked"`
-	Roles             []string `json:"roles"`
+	ID       string `json:"id"`
+	Username string `json:"username"`
+	// Profile has every field of events.ProfileFields ("" when unset),
+	// inline (MarshalJSON).
+	Profile           events.Profile `json:"-"`
+	PictureURL        *string        `json:"picture_url"`
+	EmployeeID        string         `json:"employee_id"`
+	Department        string         `json:"department"`
+	DisplayNameLocked bool           `json:"display_name_locked"`
+	Roles             []string       `json:"roles"`
 	// RoleGrants (admin views only) says where each role came from.
 	RoleGrants   []roleGrant `json:"role_grants,omitempty"`
 	Status       string      `json:"status"`
 	RegisteredAt string      `json:"registered_at"`
 	UpdatedAt    string      `json:"updated_at"`
+}
+
+// MarshalJSON writes the profile's fields beside the others.
+func (m meResponse) MarshalJSON() ([]byte, error) {
+	type own meResponse
+	raw, err := json.Marshal(own(m))
+	if err != nil {
+		return nil, err
+	}
+	var out map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return nil, err
+	}
+	for _, f := range events.ProfileFields {
+		if out[f.Name], err = json.Marshal(m.Profile.Get(f.Name)); err != nil {
+			return nil, err
+		}
+	}
+	return json.Marshal(out)
 }
 
 // roleGrant is a role and where it came from: "admin" (an admin granted
@@ -70,23 +87,21 @@ func accountOfUser(res commands.UserResult) account {
 		status: status, registeredAt: u.RegisteredAt, updatedAt: u.UpdatedAt, revision: res.Revision}
 }
 
-func accountOfDoc(d projections.UserDoc) account {
+// accountOfDoc: the account as the read model has it, its standing as the
+// one port says (queries.Standings).
+func (a *API) accountOfDoc(d projections.UserDoc) account {
 	registered, _ := time.Parse(time.RFC3339Nano, d.RegisteredAt)
 	updated, _ := time.Parse(time.RFC3339Nano, d.UpdatedAt)
 	return account{id: d.ID, username: d.Username, profile: d.Profile, registeredAt: registered, updatedAt: updated, revision: d.Revision(),
 		admin: commands.AdminFields{EmployeeID: d.EmployeeID, Department: d.Department, DisplayNameLocked: d.DisplayNameLocked},
-		roles: d.Roles(), pictureSHA: d.PictureSHA256, status: d.Status()}
+		roles: d.Roles(), pictureSHA: d.PictureSHA256, status: string(a.queries.Standing(d))}
 }
 
 func (a *API) renderAccount(acc account) meResponse {
-	zone := events.Value(acc.profile.PreferredTimezone)
+	zone := acc.profile.Get(events.FieldPreferredTimezone)
 	out := meResponse{
 		ID: acc.id, Username: acc.username,
-		Email:             events.Value(acc.profile.Email),
-		FullName:          events.Value(acc.profile.FullName),
-		Description:       events.Value(acc.profile.Description),
-		PreferredLanguage: events.Value(acc.profile.PreferredLanguage),
-		PreferredTimezone: zone,
+		Profile:           acc.profile,
 		EmployeeID:        acc.admin.EmployeeID,
 		Department:        acc.admin.Department,
 		DisplayNameLocked: acc.admin.DisplayNameLocked,
@@ -144,15 +159,12 @@ func (a *API) getMe(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	a.writeAccount(w, http.StatusOK, accountOfDoc(doc))
+	a.writeAccount(w, http.StatusOK, a.accountOfDoc(doc))
 }
 
 type patchMeRequest struct {
-	Email             optionalString `json:"email"`
-	FullName          optionalString `json:"full_name"`
-	Description       optionalString `json:"description"`
-	PreferredLanguage optionalString `json:"preferred_language"`
-	PreferredTimezone optionalString `json:"preferred_timezone"`
+	// Profile gets the fields of events.ProfileFields (tableField).
+	Profile events.Profile `json:"-"`
 	// Admin-only fields: named here so that a user who sends one is told
 	// it is an admin's to change (403), not that it does not exist.
 	EmployeeID        json.RawMessage `json:"employee_id"`
@@ -175,13 +187,39 @@ func (req patchMeRequest) adminFields() []validate.Violation {
 }
 
 func (req patchMeRequest) change() commands.ProfileChange {
-	return commands.ProfileChange{
-		Email:             req.Email.ptr(),
-		FullName:          req.FullName.ptr(),
-		Description:       req.Description.ptr(),
-		PreferredLanguage: req.PreferredLanguage.ptr(),
-		PreferredTimezone: req.PreferredTimezone.ptr(),
+	if req.Profile == nil {
+		return commands.ProfileChange{}
 	}
+	return req.Profile
+}
+
+// tableField takes the profile's fields a user may change; the admin-only
+// ones are named in the struct (so that sending one is a 403).
+func (req *patchMeRequest) tableField(key string) any {
+	f, ok := events.ProfileFieldNamed(key)
+	if !ok || f.AdminOnly {
+		return nil
+	}
+	if req.Profile == nil {
+		req.Profile = events.Profile{}
+	}
+	return &profileValue{profile: req.Profile, name: key}
+}
+
+// profileValue reads one field of a PATCH body: absent is no change, null
+// and "" clear it.
+type profileValue struct {
+	profile events.Profile
+	name    string
+}
+
+func (v profileValue) UnmarshalJSON(b []byte) error {
+	var o optionalString
+	if err := o.UnmarshalJSON(b); err != nil {
+		return err
+	}
+	v.profile[v.name] = o.value
+	return nil
 }
 
 // patchMe sets the given profile fields; null or "" clears one.

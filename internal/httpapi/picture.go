@@ -68,12 +68,8 @@ func (a *API) deletePicture(w http.ResponseWriter, r *http.Request) {
 // ETag is the SHA-256 of the bytes.
 func (a *API) getPicture(w http.ResponseWriter, r *http.Request) {
 	p, err := a.queries.GetProfile(r.Context(), caller(r).UserID, mux.Vars(r)["username"])
-	if err == nil {
-		if acc := a.principals.AccountOf(p.UserID); acc.Disabled || acc.Deleted {
-			err = errNotFound
-		} else if p.PictureSHA256 == "" {
-			err = commands.ErrPictureNotFound
-		}
+	if err == nil && p.PictureSHA256 == "" {
+		err = commands.ErrPictureNotFound
 	}
 	if err != nil {
 		a.writeError(w, r, err)

@@ -16,13 +16,6 @@ type profileResponse struct {
 // getProfile shows anyone the public profile of whoever carries a name now.
 func (a *API) getProfile(w http.ResponseWriter, r *http.Request) {
 	p, err := a.queries.GetProfile(r.Context(), caller(r).UserID, mux.Vars(r)["username"])
-	if err == nil {
-		// The credential index knows of a disable or deletion at once; the
-		// read model may lag.
-		if acc := a.principals.AccountOf(p.UserID); acc.Disabled || acc.Deleted {
-			err = errNotFound
-		}
-	}
 	if err != nil {
 		a.writeError(w, r, err)
 		return

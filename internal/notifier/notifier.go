@@ -174,7 +174,7 @@ func (n *Notifier) Handle(ctx context.Context, rec events.Recorded) error {
 	case events.UserDisabledV1:
 		return raise(commands.Raise{Kind: notices.AccountDisabled})
 	case events.UserProfileUpdatedV1:
-		if p.Email == nil {
+		if _, ok := p.Given(events.FieldEmail); !ok {
 			return nil
 		}
 		if err := raise(commands.Raise{Kind: notices.EmailChanged}); err != nil {
@@ -182,8 +182,8 @@ func (n *Notifier) Handle(ctx context.Context, rec events.Recorded) error {
 		}
 		// The old address hears of it too: it is the one an attacker
 		// would have changed away from.
-		if prev := p.Previous; prev != nil && events.Value(prev.Email) != "" {
-			return raise(commands.Raise{Kind: notices.EmailChanged, Cause: rec.ID.String() + ":previous", EmailTo: *prev.Email, InAppOff: true})
+		if prev := p.Previous; prev != nil && prev.Get(events.FieldEmail) != "" {
+			return raise(commands.Raise{Kind: notices.EmailChanged, Cause: rec.ID.String() + ":previous", EmailTo: prev.Get(events.FieldEmail), InAppOff: true})
 		}
 	case events.TokenCreatedV1:
 		return raise(commands.Raise{Kind: notices.TokenCreated, Params: map[string]string{"title": p.Title}})

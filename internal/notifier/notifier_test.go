@@ -60,7 +60,7 @@ func TestNotificationsOncePerCauseUnderRedelivery(t *testing.T) {
 	a, _ := testenv.App(t, app.Config{}, "")
 	ctx := context.Background()
 	c := a.Commands
-	reg, err := c.RegisterUser(ctx, commands.RegisterUser{Username: "ada", Password: "correct7horse", Profile: events.Profile{Email: ptr("ada@example.com")}}, meta(events.ActorAnonymous))
+	reg, err := c.RegisterUser(ctx, commands.RegisterUser{Username: "ada", Password: "correct7horse", Profile: events.Profile{"email": "ada@example.com"}}, meta(events.ActorAnonymous))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +75,7 @@ func TestNotificationsOncePerCauseUnderRedelivery(t *testing.T) {
 	if _, err := c.RenameUser(ctx, commands.RenameUser{UserID: id, NewUsername: "countess"}, meta(id)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.UpdateProfile(ctx, commands.UpdateProfile{UserID: id, Change: commands.ProfileChange{Email: ptr("lovelace@example.com")}}, meta(id)); err != nil {
+	if _, err := c.UpdateProfile(ctx, commands.UpdateProfile{UserID: id, Change: commands.ProfileChange{"email": "lovelace@example.com"}}, meta(id)); err != nil {
 		t.Fatal(err)
 	}
 	tok, err := c.CreateToken(ctx, commands.CreateToken{Actor: commands.Actor{Session: true}, UserID: id, Spec: commands.TokenSpec{Title: "ci", Scopes: []string{"profile:read"}, ExpiresAt: time.Now().Add(90 * 24 * time.Hour), Enabled: true}}, meta(id))

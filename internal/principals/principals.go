@@ -21,6 +21,7 @@ import (
 	"github.com/accountd/accountd/internal/eventlog"
 	"github.com/accountd/accountd/internal/scopes"
 	"github.com/accountd/accountd/internal/tokens"
+	"github.com/accountd/accountd/projections"
 )
 
 // Credential kinds.
@@ -197,17 +198,17 @@ func (x *Index) apply(r events.Recorded, direct bool) {
 	case events.UserRegisteredV1:
 		x.updateAccount(events.StreamID(r.Stream), r.Revision, direct, func(a *account) {
 			a.username = p.Username
-			a.language, a.timezone = events.Value(p.PreferredLanguage), events.Value(p.PreferredTimezone)
+			a.language, a.timezone = p.Get(events.FieldPreferredLanguage), p.Get(events.FieldPreferredTimezone)
 		})
 	case events.UserRenamedV1:
 		x.updateAccount(events.StreamID(r.Stream), r.Revision, direct, func(a *account) { a.username = p.NewUsername })
 	case events.UserProfileUpdatedV1:
 		x.updateAccount(events.StreamID(r.Stream), r.Revision, direct, func(a *account) {
-			if p.PreferredLanguage != nil {
-				a.language = *p.PreferredLanguage
+			if v, ok := p.Given(events.FieldPreferredLanguage); ok {
+				a.language = v
 			}
-			if p.PreferredTimezone != nil {
-				a.timezone = *p.PreferredTimezone
+			if v, ok := p.Given(events.FieldPreferredTimezone); ok {
+				a.timezone = v
 			}
 		})
 	case events.UserRoleGrantedV1:
@@ -599,6 +600,20 @@ func (x *Index) AccountOf(userID string) Account {
 	defer x.mu.RUnlock()
 	a, ok := x.accounts[userID]
 	return Account{Known: ok, Disabled: a.disabled, Deleted: a.deleted, Admin: a.admin, Username: a.username}
+}
+
+// Standing answers queries.Standings: the account's standing as the index
+// knows it, "" for an account it does not know (yet).
+func (x *Index) Standing(userID string) projections.Standing {
+	switch a := x.AccountOf(userID); {
+	case !a.Known:
+		return ""
+	case a.Deleted:
+		return projections.StandingDeleted
+	case a.Disabled:
+		return projections.StandingDisabled
+	}
+	return projections.StandingActive
 }
 
 // Deleted lists the deleted accounts (whose erasure is to be finished).

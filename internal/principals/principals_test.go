@@ -28,7 +28,7 @@ func TestAuthenticate(t *testing.T) {
 	secret := "s3cret"
 	const sid = "6ba7b810-9dad-11d1-80b4-00c04fd430c8"
 	index.Observe([]events.Recorded{
-		rec(events.UserStream("u1"), 0, events.UserRegisteredV1{UserID: "u1", Username: "ada", Profile: events.Profile{PreferredLanguage: s("tr")}}),
+		rec(events.UserStream("u1"), 0, events.UserRegisteredV1{UserID: "u1", Username: "ada", Profile: events.Profile{"preferred_language": "tr"}}),
 		rec(events.SessionStream(sid), 0, events.SessionStartedV1{SessionID: sid, UserID: "u1", TokenDigest: tokens.Digest(secret), ExpiresAt: now.Add(time.Hour)}),
 	})
 	good := "acs_6ba7b8109dad11d180b400c04fd430c8_" + secret
@@ -63,8 +63,8 @@ func TestAccountsApplyEachRevisionOnce(t *testing.T) {
 	const sid = "6ba7b810-9dad-11d1-80b4-00c04fd430c8"
 	stream := events.UserStream("u1")
 	registered := rec(stream, 0, events.UserRegisteredV1{UserID: "u1", Username: "ada"})
-	elsewhere := rec(stream, 1, events.UserProfileUpdatedV1{Profile: events.Profile{PreferredLanguage: s("tr")}})
-	here := rec(stream, 2, events.UserProfileUpdatedV1{Profile: events.Profile{PreferredTimezone: s("Asia/Tokyo")}})
+	elsewhere := rec(stream, 1, events.UserProfileUpdatedV1{Profile: events.Profile{"preferred_language": "tr"}})
+	here := rec(stream, 2, events.UserProfileUpdatedV1{Profile: events.Profile{"preferred_timezone": "Asia/Tokyo"}})
 	index.Observe([]events.Recorded{registered, rec(events.SessionStream(sid), 0, events.SessionStartedV1{SessionID: sid, UserID: "u1", TokenDigest: tokens.Digest("x"), ExpiresAt: time.Now().Add(time.Hour)})})
 	index.Observe([]events.Recorded{here}) // skips revision 1: waits for the log
 	follow := principals.Feed(index)
@@ -88,7 +88,7 @@ func TestFollowRebuildsFromTheLog(t *testing.T) {
 		t.Fatal(err)
 	}
 	meta := events.Metadata{CorrelationID: "c", CausationID: "c", ClientIP: "192.0.2.1"}
-	if _, err := h.RegisterUser(ctx, commands.RegisterUser{Username: "ada", Password: "correct7horse", Profile: commands.ProfileChange{PreferredTimezone: s("Europe/Istanbul")}}, meta); err != nil {
+	if _, err := h.RegisterUser(ctx, commands.RegisterUser{Username: "ada", Password: "correct7horse", Profile: commands.ProfileChange{"preferred_timezone": "Europe/Istanbul"}}, meta); err != nil {
 		t.Fatal(err)
 	}
 	kept, err := h.SignIn(ctx, commands.SignIn{Username: "ada", Password: "correct7horse"}, meta)

@@ -72,7 +72,7 @@ func TestReduceParksWhatItCannotRead(t *testing.T) {
 	good := envelope(t, "6ba7b810-9dad-11d1-80b4-00c04fd430c1", "user-7", 3, 20, events.UserRenamedV1{NewUsername: "grace"})
 	broken := events.Envelope{ID: "6ba7b810-9dad-11d1-80b4-00c04fd430c2", Stream: "user-7", Type: events.UserRenamed, Revision: 4, Position: 21, Data: json.RawMessage(`7`)}
 	unknown := events.Envelope{ID: "6ba7b810-9dad-11d1-80b4-00c04fd430c3", Stream: "user-7", Type: "user.from_the_future", Revision: 5, Position: 22, Data: json.RawMessage(`{}`)}
-	later := envelope(t, "6ba7b810-9dad-11d1-80b4-00c04fd430c4", "user-7", 6, 23, events.UserProfileUpdatedV1{Profile: events.Profile{FullName: &name}})
+	later := envelope(t, "6ba7b810-9dad-11d1-80b4-00c04fd430c4", "user-7", 6, 23, events.UserProfileUpdatedV1{Profile: events.Profile{"full_name": name}})
 	writes, parked, last := x.Reduce(context.Background(), []events.Envelope{good, broken, unknown, later})
 	if len(writes) != 1 || writes[0].Version != 7 || writes[0].Set["username"] != "grace" || writes[0].Set["full_name"] != "G" {
 		t.Fatalf("writes %+v", writes)

@@ -79,8 +79,7 @@ func TestRedeliveryChangesNothing(t *testing.T) {
 	for i, id := range ids {
 		for j := range 3 {
 			if _, err := a.Commands.UpdateProfile(ctx, commands.UpdateProfile{UserID: id, Change: commands.ProfileChange{
-				FullName: ptr(fmt.Sprintf("Name %d.%d", i, j)), Description: ptr(fmt.Sprint(j)),
-			}}, meta); err != nil {
+				"full_name": fmt.Sprintf("Name %d.%d", i, j), "description": fmt.Sprint(j)}}, meta); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -152,7 +151,7 @@ func TestRedeliveryChangesNothing(t *testing.T) {
 		EventID: uuid.New(), EventType: events.UserRenamed, ContentType: esdb.ContentTypeJson, Data: []byte(`"not an object"`)}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.Commands.UpdateProfile(ctx, commands.UpdateProfile{UserID: ids[1], Change: commands.ProfileChange{FullName: ptr("After the bad one")}}, meta); err != nil {
+	if _, err := a.Commands.UpdateProfile(ctx, commands.UpdateProfile{UserID: ids[1], Change: commands.ProfileChange{"full_name": "After the bad one"}}, meta); err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range projections.Projectors() {

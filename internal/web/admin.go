@@ -50,10 +50,13 @@ func (c *Console) getAdminUsers(w http.ResponseWriter, r *http.Request) {
 }
 
 type adminUserData struct {
-	User  projections.UserDoc
-	Email string
-	Name  string
-	Self  bool
+	User projections.UserDoc
+	// Status is the account's standing, from the one port (not User's
+	// own record, which may lag).
+	Status string
+	Email  string
+	Name   string
+	Self   bool
 }
 
 func (c *Console) adminUserView(r *http.Request) (*view, error) {
@@ -66,7 +69,7 @@ func (c *Console) adminUserView(r *http.Request) (*view, error) {
 		return nil, err
 	}
 	v := c.newView(r, "ui.admin_user.title", "admin")
-	v.Data = adminUserData{User: doc, Email: events.Value(doc.Email), Name: events.Value(doc.FullName), Self: id == caller(r).UserID}
+	v.Data = adminUserData{User: doc, Status: string(c.queries.Standing(doc)), Email: doc.Get(events.FieldEmail), Name: doc.Get(events.FieldFullName), Self: id == caller(r).UserID}
 	v.Form["employee_id"], v.Form["department"] = doc.EmployeeID, doc.Department
 	if doc.DisplayNameLocked {
 		v.Form["display_name_locked"] = "on"
@@ -124,11 +127,6 @@ func (c *Console) postAdminStanding(w http.ResponseWriter, r *http.Request) {
 // carries the name now.
 func (c *Console) getPublicProfile(w http.ResponseWriter, r *http.Request) {
 	p, err := c.queries.GetProfile(r.Context(), caller(r).UserID, mux.Vars(r)["username"])
-	if err == nil {
-		if acc := c.principals.AccountOf(p.UserID); acc.Disabled || acc.Deleted {
-			err = queries.ErrNotFound
-		}
-	}
 	if err != nil {
 		if !errors.Is(err, queries.ErrNotFound) {
 			c.fail(w, r, err)

@@ -37,15 +37,15 @@ func (c *Console) postSignup(w http.ResponseWriter, r *http.Request) {
 	pw := r.PostFormValue("password")
 	change := commands.ProfileChange{}
 	if e := form["email"]; e != "" {
-		change.Email = &e
+		change[events.FieldEmail] = e
 	}
 	// The time zone comes from the browser, in a hidden field the user
 	// cannot correct: one we do not know is left out (the profile sets it).
 	if z := form["preferred_timezone"]; z != "" && len(validate.Timezone("preferred_timezone", z)) == 0 {
-		change.PreferredTimezone = &z
+		change[events.FieldPreferredTimezone] = z
 	}
 	lang := requestOf(r.Context()).lang
-	change.PreferredLanguage = &lang
+	change[events.FieldPreferredLanguage] = lang
 	_, err := c.cmd.RegisterUser(r.Context(), commands.RegisterUser{Username: form["username"], Password: pw, Profile: change}, metadata(r))
 	if err != nil {
 		if !c.formFailed(w, r, err, "signup", v) {

@@ -129,7 +129,7 @@ func TestConsolePagesFitEveryWidth(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, name := range []string{"ada", "margaret"} {
-			if _, err := a.Commands.UpdateProfile(t.Context(), commands.UpdateProfile{UserID: idOf(t, a, name), Change: commands.ProfileChange{PreferredLanguage: &lang}}, meta); err != nil {
+			if _, err := a.Commands.UpdateProfile(t.Context(), commands.UpdateProfile{UserID: idOf(t, a, name), Change: commands.ProfileChange{"preferred_language": lang}}, meta); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -22,7 +22,10 @@ type profileData struct {
 	DisplayNameLocked bool
 	UsernameMin       int
 	UsernameMax       int
-	MaxPictureMiB     int
+	// Fields are the profile's fields the form shows with the one widget
+	// every field has (an input, or a text area for several lines).
+	Fields        []events.ProfileField
+	MaxPictureMiB int
 }
 
 func (c *Console) profileView(r *http.Request) (*view, error) {
@@ -33,15 +36,33 @@ func (c *Console) profileView(r *http.Request) (*view, error) {
 		return nil, err
 	}
 	v.Form["username"] = doc.Username
-	v.Form["email"] = events.Value(doc.Email)
-	v.Form["full_name"] = events.Value(doc.FullName)
-	v.Form["description"] = events.Value(doc.Description)
-	v.Form["preferred_language"] = events.Value(doc.PreferredLanguage)
-	v.Form["preferred_timezone"] = events.Value(doc.PreferredTimezone)
+	var fields []events.ProfileField
+	for _, f := range userFields() {
+		v.Form[f.Name] = doc.Get(f.Name)
+		if !ownWidget[f.Name] {
+			fields = append(fields, f)
+		}
+	}
 	v.Data = profileData{PictureURL: projections.PictureURL(doc.Username, doc.PictureSHA256), EmployeeID: doc.EmployeeID, Department: doc.Department,
 		DisplayNameLocked: doc.DisplayNameLocked, UsernameMin: validate.UsernameMinLength, UsernameMax: validate.UsernameMaxLength,
-		MaxPictureMiB: picture.MaxBytes >> 20}
+		MaxPictureMiB: picture.MaxBytes >> 20, Fields: fields}
 	return v, nil
+}
+
+// ownWidget names the fields profile.html lays out by hand (a select of
+// languages, a locked name); every other field gets the common widget.
+var ownWidget = map[string]bool{events.FieldEmail: true, events.FieldFullName: true, events.FieldDescription: true,
+	events.FieldPreferredLanguage: true, events.FieldPreferredTimezone: true}
+
+// userFields are the profile's fields its owner may change.
+func userFields() []events.ProfileField {
+	var out []events.ProfileField
+	for _, f := range events.ProfileFields {
+		if !f.AdminOnly {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 func (c *Console) getProfile(w http.ResponseWriter, r *http.Request) {
@@ -65,17 +86,16 @@ func (c *Console) postProfile(w http.ResponseWriter, r *http.Request) {
 	for k, val := range v.Form {
 		current[k] = val
 	}
-	form := readForm(r, v, "username", "email", "full_name", "description", "preferred_language", "preferred_timezone")
+	names := []string{"username"}
+	for _, f := range userFields() {
+		names = append(names, f.Name)
+	}
+	form := readForm(r, v, names...)
 	p := caller(r)
 	change := commands.ProfileChange{}
-	for _, f := range []struct {
-		name string
-		dst  **string
-	}{{"email", &change.Email}, {"full_name", &change.FullName}, {"description", &change.Description},
-		{"preferred_language", &change.PreferredLanguage}, {"preferred_timezone", &change.PreferredTimezone}} {
-		if form[f.name] != current[f.name] {
-			val := form[f.name]
-			*f.dst = &val
+	for _, name := range names[1:] {
+		if form[name] != current[name] {
+			change[name] = form[name]
 		}
 	}
 	// Check everything first, then rename (a taken name is the usual

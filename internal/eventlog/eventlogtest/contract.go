@@ -77,7 +77,7 @@ func missingStream(t *testing.T, ctx context.Context, log commands.EventLog) {
 func roundTrip(t *testing.T, ctx context.Context, log commands.EventLog) {
 	st := stream()
 	payloads := []events.Payload{
-		events.UserRegisteredV1{UserID: "u", Username: "ada", PasswordHash: "$argon2id$x", Profile: events.Profile{Email: s("a@b.co"), Description: s("")}},
+		events.UserRegisteredV1{UserID: "u", Username: "ada", PasswordHash: "$argon2id$x", Profile: events.Profile{"email": "a@b.co", "description": ""}},
 		events.UserRenamedV1{UserID: "u", OldUsername: "ada", NewUsername: "grace"},
 	}
 	m := meta("actor-1")
