@@ -48,6 +48,11 @@ func (h *Handlers) DeleteUser(ctx context.Context, cmd DeleteUser, meta events.M
 		}
 	}
 	meta = h.stamp(meta)
+	// The role streams drop the account before it goes, so that they never
+	// count a deleted account as a holder.
+	if _, err := h.leaveRoles(ctx, cmd.UserID, u.Roles, meta); err != nil {
+		return Result{}, err
+	}
 	out, err := update(ctx, h, h.users, stream, nil, meta, func(u User) ([]events.Payload, error) {
 		if !u.Exists() {
 			return nil, ErrUserNotFound
@@ -76,7 +81,12 @@ func (h *Handlers) EraseDeleted(ctx context.Context, userID, username string, me
 	} else {
 		last = max(last, h.releaseUsername(ctx, username, userID, ReasonAccountDeleted, meta))
 	}
-	pos, err := h.endOtherSessions(ctx, userID, "", ReasonAccountDeleted, meta)
+	pos, err := h.leaveRoles(ctx, userID, grantable, meta)
+	last = max(last, pos)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	pos, err = h.endOtherSessions(ctx, userID, "", ReasonAccountDeleted, meta)
 	last = max(last, pos)
 	if err != nil {
 		errs = append(errs, err)

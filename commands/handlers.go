@@ -330,6 +330,7 @@ type Handlers struct {
 	configuredAdmins []ConfiguredAdmin
 	admins           *repository[ConfiguredAdmins]
 	settled          *settledAdmins
+	roles            *repository[RoleHolders]
 }
 
 // New builds the handlers.
@@ -391,6 +392,7 @@ func New(cfg Config) (*Handlers, error) {
 		configuredAdmins: cfg.ConfiguredAdmins,
 		admins:           newRepository(cfg.Log, foldConfiguredAdmins, 1),
 		settled:          &settledAdmins{},
+		roles:            newRepository(cfg.Log, foldRoleHolders, len(grantable)),
 	}, nil
 }
 

@@ -45,6 +45,10 @@ const (
 	NotificationEmailed        = "notification.emailed"
 
 	ConfiguredAdminResolved = "config.admin_resolved"
+
+	RoleHoldersFound = "role.holders_found"
+	RoleGranted      = "role.granted"
+	RoleRevoked      = "role.revoked"
 )
 
 // Types lists every event type the service knows, in a stable order.
@@ -59,6 +63,7 @@ func Types() []string {
 		CredentialCreated, CredentialUpdated, CredentialDeleted, CredentialRevealed,
 		NotificationPreferencesSet, NotificationRaised, NotificationsRead, NotificationEmailed,
 		ConfiguredAdminResolved,
+		RoleHoldersFound, RoleGranted, RoleRevoked,
 	}
 }
 
@@ -132,6 +137,12 @@ func Decode(eventType string, data []byte) (Payload, error) {
 		return decodeAs[NotificationEmailedV1](eventType, data)
 	case ConfiguredAdminResolved:
 		return decodeAs[ConfiguredAdminResolvedV1](eventType, data)
+	case RoleHoldersFound:
+		return decodeAs[RoleHoldersFoundV1](eventType, data)
+	case RoleGranted:
+		return decodeAs[RoleGrantedV1](eventType, data)
+	case RoleRevoked:
+		return decodeAs[RoleRevokedV1](eventType, data)
 	}
 	return nil, &UndecodableError{Type: eventType, Err: errUnknownType}
 }

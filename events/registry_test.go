@@ -47,6 +47,9 @@ func TestRegistryRoundTrips(t *testing.T) {
 		NotificationsRead:          NotificationsReadV1{UserID: "u", IDs: []string{"n"}},
 		NotificationEmailed:        NotificationEmailedV1{UserID: "u", NotificationID: "n"},
 		ConfiguredAdminResolved:    ConfiguredAdminResolvedV1{ConfiguredAs: "margaret", UserID: "u"},
+		RoleHoldersFound:           RoleHoldersFoundV1{Role: RoleAdmin, UserIDs: []string{"u", "v"}},
+		RoleGranted:                RoleGrantedV1{Role: RoleAdmin, UserID: "u"},
+		RoleRevoked:                RoleRevokedV1{Role: RoleAdmin, UserID: "u", Reason: RoleLeftDeleted},
 	}
 	for _, typ := range Types() {
 		t.Run(typ, func(t *testing.T) {

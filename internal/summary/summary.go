@@ -49,6 +49,9 @@ func templates(lang string) map[string]string {
 			"notification.read":            "Bildirimler okundu",
 			"notification.emailed":         "Bildirim e-postayla gönderildi",
 			"config.admin_resolved":        "Yapılandırmadaki {configured_as} yöneticisi bu hesap olarak belirlendi",
+			"role.holders_found":           "{role} rolünün sahipleri kayıttan belirlendi",
+			"role.granted":                 "{role} rolü verildi",
+			"role.revoked":                 "{role} rolü geri alındı",
 		}
 	}
 	return map[string]string{
@@ -85,6 +88,9 @@ func templates(lang string) map[string]string {
 		"notification.read":            "Notifications read",
 		"notification.emailed":         "Notification e-mailed",
 		"config.admin_resolved":        "The configured admin {configured_as} was found to be this account",
+		"role.holders_found":           "Holders of role {role} found in the log",
+		"role.granted":                 "Role {role} granted",
+		"role.revoked":                 "Role {role} revoked",
 	}
 }
 
