@@ -21,13 +21,12 @@ type DeleteUser struct {
 // Why sessions end and names are released when an account is deleted.
 const ReasonAccountDeleted = events.SessionAccountDeleted
 
-// DeleteUser records the deletion, then releases the username, ends every
+// handleDeleteUser records the deletion, then releases the username, ends every
 // session, deletes every token and the service credentials, and destroys
 // the account's data key, which makes the personal data in its events
 // unreadable. Everything after the deletion event is repeated by
 // EraseDeleted should the process stop half way.
-func (h *Handlers) DeleteUser(ctx context.Context, cmd DeleteUser, meta events.Metadata) (res Result, err error) {
-	defer func() { h.done("delete_user", err) }()
+func (h *Handlers) handleDeleteUser(ctx context.Context, cmd DeleteUser, meta events.Metadata) (res Result, err error) {
 	stream := events.UserStream(cmd.UserID)
 	u, _, err := h.users.load(ctx, stream, true)
 	if err != nil {

@@ -14,10 +14,9 @@ type GrantRole struct {
 	UserID, Role string
 }
 
-// GrantRole records the grant; holding the role already changes nothing.
+// handleGrantRole records the grant; holding the role already changes nothing.
 // The account's stream records it first, then the role's holders list it.
-func (h *Handlers) GrantRole(ctx context.Context, cmd GrantRole, meta events.Metadata) (res UserResult, err error) {
-	defer func() { h.done("grant_role", err) }()
+func (h *Handlers) handleGrantRole(ctx context.Context, cmd GrantRole, meta events.Metadata) (res UserResult, err error) {
 	if !isGrantable(cmd.Role) {
 		return UserResult{}, ErrUnknownRole
 	}
@@ -40,12 +39,11 @@ type RevokeRole struct {
 	UserID, Role string
 }
 
-// RevokeRole records the revocation; not holding the role changes nothing.
+// handleRevokeRole records the revocation; not holding the role changes nothing.
 // The role's holders drop the account first, with the stream's expected
 // revision, so that of two admins revoking themselves at once one wins and
 // the other is the last admin; then the account's stream records it.
-func (h *Handlers) RevokeRole(ctx context.Context, cmd RevokeRole, meta events.Metadata) (res UserResult, err error) {
-	defer func() { h.done("revoke_role", err) }()
+func (h *Handlers) handleRevokeRole(ctx context.Context, cmd RevokeRole, meta events.Metadata) (res UserResult, err error) {
 	if !isGrantable(cmd.Role) {
 		return UserResult{}, ErrUnknownRole
 	}

@@ -91,8 +91,9 @@ type Observer interface {
 
 // Metrics counts what commands do; nil counts nothing.
 type Metrics interface {
-	// Command records one command's outcome: "ok", or an error kind.
-	Command(name, outcome string)
+	// Command records one command's outcome ("ok", or an error kind) and
+	// how long it took.
+	Command(name, outcome string, took time.Duration)
 	// Conflict records a lost race for a stream of category.
 	Conflict(category string)
 	// Throttled records a refused sign-in attempt.
@@ -434,11 +435,6 @@ func (h *Handlers) stamp(meta events.Metadata) events.Metadata {
 	return meta
 }
 
-// done records a command's outcome in the metrics.
-func (h *Handlers) done(name string, err error) {
-	h.metrics.Command(name, outcomeOf(err))
-}
-
 func outcomeOf(err error) string {
 	var ve *ValidationError
 	var te *ThrottledError
@@ -474,6 +470,6 @@ func (noDirectory) Admins() []string                            { return nil }
 
 type noMetrics struct{}
 
-func (noMetrics) Command(string, string) {}
-func (noMetrics) Conflict(string)        {}
-func (noMetrics) Throttled(string)       {}
+func (noMetrics) Command(string, string, time.Duration) {}
+func (noMetrics) Conflict(string)                       {}
+func (noMetrics) Throttled(string)                      {}

@@ -48,7 +48,7 @@ func (h *Handlers) PictureGate() *picture.Gate { return h.picturePolicy.gate }
 // first); they are stored again.
 var errPictureOutrun = errors.New("picture stored before the truncation point")
 
-// SetPicture checks and re-encodes the upload (picture.Process: its errors
+// handleSetPicture checks and re-encodes the upload (picture.Process: its errors
 // say what is wrong), stores the bytes, sealed, in the user's pictures
 // stream, then makes them current. The same picture again changes nothing.
 //
@@ -61,8 +61,7 @@ var errPictureOutrun = errors.New("picture stored before the truncation point")
 // the user's state says from which revision (User.PictureKeepFrom), and
 // the stream is truncated there after each change, so an account's stored
 // pictures stay bounded however often it uploads.
-func (h *Handlers) SetPicture(ctx context.Context, cmd SetPicture, meta events.Metadata) (res PictureResult, err error) {
-	defer func() { h.done("set_picture", err) }()
+func (h *Handlers) handleSetPicture(ctx context.Context, cmd SetPicture, meta events.Metadata) (res PictureResult, err error) {
 	p, err := h.processPicture(ctx, cmd, meta)
 	if err != nil {
 		return PictureResult{}, err
@@ -157,9 +156,8 @@ type RemovePicture struct {
 	UserID string
 }
 
-// RemovePicture records the removal; no picture changes nothing.
-func (h *Handlers) RemovePicture(ctx context.Context, cmd RemovePicture, meta events.Metadata) (res UserResult, err error) {
-	defer func() { h.done("remove_picture", err) }()
+// handleRemovePicture records the removal; no picture changes nothing.
+func (h *Handlers) handleRemovePicture(ctx context.Context, cmd RemovePicture, meta events.Metadata) (res UserResult, err error) {
 	out, err := update(ctx, h, h.users, events.UserStream(cmd.UserID), nil, h.stamp(meta), func(u User) ([]events.Payload, error) {
 		if !u.Exists() {
 			return nil, ErrUserNotFound
