@@ -61,7 +61,7 @@ func (h *Handlers) handleDeleteUser(ctx context.Context, cmd DeleteUser, meta ev
 	if err != nil {
 		return Result{}, err
 	}
-	h.pictureCache.drop(u.Picture.SHA256)
+	h.pictureCache.Remove(u.Picture.SHA256)
 	pos, err := h.EraseDeleted(ctx, cmd.UserID, u.Username, meta)
 	return Result{Revision: out.Revision, Position: max(out.Position, pos)}, err
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/accountd/accountd/events"
 	"github.com/accountd/accountd/internal/devices"
+	"github.com/accountd/accountd/internal/lru"
 	"github.com/accountd/accountd/internal/password"
 	"github.com/accountd/accountd/internal/picture"
 	"github.com/accountd/accountd/internal/ratelimit"
@@ -308,8 +309,8 @@ type Handlers struct {
 	tokens       *repository[Tokens]
 	credentials  *repository[ServiceCredentials]
 	inboxes      *repository[Inbox]
-	pictures     *repository[struct{}] // nothing is folded: pictures are appended and read by revision
-	pictureCache *byteCache
+	pictures     *repository[struct{}]      // nothing is folded: pictures are appended and read by revision
+	pictureCache *lru.Cache[string, []byte] // by content hash; this process's own, harmless: pictures never change
 	picturePolicy
 	tokenPolicy  tokenPolicy
 	directory    Directory
@@ -362,7 +363,7 @@ func New(cfg Config) (*Handlers, error) {
 		credentials:  newRepository(cfg.Log, foldCredentials, cfg.CacheSize),
 		inboxes:      newRepository(cfg.Log, foldInbox, cfg.CacheSize),
 		pictures:     newRepository(cfg.Log, func(s struct{}, _ events.Recorded) struct{} { return s }, 1),
-		pictureCache: newByteCache(32 << 20),
+		pictureCache: lru.New[string, []byte](32<<20, func(b []byte) int { return len(b) }),
 		picturePolicy: picturePolicy{
 			uploads: newLimit(cfg.Limits, LimitPictureUpload, cfg.PictureUploadLimit),
 			gate:    picture.NewGate(cfg.PictureDecodes, cfg.PictureQueueWait),

@@ -1,11 +1,9 @@
 package commands
 
 import (
-	"container/list"
 	"context"
 	"encoding/base64"
 	"errors"
-	"sync"
 	"time"
 
 	"github.com/accountd/accountd/events"
@@ -85,7 +83,7 @@ func (h *Handlers) handleSetPicture(ctx context.Context, cmd SetPicture, meta ev
 				return PictureResult{}, err
 			}
 			revision = stored.Revision
-			h.pictureCache.put(p.SHA256, p.Data)
+			h.pictureCache.Put(p.SHA256, p.Data)
 		}
 		out, err := update(ctx, h, h.users, stream, nil, meta, func(u User) ([]events.Payload, error) {
 			if !u.Exists() {
@@ -174,7 +172,7 @@ func (h *Handlers) handleRemovePicture(ctx context.Context, cmd RemovePicture, m
 // their pictures stream: it reads that one event (the sealed log opens it),
 // or a cache of recent pictures.
 func (h *Handlers) ReadPicture(ctx context.Context, userID string, revision uint64, sha string) ([]byte, error) {
-	if b, ok := h.pictureCache.get(sha); ok {
+	if b, ok := h.pictureCache.Get(sha); ok {
 		return b, nil
 	}
 	recs, err := h.log.ReadStream(ctx, events.PicturesStream(userID), Version(revision)-1)
@@ -190,64 +188,8 @@ func (h *Handlers) ReadPicture(ctx context.Context, userID string, revision uint
 		if err != nil {
 			return nil, err
 		}
-		h.pictureCache.put(sha, b)
+		h.pictureCache.Put(sha, b)
 		return b, nil
 	}
 	return nil, ErrPictureNotFound
-}
-
-// byteCache keeps recently served pictures, up to a total size.
-type byteCache struct {
-	mu      sync.Mutex
-	limit   int
-	size    int
-	order   *list.List
-	entries map[string]*list.Element
-}
-
-type byteEntry struct {
-	key  string
-	data []byte
-}
-
-func newByteCache(limit int) *byteCache {
-	return &byteCache{limit: limit, order: list.New(), entries: map[string]*list.Element{}}
-}
-
-func (c *byteCache) get(key string) ([]byte, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if el, ok := c.entries[key]; ok {
-		c.order.MoveToFront(el)
-		return el.Value.(*byteEntry).data, true
-	}
-	return nil, false
-}
-
-func (c *byteCache) put(key string, data []byte) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if _, ok := c.entries[key]; ok || len(data) > c.limit {
-		return
-	}
-	c.entries[key] = c.order.PushFront(&byteEntry{key: key, data: data})
-	c.size += len(data)
-	for c.size > c.limit {
-		old := c.order.Back()
-		c.order.Remove(old)
-		e := old.Value.(*byteEntry)
-		delete(c.entries, e.key)
-		c.size -= len(e.data)
-	}
-}
-
-// drop forgets a picture (its account was deleted).
-func (c *byteCache) drop(key string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if el, ok := c.entries[key]; ok {
-		c.order.Remove(el)
-		delete(c.entries, key)
-		c.size -= len(el.Value.(*byteEntry).data)
-	}
 }
