@@ -15,11 +15,10 @@ type ChangePassword struct {
 	Current, New, Confirm string
 }
 
-// ChangePassword checks every rule of the new password at once, then the
+// handleChangePassword checks every rule of the new password at once, then the
 // current password under the sign-in throttling policy, then records only
 // the new argon2id hash and ends the other sessions.
-func (h *Handlers) ChangePassword(ctx context.Context, cmd ChangePassword, meta events.Metadata) (res Result, err error) {
-	defer func() { h.done("change_password", err) }()
+func (h *Handlers) handleChangePassword(ctx context.Context, cmd ChangePassword, meta events.Metadata) (res Result, err error) {
 	u, _, err := h.users.load(ctx, events.UserStream(cmd.UserID), false)
 	if err != nil {
 		return Result{}, err

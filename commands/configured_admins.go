@@ -223,6 +223,14 @@ func (h *Handlers) settleConfigured(ctx context.Context, c ConfiguredAdmin, caus
 		// it, and nobody else ever answers to it.
 	case err != nil:
 		return false, position, err
+	case out.State.HasRole(events.RoleAdmin):
+		// The role's holders list the account too (a role it gave up since
+		// is not listed again).
+		pos, err := h.addRoleHolder(ctx, events.RoleAdmin, userID, meta)
+		if err != nil {
+			return false, max(position, out.Position), err
+		}
+		position = max(position, pos)
 	}
 	h.settled.add(key)
 	return true, max(position, out.Position), nil

@@ -14,9 +14,8 @@ type ConfirmPassword struct {
 	UserID, Password string
 }
 
-// ConfirmPassword is nil when the password is right.
-func (h *Handlers) ConfirmPassword(ctx context.Context, cmd ConfirmPassword, meta events.Metadata) (err error) {
-	defer func() { h.done("confirm_password", err) }()
+// handleConfirmPassword is nil when the password is right.
+func (h *Handlers) handleConfirmPassword(ctx context.Context, cmd ConfirmPassword, meta events.Metadata) (err error) {
 	if cmd.Password == "" {
 		return invalid([]validate.Violation{{Field: "current_password", Code: "request.required"}})
 	}

@@ -25,10 +25,9 @@ type IssuedToken struct {
 	Result
 }
 
-// CreateToken checks the settings and the per-user limit, and records the
+// handleCreateToken checks the settings and the per-user limit, and records the
 // token's digest; the secret itself is only in the result.
-func (h *Handlers) CreateToken(ctx context.Context, cmd CreateToken, meta events.Metadata) (res IssuedToken, err error) {
-	defer func() { h.done("create_token", err) }()
+func (h *Handlers) handleCreateToken(ctx context.Context, cmd CreateToken, meta events.Metadata) (res IssuedToken, err error) {
 	meta = h.stamp(meta)
 	spec, err := h.tokenPolicy.validSpec(cmd.Spec, meta.Time)
 	if err != nil {

@@ -12,9 +12,8 @@ type DeleteToken struct {
 	Actor           Actor // a token deletes only tokens within its reach
 }
 
-// DeleteToken ends the token at once.
-func (h *Handlers) DeleteToken(ctx context.Context, cmd DeleteToken, meta events.Metadata) (res Result, err error) {
-	defer func() { h.done("delete_token", err) }()
+// handleDeleteToken ends the token at once.
+func (h *Handlers) handleDeleteToken(ctx context.Context, cmd DeleteToken, meta events.Metadata) (res Result, err error) {
 	meta = h.stamp(meta)
 	out, err := update(ctx, h, h.tokens, events.TokensStream(cmd.UserID), nil, meta, func(ts Tokens) ([]events.Payload, error) {
 		return ts.delete(cmd.Actor, cmd.TokenID, meta.Time)
@@ -28,9 +27,8 @@ type DeleteAllTokens struct {
 	Actor  Actor // a token deletes all only when it reaches them all
 }
 
-// DeleteAllTokens ends them all in one append.
-func (h *Handlers) DeleteAllTokens(ctx context.Context, cmd DeleteAllTokens, meta events.Metadata) (res Result, err error) {
-	defer func() { h.done("delete_all_tokens", err) }()
+// handleDeleteAllTokens ends them all in one append.
+func (h *Handlers) handleDeleteAllTokens(ctx context.Context, cmd DeleteAllTokens, meta events.Metadata) (res Result, err error) {
 	meta = h.stamp(meta)
 	out, err := update(ctx, h, h.tokens, events.TokensStream(cmd.UserID), nil, meta, func(ts Tokens) ([]events.Payload, error) {
 		return ts.deleteAll(cmd.Actor, meta.Time)

@@ -21,13 +21,12 @@ type DeleteUser struct {
 // Why sessions end and names are released when an account is deleted.
 const ReasonAccountDeleted = events.SessionAccountDeleted
 
-// DeleteUser records the deletion, then releases the username, ends every
+// handleDeleteUser records the deletion, then releases the username, ends every
 // session, deletes every token and the service credentials, and destroys
 // the account's data key, which makes the personal data in its events
 // unreadable. Everything after the deletion event is repeated by
 // EraseDeleted should the process stop half way.
-func (h *Handlers) DeleteUser(ctx context.Context, cmd DeleteUser, meta events.Metadata) (res Result, err error) {
-	defer func() { h.done("delete_user", err) }()
+func (h *Handlers) handleDeleteUser(ctx context.Context, cmd DeleteUser, meta events.Metadata) (res Result, err error) {
 	stream := events.UserStream(cmd.UserID)
 	u, _, err := h.users.load(ctx, stream, true)
 	if err != nil {
@@ -48,6 +47,11 @@ func (h *Handlers) DeleteUser(ctx context.Context, cmd DeleteUser, meta events.M
 		}
 	}
 	meta = h.stamp(meta)
+	// The role streams drop the account before it goes, so that they never
+	// count a deleted account as a holder.
+	if _, err := h.leaveRoles(ctx, cmd.UserID, u.Roles, meta); err != nil {
+		return Result{}, err
+	}
 	out, err := update(ctx, h, h.users, stream, nil, meta, func(u User) ([]events.Payload, error) {
 		if !u.Exists() {
 			return nil, ErrUserNotFound
@@ -57,7 +61,7 @@ func (h *Handlers) DeleteUser(ctx context.Context, cmd DeleteUser, meta events.M
 	if err != nil {
 		return Result{}, err
 	}
-	h.pictureCache.drop(u.Picture.SHA256)
+	h.pictureCache.Remove(u.Picture.SHA256)
 	pos, err := h.EraseDeleted(ctx, cmd.UserID, u.Username, meta)
 	return Result{Revision: out.Revision, Position: max(out.Position, pos)}, err
 }
@@ -76,7 +80,12 @@ func (h *Handlers) EraseDeleted(ctx context.Context, userID, username string, me
 	} else {
 		last = max(last, h.releaseUsername(ctx, username, userID, ReasonAccountDeleted, meta))
 	}
-	pos, err := h.endOtherSessions(ctx, userID, "", ReasonAccountDeleted, meta)
+	pos, err := h.leaveRoles(ctx, userID, grantable, meta)
+	last = max(last, pos)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	pos, err = h.endOtherSessions(ctx, userID, "", ReasonAccountDeleted, meta)
 	last = max(last, pos)
 	if err != nil {
 		errs = append(errs, err)

@@ -12,10 +12,9 @@ type DisableUser struct {
 	UserID string
 }
 
-// DisableUser records it; a disabled account stays as it is. An admin
+// handleDisableUser records it; a disabled account stays as it is. An admin
 // cannot disable their own account (nobody could enable it again).
-func (h *Handlers) DisableUser(ctx context.Context, cmd DisableUser, meta events.Metadata) (res UserResult, err error) {
-	defer func() { h.done("disable_user", err) }()
+func (h *Handlers) handleDisableUser(ctx context.Context, cmd DisableUser, meta events.Metadata) (res UserResult, err error) {
 	if meta.Actor == cmd.UserID {
 		return UserResult{}, ErrDisableSelf
 	}
@@ -44,9 +43,8 @@ type EnableUser struct {
 	UserID string
 }
 
-// EnableUser records it; an enabled account stays as it is.
-func (h *Handlers) EnableUser(ctx context.Context, cmd EnableUser, meta events.Metadata) (res UserResult, err error) {
-	defer func() { h.done("enable_user", err) }()
+// handleEnableUser records it; an enabled account stays as it is.
+func (h *Handlers) handleEnableUser(ctx context.Context, cmd EnableUser, meta events.Metadata) (res UserResult, err error) {
 	out, err := update(ctx, h, h.users, events.UserStream(cmd.UserID), nil, h.stamp(meta), func(u User) ([]events.Payload, error) {
 		return u.setDisabled(false)
 	})

@@ -12,9 +12,8 @@ type EndSession struct {
 	UserID, SessionID string
 }
 
-// EndSession revokes the session; another user's session is not found.
-func (h *Handlers) EndSession(ctx context.Context, cmd EndSession, meta events.Metadata) (res Result, err error) {
-	defer func() { h.done("end_session", err) }()
+// handleEndSession revokes the session; another user's session is not found.
+func (h *Handlers) handleEndSession(ctx context.Context, cmd EndSession, meta events.Metadata) (res Result, err error) {
 	return h.endSession(ctx, cmd.UserID, cmd.SessionID, events.SessionRevoked, h.stamp(meta))
 }
 
@@ -30,10 +29,9 @@ type EndOtherSessions struct {
 	UserID, KeepSessionID string
 }
 
-// EndOtherSessions ends them one by one; the first failure stops it (what
+// handleEndOtherSessions ends them one by one; the first failure stops it (what
 // ended stays ended).
-func (h *Handlers) EndOtherSessions(ctx context.Context, cmd EndOtherSessions, meta events.Metadata) (res Result, err error) {
-	defer func() { h.done("end_other_sessions", err) }()
+func (h *Handlers) handleEndOtherSessions(ctx context.Context, cmd EndOtherSessions, meta events.Metadata) (res Result, err error) {
 	pos, err := h.endOtherSessions(ctx, cmd.UserID, cmd.KeepSessionID, events.SessionRevoked, h.stamp(meta))
 	return Result{Position: pos}, err
 }
@@ -56,11 +54,10 @@ func (h *Handlers) endOtherSessions(ctx context.Context, userID, keep, reason st
 	return last, nil
 }
 
-// FinishSessionEnd appends the session.ended a session is due because its
+// handleFinishSessionEnd appends the session.ended a session is due because its
 // account ended it (a password change, the account disabled) when the
 // process that recorded the cause stopped before ending it. A session that
 // has ended meanwhile stays as it is, so replicas may repeat it.
-func (h *Handlers) FinishSessionEnd(ctx context.Context, userID, sessionID, reason string, meta events.Metadata) (res Result, err error) {
-	defer func() { h.done("finish_session_end", err) }()
+func (h *Handlers) handleFinishSessionEnd(ctx context.Context, userID, sessionID, reason string, meta events.Metadata) (res Result, err error) {
 	return h.endSession(ctx, userID, sessionID, reason, h.stamp(meta))
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/accountd/accountd/events"
 	"github.com/accountd/accountd/internal/devices"
+	"github.com/accountd/accountd/internal/lru"
 	"github.com/accountd/accountd/internal/password"
 	"github.com/accountd/accountd/internal/picture"
 	"github.com/accountd/accountd/internal/ratelimit"
@@ -91,8 +92,9 @@ type Observer interface {
 
 // Metrics counts what commands do; nil counts nothing.
 type Metrics interface {
-	// Command records one command's outcome: "ok", or an error kind.
-	Command(name, outcome string)
+	// Command records one command's outcome ("ok", or an error kind) and
+	// how long it took.
+	Command(name, outcome string, took time.Duration)
 	// Conflict records a lost race for a stream of category.
 	Conflict(category string)
 	// Throttled records a refused sign-in attempt.
@@ -307,8 +309,8 @@ type Handlers struct {
 	tokens       *repository[Tokens]
 	credentials  *repository[ServiceCredentials]
 	inboxes      *repository[Inbox]
-	pictures     *repository[struct{}] // nothing is folded: pictures are appended and read by revision
-	pictureCache *byteCache
+	pictures     *repository[struct{}]      // nothing is folded: pictures are appended and read by revision
+	pictureCache *lru.Cache[string, []byte] // by content hash; this process's own, harmless: pictures never change
 	picturePolicy
 	tokenPolicy  tokenPolicy
 	directory    Directory
@@ -330,6 +332,7 @@ type Handlers struct {
 	configuredAdmins []ConfiguredAdmin
 	admins           *repository[ConfiguredAdmins]
 	settled          *settledAdmins
+	roles            *repository[RoleHolders]
 }
 
 // New builds the handlers.
@@ -360,7 +363,7 @@ func New(cfg Config) (*Handlers, error) {
 		credentials:  newRepository(cfg.Log, foldCredentials, cfg.CacheSize),
 		inboxes:      newRepository(cfg.Log, foldInbox, cfg.CacheSize),
 		pictures:     newRepository(cfg.Log, func(s struct{}, _ events.Recorded) struct{} { return s }, 1),
-		pictureCache: newByteCache(32 << 20),
+		pictureCache: lru.New[string, []byte](32<<20, func(b []byte) int { return len(b) }),
 		picturePolicy: picturePolicy{
 			uploads: newLimit(cfg.Limits, LimitPictureUpload, cfg.PictureUploadLimit),
 			gate:    picture.NewGate(cfg.PictureDecodes, cfg.PictureQueueWait),
@@ -391,6 +394,7 @@ func New(cfg Config) (*Handlers, error) {
 		configuredAdmins: cfg.ConfiguredAdmins,
 		admins:           newRepository(cfg.Log, foldConfiguredAdmins, 1),
 		settled:          &settledAdmins{},
+		roles:            newRepository(cfg.Log, foldRoleHolders, len(grantable)),
 	}, nil
 }
 
@@ -432,11 +436,6 @@ func (h *Handlers) stamp(meta events.Metadata) events.Metadata {
 	return meta
 }
 
-// done records a command's outcome in the metrics.
-func (h *Handlers) done(name string, err error) {
-	h.metrics.Command(name, outcomeOf(err))
-}
-
 func outcomeOf(err error) string {
 	var ve *ValidationError
 	var te *ThrottledError
@@ -472,6 +471,6 @@ func (noDirectory) Admins() []string                            { return nil }
 
 type noMetrics struct{}
 
-func (noMetrics) Command(string, string) {}
-func (noMetrics) Conflict(string)        {}
-func (noMetrics) Throttled(string)       {}
+func (noMetrics) Command(string, string, time.Duration) {}
+func (noMetrics) Conflict(string)                       {}
+func (noMetrics) Throttled(string)                      {}

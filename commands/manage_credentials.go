@@ -23,9 +23,8 @@ type CredentialResult struct {
 	Result
 }
 
-// CreateCredential records a new credential (its secret sealed in the log).
-func (h *Handlers) CreateCredential(ctx context.Context, cmd CreateCredential, meta events.Metadata) (res CredentialResult, err error) {
-	defer func() { h.done("create_credential", err) }()
+// handleCreateCredential records a new credential (its secret sealed in the log).
+func (h *Handlers) handleCreateCredential(ctx context.Context, cmd CreateCredential, meta events.Metadata) (res CredentialResult, err error) {
 	meta = h.stamp(meta)
 	spec, vs := validCredential(cmd.Spec, true, meta.Time)
 	if err := invalid(vs); err != nil {
@@ -48,9 +47,8 @@ type UpdateCredential struct {
 	Spec                 CredentialSpec
 }
 
-// UpdateCredential records the fields that change.
-func (h *Handlers) UpdateCredential(ctx context.Context, cmd UpdateCredential, meta events.Metadata) (res CredentialResult, err error) {
-	defer func() { h.done("update_credential", err) }()
+// handleUpdateCredential records the fields that change.
+func (h *Handlers) handleUpdateCredential(ctx context.Context, cmd UpdateCredential, meta events.Metadata) (res CredentialResult, err error) {
 	meta = h.stamp(meta)
 	spec, vs := validCredential(cmd.Spec, false, meta.Time)
 	if err := invalid(vs); err != nil {
@@ -71,9 +69,8 @@ type DeleteCredential struct {
 	UserID, CredentialID string
 }
 
-// DeleteCredential records the removal.
-func (h *Handlers) DeleteCredential(ctx context.Context, cmd DeleteCredential, meta events.Metadata) (res Result, err error) {
-	defer func() { h.done("delete_credential", err) }()
+// handleDeleteCredential records the removal.
+func (h *Handlers) handleDeleteCredential(ctx context.Context, cmd DeleteCredential, meta events.Metadata) (res Result, err error) {
 	out, err := update(ctx, h, h.credentials, events.CredentialsStream(cmd.UserID), nil, h.stamp(meta), func(cs ServiceCredentials) ([]events.Payload, error) {
 		return cs.delete(cmd.UserID, cmd.CredentialID)
 	})
@@ -95,10 +92,9 @@ type Revealed struct {
 	Result
 }
 
-// RevealCredential checks the password (throttled like a sign-in), records
+// handleRevealCredential checks the password (throttled like a sign-in), records
 // the reveal for the audit log, then returns the secret.
-func (h *Handlers) RevealCredential(ctx context.Context, cmd RevealCredential, meta events.Metadata) (res Revealed, err error) {
-	defer func() { h.done("reveal_credential", err) }()
+func (h *Handlers) handleRevealCredential(ctx context.Context, cmd RevealCredential, meta events.Metadata) (res Revealed, err error) {
 	if cmd.CurrentPassword == "" && !cmd.Confirmed {
 		return Revealed{}, invalid([]validate.Violation{{Field: "current_password", Code: "request.required"}})
 	}

@@ -10,13 +10,12 @@ import (
 	"github.com/accountd/accountd/internal/notices"
 )
 
-// Notify raises a notification for a user, once per cause: raising it
+// handleNotify raises a notification for a user, once per cause: raising it
 // again (a redelivered event, a reminder job run twice) changes nothing.
 // The e-mail, when the category goes to e-mail and the account has an
 // address, is rendered now in the user's language and kept, sealed, with
 // the notification: the outbox sends what was decided here.
-func (h *Handlers) Notify(ctx context.Context, userID string, n Raise, meta events.Metadata) (res Result, err error) {
-	defer func() { h.done("notify", err) }()
+func (h *Handlers) handleNotify(ctx context.Context, userID string, n Raise, meta events.Metadata) (res Result, err error) {
 	stream := events.InboxStream(userID)
 	in, _, err := h.inboxes.load(ctx, stream, false)
 	if err != nil {
@@ -76,9 +75,8 @@ type SetNotificationPreferences struct {
 	Preferences
 }
 
-// SetNotificationPreferences records them; the same again changes nothing.
-func (h *Handlers) SetNotificationPreferences(ctx context.Context, cmd SetNotificationPreferences, meta events.Metadata) (res Preferences, err error) {
-	defer func() { h.done("set_notification_preferences", err) }()
+// handleSetNotificationPreferences records them; the same again changes nothing.
+func (h *Handlers) handleSetNotificationPreferences(ctx context.Context, cmd SetNotificationPreferences, meta events.Metadata) (res Preferences, err error) {
 	prefs, vs := validPreferences(cmd.Preferences)
 	if err := invalid(vs); err != nil {
 		return Preferences{}, err
@@ -122,9 +120,8 @@ type MarkNotificationsRead struct {
 	All    bool
 }
 
-// MarkNotificationsRead records it; an unknown id is not found.
-func (h *Handlers) MarkNotificationsRead(ctx context.Context, cmd MarkNotificationsRead, meta events.Metadata) (res Result, err error) {
-	defer func() { h.done("mark_notifications_read", err) }()
+// handleMarkNotificationsRead records it; an unknown id is not found.
+func (h *Handlers) handleMarkNotificationsRead(ctx context.Context, cmd MarkNotificationsRead, meta events.Metadata) (res Result, err error) {
 	meta = h.stamp(meta)
 	out, err := update(ctx, h, h.inboxes, events.InboxStream(cmd.UserID), nil, meta, func(in Inbox) ([]events.Payload, error) {
 		if cmd.All {
@@ -143,9 +140,8 @@ func (h *Handlers) MarkNotificationsRead(ctx context.Context, cmd MarkNotificati
 	return Result{Revision: out.Revision, Position: out.Position}, err
 }
 
-// NoteEmailed records that the outbox sent a notification's e-mail.
-func (h *Handlers) NoteEmailed(ctx context.Context, userID, notificationID string, meta events.Metadata) (err error) {
-	defer func() { h.done("note_emailed", err) }()
+// handleNoteEmailed records that the outbox sent a notification's e-mail.
+func (h *Handlers) handleNoteEmailed(ctx context.Context, userID, notificationID string, meta events.Metadata) (err error) {
 	meta = h.stamp(meta)
 	meta.Actor = events.ActorSystem
 	_, err = update(ctx, h, h.inboxes, events.InboxStream(userID), nil, meta, func(in Inbox) ([]events.Payload, error) {

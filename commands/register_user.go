@@ -23,10 +23,9 @@ type UserResult struct {
 	Result
 }
 
-// RegisterUser validates, reserves the username, and opens the user stream.
+// handleRegisterUser validates, reserves the username, and opens the user stream.
 // If opening the stream fails, the reservation is released again.
-func (h *Handlers) RegisterUser(ctx context.Context, cmd RegisterUser, meta events.Metadata) (res UserResult, err error) {
-	defer func() { h.done("register_user", err) }()
+func (h *Handlers) handleRegisterUser(ctx context.Context, cmd RegisterUser, meta events.Metadata) (res UserResult, err error) {
 	vs := validate.Username("username", cmd.Username)
 	vs = append(vs, validate.Password("password", cmd.Password, cmd.Username)...)
 	profile, pvs := validateProfile(cmd.Profile)

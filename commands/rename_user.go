@@ -14,11 +14,10 @@ type RenameUser struct {
 	IfMatch     *uint64
 }
 
-// RenameUser claims the new name, renames the account, then releases the
+// handleRenameUser claims the new name, renames the account, then releases the
 // old name, so the old name is free for others once the rename succeeds.
 // If the rename itself fails, the new claim is released again.
-func (h *Handlers) RenameUser(ctx context.Context, cmd RenameUser, meta events.Metadata) (res UserResult, err error) {
-	defer func() { h.done("rename_user", err) }()
+func (h *Handlers) handleRenameUser(ctx context.Context, cmd RenameUser, meta events.Metadata) (res UserResult, err error) {
 	if err := invalid(validate.Username("username", cmd.NewUsername)); err != nil {
 		return UserResult{}, err
 	}

@@ -17,10 +17,9 @@ type RevokeTokens struct {
 // maxReported bounds one report.
 const maxReported = 100
 
-// RevokeTokens revokes what it can; malformed and unknown tokens are
+// handleRevokeTokens revokes what it can; malformed and unknown tokens are
 // skipped. Tokens revoked this way stay listed, marked revoked.
-func (h *Handlers) RevokeTokens(ctx context.Context, cmd RevokeTokens, meta events.Metadata) (err error) {
-	defer func() { h.done("revoke_tokens", err) }()
+func (h *Handlers) handleRevokeTokens(ctx context.Context, cmd RevokeTokens, meta events.Metadata) (err error) {
 	meta = h.stamp(meta)
 	meta.Actor = events.ActorAnonymous
 	for i, t := range cmd.Tokens {
@@ -51,9 +50,8 @@ type ReportTokenReuse struct {
 	ClientIP string
 }
 
-// ReportTokenReuse records the reuse once per token.
-func (h *Handlers) ReportTokenReuse(ctx context.Context, cmd ReportTokenReuse, meta events.Metadata) (err error) {
-	defer func() { h.done("report_token_reuse", err) }()
+// handleReportTokenReuse records the reuse once per token.
+func (h *Handlers) handleReportTokenReuse(ctx context.Context, cmd ReportTokenReuse, meta events.Metadata) (err error) {
 	userID, _, ok := h.directory.TokenByDigest(cmd.Digest)
 	if !ok {
 		return nil

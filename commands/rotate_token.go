@@ -20,9 +20,8 @@ type RotateToken struct {
 	Actor     Actor // a token rotates only tokens within its reach
 }
 
-// RotateToken returns the new secret, shown this once.
-func (h *Handlers) RotateToken(ctx context.Context, cmd RotateToken, meta events.Metadata) (res IssuedToken, err error) {
-	defer func() { h.done("rotate_token", err) }()
+// handleRotateToken returns the new secret, shown this once.
+func (h *Handlers) handleRotateToken(ctx context.Context, cmd RotateToken, meta events.Metadata) (res IssuedToken, err error) {
 	meta = h.stamp(meta)
 	if cmd.ExpiresAt != nil {
 		if err := invalid(h.tokenPolicy.validExpiry("expires_at", *cmd.ExpiresAt, meta.Time)); err != nil {

@@ -1,11 +1,9 @@
 package commands
 
 import (
-	"container/list"
 	"context"
 	"encoding/base64"
 	"errors"
-	"sync"
 	"time"
 
 	"github.com/accountd/accountd/events"
@@ -48,7 +46,7 @@ func (h *Handlers) PictureGate() *picture.Gate { return h.picturePolicy.gate }
 // first); they are stored again.
 var errPictureOutrun = errors.New("picture stored before the truncation point")
 
-// SetPicture checks and re-encodes the upload (picture.Process: its errors
+// handleSetPicture checks and re-encodes the upload (picture.Process: its errors
 // say what is wrong), stores the bytes, sealed, in the user's pictures
 // stream, then makes them current. The same picture again changes nothing.
 //
@@ -61,8 +59,7 @@ var errPictureOutrun = errors.New("picture stored before the truncation point")
 // the user's state says from which revision (User.PictureKeepFrom), and
 // the stream is truncated there after each change, so an account's stored
 // pictures stay bounded however often it uploads.
-func (h *Handlers) SetPicture(ctx context.Context, cmd SetPicture, meta events.Metadata) (res PictureResult, err error) {
-	defer func() { h.done("set_picture", err) }()
+func (h *Handlers) handleSetPicture(ctx context.Context, cmd SetPicture, meta events.Metadata) (res PictureResult, err error) {
 	p, err := h.processPicture(ctx, cmd, meta)
 	if err != nil {
 		return PictureResult{}, err
@@ -86,7 +83,7 @@ func (h *Handlers) SetPicture(ctx context.Context, cmd SetPicture, meta events.M
 				return PictureResult{}, err
 			}
 			revision = stored.Revision
-			h.pictureCache.put(p.SHA256, p.Data)
+			h.pictureCache.Put(p.SHA256, p.Data)
 		}
 		out, err := update(ctx, h, h.users, stream, nil, meta, func(u User) ([]events.Payload, error) {
 			if !u.Exists() {
@@ -157,9 +154,8 @@ type RemovePicture struct {
 	UserID string
 }
 
-// RemovePicture records the removal; no picture changes nothing.
-func (h *Handlers) RemovePicture(ctx context.Context, cmd RemovePicture, meta events.Metadata) (res UserResult, err error) {
-	defer func() { h.done("remove_picture", err) }()
+// handleRemovePicture records the removal; no picture changes nothing.
+func (h *Handlers) handleRemovePicture(ctx context.Context, cmd RemovePicture, meta events.Metadata) (res UserResult, err error) {
 	out, err := update(ctx, h, h.users, events.UserStream(cmd.UserID), nil, h.stamp(meta), func(u User) ([]events.Payload, error) {
 		if !u.Exists() {
 			return nil, ErrUserNotFound
@@ -176,7 +172,7 @@ func (h *Handlers) RemovePicture(ctx context.Context, cmd RemovePicture, meta ev
 // their pictures stream: it reads that one event (the sealed log opens it),
 // or a cache of recent pictures.
 func (h *Handlers) ReadPicture(ctx context.Context, userID string, revision uint64, sha string) ([]byte, error) {
-	if b, ok := h.pictureCache.get(sha); ok {
+	if b, ok := h.pictureCache.Get(sha); ok {
 		return b, nil
 	}
 	recs, err := h.log.ReadStream(ctx, events.PicturesStream(userID), Version(revision)-1)
@@ -192,64 +188,8 @@ func (h *Handlers) ReadPicture(ctx context.Context, userID string, revision uint
 		if err != nil {
 			return nil, err
 		}
-		h.pictureCache.put(sha, b)
+		h.pictureCache.Put(sha, b)
 		return b, nil
 	}
 	return nil, ErrPictureNotFound
-}
-
-// byteCache keeps recently served pictures, up to a total size.
-type byteCache struct {
-	mu      sync.Mutex
-	limit   int
-	size    int
-	order   *list.List
-	entries map[string]*list.Element
-}
-
-type byteEntry struct {
-	key  string
-	data []byte
-}
-
-func newByteCache(limit int) *byteCache {
-	return &byteCache{limit: limit, order: list.New(), entries: map[string]*list.Element{}}
-}
-
-func (c *byteCache) get(key string) ([]byte, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if el, ok := c.entries[key]; ok {
-		c.order.MoveToFront(el)
-		return el.Value.(*byteEntry).data, true
-	}
-	return nil, false
-}
-
-func (c *byteCache) put(key string, data []byte) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if _, ok := c.entries[key]; ok || len(data) > c.limit {
-		return
-	}
-	c.entries[key] = c.order.PushFront(&byteEntry{key: key, data: data})
-	c.size += len(data)
-	for c.size > c.limit {
-		old := c.order.Back()
-		c.order.Remove(old)
-		e := old.Value.(*byteEntry)
-		delete(c.entries, e.key)
-		c.size -= len(e.data)
-	}
-}
-
-// drop forgets a picture (its account was deleted).
-func (c *byteCache) drop(key string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if el, ok := c.entries[key]; ok {
-		c.order.Remove(el)
-		delete(c.entries, key)
-		c.size -= len(el.Value.(*byteEntry).data)
-	}
 }

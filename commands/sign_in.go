@@ -246,10 +246,9 @@ func (h *Handlers) accountNamed(ctx context.Context, name string) (User, error) 
 	return u, nil
 }
 
-// SignIn checks the password and starts a session. Whether the name exists
+// handleSignIn checks the password and starts a session. Whether the name exists
 // or the password is wrong, the answer (and its timing) is the same.
-func (h *Handlers) SignIn(ctx context.Context, cmd SignIn, meta events.Metadata) (res SignedIn, err error) {
-	defer func() { h.done("sign_in", err) }()
+func (h *Handlers) handleSignIn(ctx context.Context, cmd SignIn, meta events.Metadata) (res SignedIn, err error) {
 	var vs []validate.Violation
 	if cmd.Username == "" {
 		vs = append(vs, validate.Violation{Field: "username", Code: "request.required"})

@@ -12,8 +12,7 @@ type SignOut struct {
 	SessionID string
 }
 
-// SignOut ends the session; ending an ended session changes nothing.
-func (h *Handlers) SignOut(ctx context.Context, cmd SignOut, meta events.Metadata) (res Result, err error) {
-	defer func() { h.done("sign_out", err) }()
+// handleSignOut ends the session; ending an ended session changes nothing.
+func (h *Handlers) handleSignOut(ctx context.Context, cmd SignOut, meta events.Metadata) (res Result, err error) {
 	return h.endSession(ctx, cmd.UserID, cmd.SessionID, events.SessionSignedOut, h.stamp(meta))
 }

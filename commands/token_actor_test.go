@@ -327,7 +327,10 @@ type outcomes struct {
 	got []string
 }
 
-func (o *outcomes) Command(name, outcome string) {
+func (o *outcomes) Command(name, outcome string, took time.Duration) {
+	if took <= 0 {
+		panic("a command measured as taking no time")
+	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.got = append(o.got, name+":"+outcome)

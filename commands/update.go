@@ -1,14 +1,13 @@
 package commands
 
 import (
-	"container/list"
 	"context"
 	"errors"
 	"math/rand/v2"
-	"sync"
 	"time"
 
 	"github.com/accountd/accountd/events"
+	"github.com/accountd/accountd/internal/lru"
 	"github.com/accountd/accountd/internal/ratelimit"
 )
 
@@ -116,28 +115,25 @@ func pause(ctx context.Context, attempt int) {
 }
 
 // repository loads aggregate state by folding a stream's events, keeping a
-// bounded cache so that a load reads only the events it has not seen.
+// bounded cache so that a load reads only the events it has not seen. The
+// cache is this process's own and harmless with replicas: a decision on
+// cached state counts only if its append at that revision succeeds.
 type repository[S any] struct {
 	log  EventLog
 	fold func(S, events.Recorded) S
 	// locks let writers of one stream in this process take turns, so they
 	// queue instead of racing each other through the event store.
 	locks *ratelimit.Locks
-
-	mu       sync.Mutex
-	capacity int
-	order    *list.List // front: most recently used
-	entries  map[string]*list.Element
+	cache *lru.Cache[string, cached[S]]
 }
 
 type cached[S any] struct {
-	stream  string
 	state   S
 	version Version
 }
 
 func newRepository[S any](log EventLog, fold func(S, events.Recorded) S, capacity int) *repository[S] {
-	return &repository[S]{log: log, fold: fold, locks: ratelimit.NewLocks(), capacity: max(capacity, 1), order: list.New(), entries: map[string]*list.Element{}}
+	return &repository[S]{log: log, fold: fold, locks: ratelimit.NewLocks(), cache: lru.New[string, cached[S]](capacity, nil)}
 }
 
 // load returns the stream's state and version (NoStream if it has no
@@ -161,41 +157,18 @@ func (r *repository[S]) load(ctx context.Context, stream string, fresh bool) (S,
 }
 
 func (r *repository[S]) get(stream string) (S, Version, bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if el, ok := r.entries[stream]; ok {
-		r.order.MoveToFront(el)
-		c := el.Value.(*cached[S])
+	if c, ok := r.cache.Get(stream); ok {
 		return c.state, c.version, true
 	}
 	var zero S
 	return zero, NoStream, false
 }
 
+// put caches the state unless a later one is cached already.
 func (r *repository[S]) put(stream string, state S, version Version) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if el, ok := r.entries[stream]; ok {
-		c := el.Value.(*cached[S])
-		if version >= c.version {
-			c.state, c.version = state, version
-		}
-		r.order.MoveToFront(el)
-		return
-	}
-	r.entries[stream] = r.order.PushFront(&cached[S]{stream: stream, state: state, version: version})
-	for r.order.Len() > r.capacity {
-		oldest := r.order.Back()
-		r.order.Remove(oldest)
-		delete(r.entries, oldest.Value.(*cached[S]).stream)
-	}
+	r.cache.Update(stream, func(old cached[S], ok bool) (cached[S], bool) {
+		return cached[S]{state: state, version: version}, !ok || version >= old.version
+	})
 }
 
-func (r *repository[S]) forget(stream string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if el, ok := r.entries[stream]; ok {
-		r.order.Remove(el)
-		delete(r.entries, stream)
-	}
-}
+func (r *repository[S]) forget(stream string) { r.cache.Remove(stream) }

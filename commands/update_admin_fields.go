@@ -23,9 +23,8 @@ const (
 	DepartmentMaxLength = 128
 )
 
-// UpdateAdminFields records the fields that actually change.
-func (h *Handlers) UpdateAdminFields(ctx context.Context, cmd UpdateAdminFields, meta events.Metadata) (res UserResult, err error) {
-	defer func() { h.done("update_admin_fields", err) }()
+// handleUpdateAdminFields records the fields that actually change.
+func (h *Handlers) handleUpdateAdminFields(ctx context.Context, cmd UpdateAdminFields, meta events.Metadata) (res UserResult, err error) {
 	if err := invalid(validAdminFields(cmd)); err != nil {
 		return UserResult{}, err
 	}

@@ -74,10 +74,9 @@ func CheckProfile(change ProfileChange) error {
 	return invalid(vs)
 }
 
-// UpdateProfile records the fields that actually change; an update that
+// handleUpdateProfile records the fields that actually change; an update that
 // changes nothing writes nothing.
-func (h *Handlers) UpdateProfile(ctx context.Context, cmd UpdateProfile, meta events.Metadata) (res UserResult, err error) {
-	defer func() { h.done("update_profile", err) }()
+func (h *Handlers) handleUpdateProfile(ctx context.Context, cmd UpdateProfile, meta events.Metadata) (res UserResult, err error) {
 	change, vs := validateProfile(cmd.Change)
 	if err := invalid(vs); err != nil {
 		return UserResult{}, err

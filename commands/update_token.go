@@ -19,9 +19,8 @@ type TokenResult struct {
 	Result
 }
 
-// UpdateToken records the settings that change.
-func (h *Handlers) UpdateToken(ctx context.Context, cmd UpdateToken, meta events.Metadata) (res TokenResult, err error) {
-	defer func() { h.done("update_token", err) }()
+// handleUpdateToken records the settings that change.
+func (h *Handlers) handleUpdateToken(ctx context.Context, cmd UpdateToken, meta events.Metadata) (res TokenResult, err error) {
 	c := cmd.Change
 	var vs = validTitleIfSet(c.Title)
 	if c.AllowedIPs != nil {

@@ -46,6 +46,10 @@ const (
 	NotificationEmailFailed    = "notification.email_failed"
 
 	ConfiguredAdminResolved = "config.admin_resolved"
+
+	RoleHoldersFound = "role.holders_found"
+	RoleGranted      = "role.granted"
+	RoleRevoked      = "role.revoked"
 )
 
 // Types lists every event type the service knows, in a stable order.
@@ -61,6 +65,7 @@ func Types() []string {
 		NotificationPreferencesSet, NotificationRaised, NotificationsRead, NotificationEmailed,
 		NotificationEmailFailed,
 		ConfiguredAdminResolved,
+		RoleHoldersFound, RoleGranted, RoleRevoked,
 	}
 }
 
@@ -136,6 +141,12 @@ func Decode(eventType string, data []byte) (Payload, error) {
 		return decodeAs[NotificationEmailFailedV1](eventType, data)
 	case ConfiguredAdminResolved:
 		return decodeAs[ConfiguredAdminResolvedV1](eventType, data)
+	case RoleHoldersFound:
+		return decodeAs[RoleHoldersFoundV1](eventType, data)
+	case RoleGranted:
+		return decodeAs[RoleGrantedV1](eventType, data)
+	case RoleRevoked:
+		return decodeAs[RoleRevokedV1](eventType, data)
 	}
 	return nil, &UndecodableError{Type: eventType, Err: errUnknownType}
 }

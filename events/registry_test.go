@@ -48,6 +48,9 @@ func TestRegistryRoundTrips(t *testing.T) {
 		NotificationEmailed:        NotificationEmailedV1{UserID: "u", NotificationID: "n"},
 		NotificationEmailFailed:    NotificationEmailFailedV1{UserID: "u", NotificationID: "n", Attempt: 1, Error: "e", RetryAt: time.Date(2026, 12, 1, 0, 1, 0, 0, time.UTC)},
 		ConfiguredAdminResolved:    ConfiguredAdminResolvedV1{ConfiguredAs: "margaret", UserID: "u"},
+		RoleHoldersFound:           RoleHoldersFoundV1{Role: RoleAdmin, UserIDs: []string{"u", "v"}},
+		RoleGranted:                RoleGrantedV1{Role: RoleAdmin, UserID: "u"},
+		RoleRevoked:                RoleRevokedV1{Role: RoleAdmin, UserID: "u", Reason: RoleLeftDeleted},
 	}
 	for _, typ := range Types() {
 		t.Run(typ, func(t *testing.T) {

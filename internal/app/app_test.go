@@ -189,7 +189,7 @@ func TestMetricsAreExposed(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, name := range []string{
-		metrics.HTTPRequests, metrics.HTTPDuration, metrics.Commands, metrics.SignInThrottled,
+		metrics.HTTPRequests, metrics.HTTPDuration, metrics.Commands, metrics.CommandDuration, metrics.SignInThrottled,
 		metrics.RelayLagEvents, metrics.RelayLagSeconds, metrics.ProjectorLagEvents, metrics.ProjectorLagSeconds,
 		metrics.PrincipalsLagEvents, metrics.PrincipalsLagSeconds, metrics.Sessions,
 	} {

@@ -7,7 +7,6 @@ package keystore
 
 import (
 	"bytes"
-	"container/list"
 	"context"
 	"crypto/aes"
 	"crypto/cipher"
@@ -19,7 +18,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"go.mongodb.org/mongo-driver/bson"
@@ -27,6 +25,7 @@ import (
 	"go.mongodb.org/mongo-driver/mongo/options"
 
 	"github.com/accountd/accountd/events"
+	"github.com/accountd/accountd/internal/lru"
 )
 
 // Collection holds the wrapped data keys.
@@ -41,16 +40,12 @@ type Store struct {
 	master cipher.AEAD
 	secret []byte // the secret key itself, only to derive the keys of other purposes (Derive)
 
-	mu      sync.Mutex
-	cache   map[string]*list.Element // owner -> entry; a destroyed key caches as nil
-	order   *list.List
-	maxKeys int
+	cache *lru.Cache[string, cached] // by owner; a destroyed key caches as nil
 }
 
 type cached struct {
-	owner string
-	key   cipher.AEAD // nil: destroyed
-	read  time.Time   // when it was read from the database
+	key  cipher.AEAD // nil: destroyed
+	read time.Time   // when it was read from the database
 }
 
 // recheckAfter: a live key cached longer than this is read again, so a key
@@ -71,7 +66,7 @@ func New(db *mongo.Database, master []byte) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("secret key: %w", err)
 	}
-	return &Store{coll: db.Collection(Collection), master: aead, secret: bytes.Clone(master), cache: map[string]*list.Element{}, order: list.New(), maxKeys: 100_000}, nil
+	return &Store{coll: db.Collection(Collection), master: aead, secret: bytes.Clone(master), cache: lru.New[string, cached](100_000, nil)}, nil
 }
 
 func newAEAD(key []byte) (cipher.AEAD, error) {
@@ -159,33 +154,15 @@ func (s *Store) key(ctx context.Context, owner string, create bool) (cipher.AEAD
 var ErrNoKey = errors.New("no data key")
 
 func (s *Store) cached(owner string) (cipher.AEAD, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if el, ok := s.cache[owner]; ok {
-		c := el.Value.(*cached)
-		if c.key != nil && time.Since(c.read) > recheckAfter {
-			return nil, false // read again: destroyed elsewhere?
-		}
-		s.order.MoveToFront(el)
-		return c.key, true
+	c, ok := s.cache.Get(owner)
+	if !ok || (c.key != nil && time.Since(c.read) > recheckAfter) {
+		return nil, false // a live key is read again now and then: destroyed elsewhere?
 	}
-	return nil, false
+	return c.key, true
 }
 
 func (s *Store) remember(owner string, k cipher.AEAD) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if el, ok := s.cache[owner]; ok {
-		el.Value.(*cached).key, el.Value.(*cached).read = k, time.Now()
-		s.order.MoveToFront(el)
-		return
-	}
-	s.cache[owner] = s.order.PushFront(&cached{owner: owner, key: k, read: time.Now()})
-	for s.order.Len() > s.maxKeys {
-		old := s.order.Back()
-		s.order.Remove(old)
-		delete(s.cache, old.Value.(*cached).owner)
-	}
+	s.cache.Put(owner, cached{key: k, read: time.Now()})
 }
 
 // Destroy erases the owner's data key for good.
@@ -200,14 +177,7 @@ func (s *Store) Destroy(ctx context.Context, owner string) error {
 }
 
 // Forget drops a cached key: another process destroyed it.
-func (s *Store) Forget(owner string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if el, ok := s.cache[owner]; ok {
-		s.order.Remove(el)
-		delete(s.cache, owner)
-	}
-}
+func (s *Store) Forget(owner string) { s.cache.Remove(owner) }
 
 // Seal encrypts a value for owner with a fresh nonce, bound to aad.
 func (s *Store) Seal(ctx context.Context, owner, aad, value string) (string, error) {

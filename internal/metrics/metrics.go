@@ -20,6 +20,7 @@ type Metrics struct {
 	httpRequests                              *prometheus.CounterVec
 	httpDuration                              *prometheus.HistogramVec
 	commands                                  *prometheus.CounterVec
+	commandDuration                           *prometheus.HistogramVec
 	conflicts                                 *prometheus.CounterVec
 	throttled                                 *prometheus.CounterVec
 	parked                                    *prometheus.CounterVec
@@ -37,6 +38,7 @@ const (
 	HTTPRequests         = "accountd_http_requests_total"
 	HTTPDuration         = "accountd_http_request_duration_seconds"
 	Commands             = "accountd_commands_total"
+	CommandDuration      = "accountd_command_duration_seconds"
 	Conflicts            = "accountd_wrong_expected_version_retries_total"
 	SignInThrottled      = "accountd_signin_throttled_total"
 	ParkedEvents         = "accountd_parked_events_total"
@@ -63,6 +65,9 @@ func New() *Metrics {
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5}}, []string{"route", "method"}),
 		commands: prometheus.NewCounterVec(prometheus.CounterOpts{Name: Commands,
 			Help: "Commands by name and outcome (ok, invalid, conflict, not_found, denied, throttled, error)."}, []string{"command", "outcome"}),
+		commandDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: CommandDuration,
+			Help:    "Command latency by name, whatever the outcome.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5}}, []string{"command"}),
 		conflicts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: Conflicts,
 			Help: "Appends that lost a race for their stream and were decided again, by stream category."}, []string{"category"}),
 		throttled: prometheus.NewCounterVec(prometheus.CounterOpts{Name: SignInThrottled,
@@ -85,7 +90,7 @@ func New() *Metrics {
 		emails: prometheus.NewCounterVec(prometheus.CounterOpts{Name: Emails,
 			Help: "Attempts to send outbox e-mails, by notification kind and outcome (sent, failed, invalid)."}, []string{"kind", "outcome"}),
 	}
-	m.registry.MustRegister(m.httpRequests, m.httpDuration, m.commands, m.conflicts, m.throttled, m.parked, m.parkedNow,
+	m.registry.MustRegister(m.httpRequests, m.httpDuration, m.commands, m.commandDuration, m.conflicts, m.throttled, m.parked, m.parkedNow,
 		m.restarts, m.relayLagEvents, m.relayLagSeconds, m.projectorLagEvents, m.projectorLagSeconds,
 		m.principalsLagEvents, m.principalsLagSeconds, m.liveSessions, m.emails,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -104,9 +109,12 @@ func (m *Metrics) Request(route, method string, status int, elapsed time.Duratio
 }
 
 // Command, Conflict and Throttled implement commands.Metrics.
-func (m *Metrics) Command(name, outcome string) { m.commands.WithLabelValues(name, outcome).Inc() }
-func (m *Metrics) Conflict(category string)     { m.conflicts.WithLabelValues(category).Inc() }
-func (m *Metrics) Throttled(scope string)       { m.throttled.WithLabelValues(scope).Inc() }
+func (m *Metrics) Command(name, outcome string, took time.Duration) {
+	m.commands.WithLabelValues(name, outcome).Inc()
+	m.commandDuration.WithLabelValues(name).Observe(took.Seconds())
+}
+func (m *Metrics) Conflict(category string) { m.conflicts.WithLabelValues(category).Inc() }
+func (m *Metrics) Throttled(scope string)   { m.throttled.WithLabelValues(scope).Inc() }
 
 // Parked implements projector.Metrics.
 func (m *Metrics) Parked(projector string) { m.parked.WithLabelValues(projector).Inc() }

@@ -50,6 +50,9 @@ func templates(lang string) map[string]string {
 			"notification.emailed":         "Bildirim e-postayla gönderildi",
 			"notification.email_failed":    "Bildirim e-postası gönderilemedi; yeniden denenecek",
 			"config.admin_resolved":        "Yapılandırmadaki {configured_as} yöneticisi bu hesap olarak belirlendi",
+			"role.holders_found":           "{role} rolünün sahipleri kayıttan belirlendi",
+			"role.granted":                 "{role} rolü verildi",
+			"role.revoked":                 "{role} rolü geri alındı",
 		}
 	}
 	return map[string]string{
@@ -87,6 +90,9 @@ func templates(lang string) map[string]string {
 		"notification.emailed":         "Notification e-mailed",
 		"notification.email_failed":    "Notification e-mail not sent; it will be retried",
 		"config.admin_resolved":        "The configured admin {configured_as} was found to be this account",
+		"role.holders_found":           "Holders of role {role} found in the log",
+		"role.granted":                 "Role {role} granted",
+		"role.revoked":                 "Role {role} revoked",
 	}
 }
 
