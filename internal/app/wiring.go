@@ -526,13 +526,19 @@ func (a *App) guardIndex(ctx context.Context) error {
 			probes.probe(at, head)
 		}
 		pos, _ := a.Principals.Position()
-		staleness := probes.staleness(time.Now(), pos)
+		checked := time.Now()
+		staleness := probes.staleness(checked, pos)
 		st, _ := a.Supervisor.Of(componentPrincipals)
 		stale := !st.Running || staleness > a.cfg.TokenIndexMaxStaleness
 		if stale != a.Principals.Stale() {
 			a.log.Warn("credential index freshness changed", "stale", stale, "staleness_ms", staleness.Milliseconds(), "follower_running", st.Running, "err", err)
 		}
 		a.indexStaleness.Store(int64(staleness))
+		// The verdict holds only until the index would be too stale if it
+		// applied nothing more: a replica paused (or starved) longer
+		// answers requests before this check runs again, and must refuse
+		// them then rather than trust credentials revoked meanwhile.
+		a.Principals.SetFreshUntil(checked.Add(a.cfg.TokenIndexMaxStaleness - staleness))
 		a.Principals.SetStale(stale)
 	}
 	return every(ctx, indexProbeEvery, check)

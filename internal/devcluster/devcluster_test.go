@@ -26,7 +26,7 @@ import (
 
 // startCluster starts a cluster for one test, closed when it ends. Without
 // PostgreSQL the test is skipped, except in CI, where it fails.
-func startCluster(t *testing.T, ctx context.Context, opts devcluster.Options) *devcluster.Cluster {
+func startCluster(t testing.TB, ctx context.Context, opts devcluster.Options) *devcluster.Cluster {
 	t.Helper()
 	c, err := devcluster.Start(ctx, opts)
 	if errors.Is(err, devcluster.ErrNoPostgres) && os.Getenv("CI") != "true" {
@@ -42,7 +42,7 @@ func startCluster(t *testing.T, ctx context.Context, opts devcluster.Options) *d
 // buildFirst builds the binaries before the clock of a test starts: the
 // first build of accountd takes minutes on a small machine, later ones
 // seconds.
-func buildFirst(t *testing.T) {
+func buildFirst(t testing.TB) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
@@ -230,7 +230,7 @@ func anonymous(raw string) string {
 }
 
 // eventually retries f until it succeeds or ctx ends.
-func eventually(t *testing.T, ctx context.Context, f func() error) {
+func eventually(t testing.TB, ctx context.Context, f func() error) {
 	t.Helper()
 	for {
 		err := f()
@@ -266,7 +266,7 @@ func postOnce(ctx context.Context, url, body string, want int, out any) error {
 	return nil
 }
 
-func post(t *testing.T, ctx context.Context, url, body string, want int, out any) {
+func post(t testing.TB, ctx context.Context, url, body string, want int, out any) {
 	t.Helper()
 	if err := postOnce(ctx, url, body, want, out); err != nil {
 		t.Fatal(err)

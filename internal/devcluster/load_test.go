@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -48,40 +49,57 @@ const (
 // over profile updates, renames, token create/disable/delete and reads
 // sending X-Consistency-Token, checking each read against what was
 // acknowledged. A worker's requests are sequential, so its account's
-// acknowledged state is known exactly.
+// acknowledged state is known exactly, up to the writes whose outcome is
+// unknown (no answer, or a 5xx that may come after the write), which it
+// keeps as possible states.
 type load struct {
 	// target picks the base URL of a request (the proxy, or a replica).
 	target func() string
 	client *http.Client
 
 	mu       sync.Mutex
-	counts   map[string]int          // "op kind" -> n
-	failures []string                // the first few failures, for the log
-	accounts map[string]*loadAccount // by worker
-	writes   int                     // acknowledged writes
-	cancel   context.CancelFunc
+	counts   map[string]int       // "op kind" -> n
+	failures []string             // the first few failures, for the log
+	accounts map[int]*loadAccount // by worker
+	writes   int                  // acknowledged writes
+	stopping chan struct{}        // closed by stop: no new request
+	stopOnce sync.Once
 	done     sync.WaitGroup
 }
 
-// loadAccount is what a worker knows was acknowledged for its account.
+// loadAccount is what a worker knows of its account: what was
+// acknowledged, and what writes of unknown outcome may have done since.
 type loadAccount struct {
 	Username, Password, Session, FullName string
 	Tokens                                map[string]bool // id -> enabled
 	Consistency                           string          // the newest X-Consistency-Token
 	Base                                  string          // where it was last written
+
+	MaybeNames, MaybeUsernames []string        // unknown full-name and username writes since the last acknowledged one
+	MaybeGone, MaybeDisabled   map[string]bool // tokens an unknown delete or disable may have changed
+	MaybeExtraTokens           int             // unknown token creations
 }
 
-// startLoad starts workers sending requests to target() until stop. Each
-// request is bounded by its own timeout; ctx ends everything.
+// outcome of one request.
+type outcome int
+
+const (
+	acknowledged outcome = iota // the expected answer
+	notApplied                  // refused, or never sent: nothing changed
+	unknown                     // no answer, or one that may follow a write
+)
+
+// startLoad starts workers sending requests to target() until stop; ctx
+// ends everything (requests in flight included).
 func startLoad(t *testing.T, ctx context.Context, workers int, target func() string) *load {
 	t.Helper()
 	l := &load{
 		target:   target,
 		client:   &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: workers}},
 		counts:   map[string]int{},
-		accounts: map[string]*loadAccount{},
+		accounts: map[int]*loadAccount{},
+		stopping: make(chan struct{}),
 	}
-	ctx, l.cancel = context.WithCancel(ctx)
 	for i := range workers {
 		l.done.Add(1)
 		go func() { defer l.done.Done(); l.work(ctx, i) }()
@@ -90,17 +108,27 @@ func startLoad(t *testing.T, ctx context.Context, workers int, target func() str
 	return l
 }
 
-// stop ends the load and waits for the workers.
+// stop lets every worker finish its request in flight and waits for them,
+// so that every write is counted.
 func (l *load) stop() {
-	l.cancel()
+	l.stopOnce.Do(func() { close(l.stopping) })
 	l.done.Wait()
+}
+
+func (l *load) stopped(ctx context.Context) bool {
+	select {
+	case <-l.stopping:
+		return true
+	default:
+		return ctx.Err() != nil
+	}
 }
 
 func (l *load) count(op, kind, detail string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.counts[op+" "+kind]++
-	if kind != kindOK && kind != kindRetried && len(l.failures) < 20 {
+	if kind != kindOK && kind != kindRetried && kind != kindTimeout && len(l.failures) < 20 {
 		l.failures = append(l.failures, op+" "+kind+": "+detail)
 	}
 }
@@ -150,17 +178,15 @@ func (l *load) Report() string {
 	return b.String()
 }
 
-// Accounts are copies of the workers' acknowledged states.
+// Accounts are copies of the workers' states.
 func (l *load) Accounts() []loadAccount {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var out []loadAccount
 	for _, a := range l.accounts {
 		c := *a
-		c.Tokens = map[string]bool{}
-		for k, v := range a.Tokens {
-			c.Tokens[k] = v
-		}
+		c.Tokens, c.MaybeGone, c.MaybeDisabled = maps.Clone(a.Tokens), maps.Clone(a.MaybeGone), maps.Clone(a.MaybeDisabled)
+		c.MaybeNames, c.MaybeUsernames = slices.Clone(a.MaybeNames), slices.Clone(a.MaybeUsernames)
 		out = append(out, c)
 	}
 	return out
@@ -173,11 +199,12 @@ type loadAnswer struct {
 	body   []byte
 }
 
-// do sends one request to base. A closed connection (no answer at all, or
-// the proxy's 502 for one) is retried once, on whatever target() picks,
-// for idempotent requests, and for any request when nothing was sent
-// (connection refused), as the issue allows clients to.
-func (l *load) do(ctx context.Context, op, method, base, path, session, consistency string, body any, want int) (loadAnswer, string, bool) {
+// do sends one request to base and counts its outcome. A closed
+// connection (no answer at all, or the proxy's 502 for one) is retried
+// once, on whatever target() picks, for idempotent requests, and for any
+// request when nothing was sent (connection refused), as the issue allows
+// clients to.
+func (l *load) do(ctx context.Context, op, method, base, path, session, consistency string, body any, want int) (loadAnswer, string, outcome) {
 	idempotent := method != http.MethodPost
 	var a loadAnswer
 	var err error
@@ -191,28 +218,35 @@ func (l *load) do(ctx context.Context, op, method, base, path, session, consiste
 		if closed && attempt == 0 && (idempotent || nothingSent) && ctx.Err() == nil {
 			continue
 		}
-		if ctx.Err() != nil {
-			return a, "", false // the load stopped: not an outcome
-		}
 		kind := kindOK
 		if attempt > 0 {
 			kind = kindRetried
 		}
 		switch {
+		case ctx.Err() != nil:
+			return a, "", unknown // the test is ending: not an outcome
 		case err != nil:
 			l.count(op, kindUnavail, err.Error())
-			return a, "", false
+			if refused(err) {
+				return a, "", notApplied
+			}
+			return a, "", unknown
 		case a.status == want:
 			l.count(op, kind, "")
-			return a, base, true
+			return a, base, acknowledged
 		case a.status == http.StatusServiceUnavailable && bytes.Contains(a.body, []byte("consistency_timeout")):
 			l.count(op, kindTimeout, string(a.body))
-		case a.status == http.StatusBadGateway || a.status == http.StatusServiceUnavailable:
+			return a, "", notApplied
+		case a.status == http.StatusBadGateway && nothingSent:
 			l.count(op, kindUnavail, strconv.Itoa(a.status)+" "+string(a.body))
+			return a, "", notApplied
+		case a.status >= 500:
+			l.count(op, kindUnavail, strconv.Itoa(a.status)+" "+string(a.body))
+			return a, "", unknown
 		default:
 			l.count(op, kindUnexpected, strconv.Itoa(a.status)+" "+string(a.body))
+			return a, "", notApplied
 		}
-		return a, "", false
 	}
 }
 
@@ -254,66 +288,86 @@ func refused(err error) bool {
 }
 
 // work is one worker: an account of its own, then a loop of mixed
-// requests until ctx ends.
+// requests until the load stops.
 func (l *load) work(ctx context.Context, worker int) {
-	acc := &loadAccount{Username: "load" + randomHex(6), Password: "correct7horse" + randomHex(4), Tokens: map[string]bool{}}
-	for ctx.Err() == nil { // register until one is acknowledged
+	acc := &loadAccount{Username: "load" + randomHex(6), Password: "correct7horse" + randomHex(4),
+		Tokens: map[string]bool{}, MaybeGone: map[string]bool{}, MaybeDisabled: map[string]bool{}}
+	for !l.stopped(ctx) { // register until one is acknowledged
 		acc.FullName = "Ada " + randomHex(3)
-		a, base, ok := l.do(ctx, "register", http.MethodPost, l.target(), "/v1/users", "", "",
-			map[string]any{"username": acc.Username, "password": acc.Password, "full_name": acc.FullName}, http.StatusCreated)
-		if ok {
-			l.wrote(worker, acc, a.token, base)
+		a, base, out := l.do(ctx, "register", http.MethodPost, l.target(), "/v1/users", "",
+			"", map[string]any{"username": acc.Username, "password": acc.Password, "full_name": acc.FullName}, http.StatusCreated)
+		if out == acknowledged {
+			l.record(worker, acc, a.token, base, nil)
 			break
 		}
-		if a.status == http.StatusConflict { // a retried registration that had gone through
-			l.wrote(worker, acc, "", base)
-			break
+		if out == unknown { // it may exist: another name, to be sure
+			acc.Username = "load" + randomHex(6)
 		}
 		pause(ctx, 200*time.Millisecond)
 	}
-	// A replica other than the registering one learns of the account from
-	// the log a moment later: sign-in retries a few times.
-	for ctx.Err() == nil && acc.Session == "" {
-		a, _, ok := l.do(ctx, "sign-in", http.MethodPost, acc.Base, "/v1/sessions", "", "",
+	// Sign-in retries a few times: a replica other than the registering
+	// one learns of the account from the log a moment later.
+	for !l.stopped(ctx) && acc.Session == "" {
+		a, _, out := l.do(ctx, "sign-in", http.MethodPost, l.target(), "/v1/sessions", "", "",
 			map[string]any{"username": acc.Username, "password": acc.Password}, http.StatusCreated)
 		var s struct {
 			Token string `json:"token"`
 		}
-		if ok && json.Unmarshal(a.body, &s) == nil {
+		if out == acknowledged && json.Unmarshal(a.body, &s) == nil {
 			acc.Session = s.Token
+			// The other replicas' credential indexes learn of the session
+			// from the log, within their lag: a request there before that
+			// is 401 (see the report of issue 18's tests).
+			pause(ctx, time.Second)
 			break
 		}
 		pause(ctx, 300*time.Millisecond)
 	}
-	for i := 0; ctx.Err() == nil; i++ {
+	for i := 0; !l.stopped(ctx); i++ {
 		switch i % 6 {
 		case 0, 3: // a profile update
 			name := "Ada " + randomHex(3)
-			if a, base, ok := l.do(ctx, "update", http.MethodPatch, l.target(), "/v1/me", acc.Session, "", map[string]any{"full_name": name}, http.StatusOK); ok {
-				acc.FullName = name
-				l.wrote(worker, acc, a.token, base)
-			}
+			a, base, out := l.do(ctx, "update", http.MethodPatch, l.target(), "/v1/me", acc.Session, "", map[string]any{"full_name": name}, http.StatusOK)
+			l.record(worker, acc, a.token, base, func() {
+				switch out {
+				case acknowledged:
+					acc.FullName, acc.MaybeNames = name, nil
+				case unknown:
+					acc.MaybeNames = append(acc.MaybeNames, name)
+				}
+			})
 		case 1: // a token created, disabled, deleted (every other one kept)
-			a, base, ok := l.do(ctx, "token-create", http.MethodPost, l.target(), "/v1/me/tokens", acc.Session, "",
+			a, base, out := l.do(ctx, "token-create", http.MethodPost, l.target(), "/v1/me/tokens", acc.Session, "",
 				map[string]any{"title": "load", "scopes": []string{"profile:read"}, "expires_at": time.Now().Add(24 * time.Hour).Format(time.RFC3339)}, http.StatusCreated)
 			var tok struct {
 				ID string `json:"id"`
 			}
-			if !ok || json.Unmarshal(a.body, &tok) != nil {
+			if out == unknown {
+				l.record(worker, acc, "", "", func() { acc.MaybeExtraTokens++ })
+			}
+			if out != acknowledged || json.Unmarshal(a.body, &tok) != nil {
 				continue
 			}
-			acc.Tokens[tok.ID] = true
-			l.wrote(worker, acc, a.token, base)
-			if a, base, ok := l.do(ctx, "token-disable", http.MethodPatch, l.target(), "/v1/me/tokens/"+tok.ID, acc.Session, "", map[string]any{"enabled": false}, http.StatusOK); ok {
-				acc.Tokens[tok.ID] = false
-				l.wrote(worker, acc, a.token, base)
-			}
-			if i%12 == 1 {
-				a, base, ok := l.do(ctx, "token-delete", http.MethodDelete, l.target(), "/v1/me/tokens/"+tok.ID, acc.Session, "", nil, http.StatusNoContent)
-				if ok || a.status == http.StatusNotFound { // 404: a retried delete that had gone through
-					delete(acc.Tokens, tok.ID)
-					l.wrote(worker, acc, a.token, base)
+			l.record(worker, acc, a.token, base, func() { acc.Tokens[tok.ID] = true })
+			a, base, out = l.do(ctx, "token-disable", http.MethodPatch, l.target(), "/v1/me/tokens/"+tok.ID, acc.Session, "", map[string]any{"enabled": false}, http.StatusOK)
+			l.record(worker, acc, a.token, base, func() {
+				switch out {
+				case acknowledged:
+					acc.Tokens[tok.ID] = false
+				case unknown:
+					acc.MaybeDisabled[tok.ID] = true
 				}
+			})
+			if i%12 == 1 {
+				a, base, out := l.do(ctx, "token-delete", http.MethodDelete, l.target(), "/v1/me/tokens/"+tok.ID, acc.Session, "", nil, http.StatusNoContent)
+				l.record(worker, acc, a.token, base, func() {
+					switch {
+					case out == acknowledged:
+						delete(acc.Tokens, tok.ID)
+					case out == unknown, a.status == http.StatusNotFound: // 404: a retried delete that had gone through
+						acc.MaybeGone[tok.ID] = true
+					}
+				})
 			}
 		case 5: // a rename, now and then
 			if i%30 != 5 {
@@ -321,11 +375,15 @@ func (l *load) work(ctx context.Context, worker int) {
 				continue
 			}
 			name := "load" + randomHex(6)
-			a, base, ok := l.do(ctx, "rename", http.MethodPut, l.target(), "/v1/me/username", acc.Session, "", map[string]any{"username": name}, http.StatusOK)
-			if ok {
-				acc.Username = name
-				l.wrote(worker, acc, a.token, base)
-			}
+			a, base, out := l.do(ctx, "rename", http.MethodPut, l.target(), "/v1/me/username", acc.Session, "", map[string]any{"username": name}, http.StatusOK)
+			l.record(worker, acc, a.token, base, func() {
+				switch out {
+				case acknowledged:
+					acc.Username, acc.MaybeUsernames = name, nil
+				case unknown:
+					acc.MaybeUsernames = append(acc.MaybeUsernames, name)
+				}
+			})
 		default:
 			l.read(ctx, acc)
 		}
@@ -335,38 +393,49 @@ func (l *load) work(ctx context.Context, worker int) {
 // read reads the account with its newest consistency token and checks it
 // shows everything acknowledged.
 func (l *load) read(ctx context.Context, acc *loadAccount) {
-	a, _, ok := l.do(ctx, "read", http.MethodGet, l.target(), "/v1/me", acc.Session, acc.Consistency, nil, http.StatusOK)
-	if !ok {
+	a, _, out := l.do(ctx, "read", http.MethodGet, l.target(), "/v1/me", acc.Session, acc.Consistency, nil, http.StatusOK)
+	if out != acknowledged {
 		return
 	}
 	var me struct {
 		Username string `json:"username"`
 		FullName string `json:"full_name"`
 	}
-	if err := json.Unmarshal(a.body, &me); err != nil || me.Username != acc.Username || me.FullName != acc.FullName {
-		l.count("read", kindStale, fmt.Sprintf("want %s %q, got %s", acc.Username, acc.FullName, a.body))
+	if err := json.Unmarshal(a.body, &me); err != nil || !acc.possible(me.Username, me.FullName) {
 		l.mu.Lock()
 		l.counts["read ok"]-- // counted as ok by do: it was not
 		l.mu.Unlock()
+		l.count("read", kindStale, fmt.Sprintf("want %s %q, got %s", acc.Username, acc.FullName, a.body))
 	}
 }
 
-// wrote records an acknowledged write of worker's account.
-func (l *load) wrote(worker int, acc *loadAccount, token, base string) {
+// possible: the account may show this username and full name.
+func (a *loadAccount) possible(username, fullName string) bool {
+	return (username == a.Username || slices.Contains(a.MaybeUsernames, username)) &&
+		(fullName == a.FullName || slices.Contains(a.MaybeNames, fullName))
+}
+
+// record applies change to the worker's account under the lock (what
+// Accounts copies), with the write's consistency token and replica.
+func (l *load) record(worker int, acc *loadAccount, token, base string, change func()) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if change != nil {
+		change()
+	}
 	if token != "" {
 		acc.Consistency = token
+		acc.Base = base
+		l.writes++
 	}
-	acc.Base = base
-	l.writes++
-	l.accounts[strconv.Itoa(worker)] = acc
+	l.accounts[worker] = acc
 }
 
 // checkAcknowledged reads every account the load wrote, on every replica
 // given, with its newest consistency token, and fails on anything
 // acknowledged that is missing: the name, the username, each token and
-// whether it is enabled.
+// whether it is enabled (writes of unknown outcome may or may not show).
+// Call it after stop.
 func (l *load) checkAcknowledged(t *testing.T, ctx context.Context, bases []string) {
 	t.Helper()
 	for _, acc := range l.Accounts() {
@@ -390,22 +459,30 @@ func (l *load) checkAcknowledged(t *testing.T, ctx context.Context, bases []stri
 				}
 				return getJSON(ctx, base+"/v1/me/tokens", acc.Session, acc.Consistency, &toks)
 			})
-			if me.Username != acc.Username || me.FullName != acc.FullName {
-				t.Errorf("%s: account %s %q, acknowledged %s %q", base, me.Username, me.FullName, acc.Username, acc.FullName)
+			if !acc.possible(me.Username, me.FullName) {
+				t.Errorf("%s: account %s %q, acknowledged %s %q (maybe %v %v)", base, me.Username, me.FullName, acc.Username, acc.FullName, acc.MaybeUsernames, acc.MaybeNames)
 			}
 			got := map[string]bool{}
 			for _, tok := range toks.Tokens {
 				got[tok.ID] = tok.Enabled
 			}
 			for id, enabled := range acc.Tokens {
-				if e, ok := got[id]; !ok || e != enabled {
-					t.Errorf("%s: %s's token %s: present %v enabled %v, acknowledged enabled %v", base, acc.Username, id, ok, e, enabled)
+				e, ok := got[id]
+				switch {
+				case !ok && !acc.MaybeGone[id]:
+					t.Errorf("%s: %s's token %s is missing", base, acc.Username, id)
+				case ok && e != enabled && !(acc.MaybeDisabled[id] && !e):
+					t.Errorf("%s: %s's token %s: enabled %v, acknowledged %v", base, acc.Username, id, e, enabled)
 				}
 			}
+			extra := 0
 			for id := range got {
 				if _, ok := acc.Tokens[id]; !ok {
-					t.Errorf("%s: %s's token %s is there, acknowledged deleted (or never acknowledged)", base, acc.Username, id)
+					extra++
 				}
+			}
+			if extra > acc.MaybeExtraTokens {
+				t.Errorf("%s: %s has %d tokens acknowledged deleted or never acknowledged, %d creations of unknown outcome", base, acc.Username, extra, acc.MaybeExtraTokens)
 			}
 		}
 	}

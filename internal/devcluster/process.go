@@ -38,7 +38,9 @@ type Process struct {
 	// terminating pod (its preStop pause): requests already on their way
 	// finish, and none arrives on a closing connection.
 	drainWait time.Duration
-	draining  atomic.Bool // Stop has begun: the proxy sends nothing new
+	// inRotation: ready, and not being stopped; the proxy sends requests
+	// only to such replicas, as a balancer follows readiness.
+	inRotation atomic.Bool
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
@@ -69,8 +71,8 @@ func (p *Process) PID() int {
 // Running reports whether the process has been started and has not exited.
 func (p *Process) Running() bool { return p.PID() != 0 }
 
-// serving: running and not being stopped (the proxy's choice).
-func (p *Process) serving() bool { return p.Running() && !p.draining.Load() }
+// serving: running, ready and not being stopped (the proxy's choice).
+func (p *Process) serving() bool { return p.Running() && p.inRotation.Load() }
 
 // Signal sends sig to the process (SIGSTOP pauses it, SIGCONT resumes it,
 // SIGKILL kills it at once); it does not wait for anything.
@@ -124,7 +126,7 @@ func (p *Process) Stop(ctx context.Context) error {
 	if !p.Running() {
 		return nil
 	}
-	if p.drainWait > 0 && !p.draining.Swap(true) {
+	if p.inRotation.Swap(false) && p.drainWait > 0 {
 		select {
 		case <-time.After(p.drainWait):
 		case <-ctx.Done():
@@ -150,6 +152,7 @@ func (p *Process) Start(ctx context.Context) error {
 		return fmt.Errorf("%s is already running", p.name)
 	}
 	p.mu.Unlock()
+	p.inRotation.Store(false) // until ready (a killed run left it set)
 	log, err := os.OpenFile(p.logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return err
@@ -179,7 +182,6 @@ func (p *Process) Start(ctx context.Context) error {
 	p.mu.Lock()
 	p.cmd, p.exited, p.state = cmd, exited, nil
 	p.mu.Unlock()
-	p.draining.Store(false)
 	go func() {
 		_ = cmd.Wait()
 		log.Close()
@@ -196,6 +198,7 @@ func (p *Process) Start(ctx context.Context) error {
 		_ = p.Stop(context.Background())
 		return err
 	}
+	p.inRotation.Store(true)
 	return nil
 }
 

@@ -12,8 +12,8 @@ import (
 )
 
 // proxy spreads requests over the replicas in turn, as a load balancer
-// would, skipping replicas that are not running (killed, or being stopped
-// through their Process: see drainWait); a replica that is running but stuck (paused) still gets
+// would, skipping replicas that are not running (killed), not ready yet
+// (being started) or being stopped (see drainWait); a replica that is running but stuck (paused) still gets
 // its turn, as behind a real balancer until its health check fails. Each
 // answer says which replica gave it, in ReplicaHeader.
 //

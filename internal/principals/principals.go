@@ -154,8 +154,13 @@ type Index struct {
 	position atomic.Uint64 // $all position the index has applied from the log
 	eventAt  atomic.Int64  // unix nanos of the event at position
 	stale    atomic.Bool
-	caughtUp chan struct{}
-	once     sync.Once
+	// freshUntil (unix nanos; 0: unbounded) is when the guard's last
+	// verdict "fresh" lapses. The guard runs now and then; a process
+	// paused or starved past this answers requests before the guard runs
+	// again, with an index behind the log: refused as stale, not trusted.
+	freshUntil atomic.Int64
+	caughtUp   chan struct{}
+	once       sync.Once
 
 	progressMu sync.Mutex
 	progressed chan struct{} // closed when position next advances; nil while nobody waits
@@ -434,7 +439,7 @@ func (x *Index) scopeNames(m uint64) []string {
 
 // Authenticate checks a bearer credential presented from clientIP.
 func (x *Index) Authenticate(token, clientIP string) (Principal, error) {
-	if x.stale.Load() {
+	if x.Stale() {
 		return Principal{}, ErrStale
 	}
 	if tokens.IsPAT(token) {
@@ -528,7 +533,7 @@ type Introspection struct {
 // enabled, neither expired nor revoked), with its address limits: the
 // index does not know from where the asking service's client called.
 func (x *Index) Introspect(token string) (Introspection, bool) {
-	if x.stale.Load() || !tokens.ValidPAT(token) {
+	if x.Stale() || !tokens.ValidPAT(token) {
 		return Introspection{}, false
 	}
 	d, _ := digestBytes(tokens.PATDigest(token))
@@ -701,8 +706,26 @@ func (x *Index) Tokens() int {
 // service's guard sets it from the index's lag behind the log.
 func (x *Index) SetStale(stale bool) { x.stale.Store(stale) }
 
-// Stale says whether the index refuses credentials.
-func (x *Index) Stale() bool { return x.stale.Load() }
+// SetFreshUntil bounds the guard's last verdict: past t the index refuses
+// every credential as stale until the guard says otherwise (zero: no
+// bound).
+func (x *Index) SetFreshUntil(t time.Time) {
+	if t.IsZero() {
+		x.freshUntil.Store(0)
+		return
+	}
+	x.freshUntil.Store(t.UnixNano())
+}
+
+// Stale says whether the index refuses credentials: the guard said so, or
+// its verdict has lapsed.
+func (x *Index) Stale() bool {
+	if x.stale.Load() {
+		return true
+	}
+	until := x.freshUntil.Load()
+	return until != 0 && x.now().UnixNano() > until
+}
 
 // Prune drops expired sessions and ended ones past their expiry; run it
 // now and then.

@@ -125,6 +125,23 @@ func TestTokenStates(t *testing.T) {
 	if p, err := f.index.Authenticate(pat2.Token, ""); err != nil || p.Credential.ID != other {
 		t.Fatalf("fresh again: %v", err)
 	}
+	// The guard's verdict "fresh" lapses when the guard does not renew it
+	// (the process was paused past it): stale then, until renewed.
+	f.index.SetFreshUntil(f.now.Add(time.Second))
+	if _, err := f.index.Authenticate(pat2.Token, ""); err != nil {
+		t.Fatalf("within the verdict: %v", err)
+	}
+	f.now = f.now.Add(2 * time.Second)
+	if _, err := f.index.Authenticate(pat2.Token, ""); !errors.Is(err, principals.ErrStale) || !f.index.Stale() {
+		t.Fatalf("past the verdict: %v", err)
+	}
+	if _, ok := f.index.Introspect(pat2.Token); ok {
+		t.Fatal("introspection past the verdict")
+	}
+	f.index.SetFreshUntil(f.now.Add(time.Second))
+	if _, err := f.index.Authenticate(pat2.Token, ""); err != nil {
+		t.Fatalf("renewed: %v", err)
+	}
 }
 
 // A password change ends every other session of the user at once.
