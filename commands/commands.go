@@ -140,6 +140,12 @@ func (h *Handlers) RevokeTokens(ctx context.Context, cmd RevokeTokens, meta even
 	return err
 }
 
+// NoteEmailFailed: handleNoteEmailFailed, measured.
+func (h *Handlers) NoteEmailFailed(ctx context.Context, cmd NoteEmailFailed, meta events.Metadata) error {
+	_, err := measured(ctx, h, "note_email_failed", cmd, meta, noResult(h.handleNoteEmailFailed))
+	return err
+}
+
 // ReportTokenReuse: handleReportTokenReuse, measured.
 func (h *Handlers) ReportTokenReuse(ctx context.Context, cmd ReportTokenReuse, meta events.Metadata) error {
 	_, err := measured(ctx, h, "report_token_reuse", cmd, meta, noResult(h.handleReportTokenReuse))

@@ -18,12 +18,11 @@ type NoteEmailFailed struct {
 	RetryAt                time.Time
 }
 
-// NoteEmailFailed records it; an unknown notification is not found.
-func (h *Handlers) NoteEmailFailed(ctx context.Context, cmd NoteEmailFailed, meta events.Metadata) (err error) {
-	defer func() { h.done("note_email_failed", err) }()
+// handleNoteEmailFailed records it; an unknown notification is not found.
+func (h *Handlers) handleNoteEmailFailed(ctx context.Context, cmd NoteEmailFailed, meta events.Metadata) error {
 	meta = h.stamp(meta)
 	meta.Actor = events.ActorSystem
-	_, err = update(ctx, h, h.inboxes, events.InboxStream(cmd.UserID), nil, meta, func(in Inbox) ([]events.Payload, error) {
+	_, err := update(ctx, h, h.inboxes, events.InboxStream(cmd.UserID), nil, meta, func(in Inbox) ([]events.Payload, error) {
 		if _, ok := in.ids[cmd.NotificationID]; !ok {
 			return nil, ErrNotificationNotFound
 		}
