@@ -197,6 +197,7 @@ func (e *env) verifyCmd() *cobra.Command {
 			for _, proj := range ps {
 				b := e.build(p, keys, proj)
 				b.Suffix = "__verify_" + randomName()
+				b.Complete = true // compared document by document: nothing may be left out
 				if err := b.Run(e.ctx); err != nil {
 					return e.interrupted(err)
 				}

@@ -37,6 +37,11 @@ type Build struct {
 	Prepare func(ctx context.Context, collections ...string) error
 	// Keys opens personal data for a Personal projector.
 	Keys Opener
+	// Complete: Run returns only once the build has applied everything the
+	// stream held when it started (a copy to compare with the live read
+	// model: accountctl verify), not when merely a few hundred messages
+	// are left for the generation's next server to drain.
+	Complete bool
 }
 
 // caughtUp is how few messages may still wait when a build counts as caught
@@ -76,6 +81,18 @@ func (b Build) Run(ctx context.Context) (err error) {
 	go func() { done <- x.Run(runCtx) }()
 	defer func() { stop(); <-done }()
 
+	var target uint64 // Complete: the stream's last message at the start
+	if b.Complete {
+		stream, err := b.JetStream.Stream(ctx, b.Stream)
+		if err != nil {
+			return fmt.Errorf("the feed stream: %w", err)
+		}
+		info, err := stream.Info(ctx)
+		if err != nil {
+			return fmt.Errorf("the feed stream: %w", err)
+		}
+		target = info.State.LastSeq
+	}
 	var total uint64
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
@@ -103,6 +120,12 @@ func (b Build) Run(ctx context.Context) (err error) {
 		total = max(total, done+pending)
 		if b.Progress != nil {
 			b.Progress(min(done, total), total)
+		}
+		if b.Complete {
+			if info.AckFloor.Stream >= target {
+				return nil
+			}
+			continue
 		}
 		if pending <= caughtUp {
 			return nil
