@@ -20,6 +20,7 @@ import (
 	"github.com/accountd/accountd/commands"
 	"github.com/accountd/accountd/internal/app"
 	"github.com/accountd/accountd/internal/platform"
+	"github.com/accountd/accountd/internal/reqmeta"
 	"github.com/accountd/accountd/internal/scopes"
 )
 
@@ -162,6 +163,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	rywTimeout := flags.Duration("read-your-writes-timeout", 2*time.Second, "how long a read waits for the read models to include the caller's writes or its X-Consistency-Token (then: the answer there is, or 503 for a token), and a credential check for the credential index to read the log as far as it stands (then: 503)")
 	replicaID := flags.String("replica-id", getenv("ACCOUNTD_REPLICA_ID"), "this replica's name in /readyz, logs and the leases it holds (env ACCOUNTD_REPLICA_ID); empty: the host name, \"-\" and 6 random hex characters, new at every start")
 	secretKeyFile := flags.String("secret-key-file", "", "a file holding the secret key that wraps every account's data key (32 random bytes, base64: openssl rand -base64 32; keep it 0600), instead of ACCOUNTD_SECRET_KEY; required, the same on every replica, when any server is external; without either and with embedded servers only, one is generated into DATA/secret.key")
+	trustedProxies := flags.String("trusted-proxies", getenv("ACCOUNTD_TRUSTED_PROXIES"), "CIDRs (comma-separated) of the proxies in front of the service (env ACCOUNTD_TRUSTED_PROXIES): from a peer in them the client's address, for limits per address, session records, tokens' allowed addresses and logs, is the rightmost X-Forwarded-For address not in them (a malformed header: the peer's); empty: the peer is the client and X-Forwarded-For is ignored")
 	allowedHosts := flags.String("allowed-hosts", "", "host names (comma-separated) the API and console answer for besides localhost, 127.0.0.1, [::1] and the --http host; another Host header gets 421 (/healthz and /readyz answer any)")
 	flags.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: accountd [flags] [bootstrap]\n\nThe self-service account backend. \"accountd bootstrap\" creates what replicas need (the event feed stream, read-model collections and indexes, coordination buckets; each replica does the same at start, idempotently), checks the secret key against the stored data keys, and exits 0. Flags:\n\n")
@@ -188,6 +190,11 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	picLimit, err := commands.ParseRate(*pictureLimit)
 	if err != nil {
 		fmt.Fprintf(stderr, "accountd: --picture-upload-limit: %v\n", err)
+		return 2
+	}
+	proxies, err := reqmeta.ParseTrustedProxies(*trustedProxies)
+	if err != nil {
+		fmt.Fprintf(stderr, "accountd: --trusted-proxies: %v\n", err)
 		return 2
 	}
 	scopeMap := map[string]string{}
@@ -257,6 +264,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		MetricsListen:          *metricsListen,
 		AllowedHosts:           splitList(*allowedHosts),
 		ReadYourWritesTimeout:  *rywTimeout,
+		TrustedProxies:         proxies,
 	}
 	if bootstrap {
 		if err := app.Bootstrap(ctx, cfg); err != nil {

@@ -128,6 +128,10 @@ type Config struct {
 	// besides the loopback names and the HTTP listen host; a request for
 	// another gets 421.
 	AllowedHosts []string
+	// TrustedProxies are the proxies in front of the service: from a peer
+	// in them, the client's address is taken from X-Forwarded-For (the
+	// rightmost one not in them). None: the peer is the client.
+	TrustedProxies []netip.Prefix
 }
 
 // metricsOff: MetricsListen values that serve no metrics.

@@ -22,6 +22,7 @@ import (
 	"github.com/accountd/accountd/internal/principals"
 	"github.com/accountd/accountd/internal/projector"
 	"github.com/accountd/accountd/internal/relay"
+	"github.com/accountd/accountd/internal/reqmeta"
 	"github.com/accountd/accountd/internal/sharedlimits"
 	"github.com/accountd/accountd/internal/web"
 	"github.com/accountd/accountd/projections"
@@ -396,7 +397,8 @@ func (a *App) buildConsole(ctx context.Context) error {
 		mux.Handle(p, a.API)
 	}
 	mux.Handle("/", a.Console)
-	a.Handler = mux
+	// The client's address is resolved once, for the API and the console.
+	a.Handler = reqmeta.TrustProxies(a.cfg.TrustedProxies, mux)
 	return nil
 }
 

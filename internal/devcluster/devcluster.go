@@ -340,7 +340,8 @@ func (c *Cluster) replica(binDir string, i int, listenFlags []string, ports []in
 		"EVENTSTORE_URL="+c.EventStoreURL(),
 		"NATS_URL="+c.NATSURL(),
 		"MONGO_URI="+c.MongoURI(),
-		"ACCOUNTD_SECRET_KEY="+c.secretKey)
+		"ACCOUNTD_SECRET_KEY="+c.secretKey,
+		"ACCOUNTD_TRUSTED_PROXIES=127.0.0.1/32") // the proxy in front sets X-Forwarded-For
 	env = append(env, c.opts.ReplicaEnv...)
 	p := &Process{
 		name:     name,

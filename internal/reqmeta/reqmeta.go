@@ -4,6 +4,8 @@
 package reqmeta
 
 import (
+	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"net/netip"
@@ -50,13 +52,108 @@ func IDs(r *http.Request) (requestID, correlationID string) {
 	return requestID, correlationID
 }
 
-// ClientIP is the peer's address (no proxy headers are trusted).
+// ClientIP is the client's address: as TrustProxies resolved it for the
+// request, else the peer's.
 func ClientIP(r *http.Request) string {
+	if ip, ok := r.Context().Value(clientKey{}).(string); ok {
+		return ip
+	}
+	return peerIP(r)
+}
+
+func peerIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr
 	}
 	return host
+}
+
+type clientKey struct{}
+
+// TrustProxies resolves the client's address once per request, for
+// everything after it (limits per address, sign-in records, tokens'
+// allowed addresses, logs): behind proxies in trusted (none: the peer is
+// the client), the rightmost X-Forwarded-For address not in them.
+func TrustProxies(trusted []netip.Prefix, next http.Handler) http.Handler {
+	if len(trusted) == 0 {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ip := ResolveClient(peerIP(r), r.Header.Values("X-Forwarded-For"), trusted)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), clientKey{}, ip)))
+	})
+}
+
+// ResolveClient is the client's address given the peer's and the
+// X-Forwarded-For header lines: a peer not in trusted is the client (its
+// header is anyone's to forge); from a trusted peer, the rightmost
+// forwarded address not in trusted (each proxy appends the address it
+// heard from, so the ones left of it are the client's to forge), or the
+// leftmost when all are trusted. A malformed header (anything but
+// addresses, an address with a port, too many) is not trusted: the peer.
+func ResolveClient(peer string, forwardedFor []string, trusted []netip.Prefix) string {
+	if !inPrefixes(peer, trusted) || len(forwardedFor) == 0 {
+		return peer
+	}
+	var hops []netip.Addr
+	for _, line := range forwardedFor {
+		for _, part := range strings.Split(line, ",") {
+			ip, err := netip.ParseAddr(strings.TrimSpace(part))
+			if err != nil || ip.Zone() != "" || len(hops) == maxForwardedHops {
+				return peer
+			}
+			hops = append(hops, ip.Unmap())
+		}
+	}
+	for i := len(hops) - 1; i > 0; i-- {
+		if !inPrefixes(hops[i].String(), trusted) {
+			return hops[i].String()
+		}
+	}
+	return hops[0].String()
+}
+
+// maxForwardedHops bounds the proxies a request may have passed.
+const maxForwardedHops = 32
+
+func inPrefixes(addr string, prefixes []netip.Prefix) bool {
+	ip, err := netip.ParseAddr(addr)
+	if err != nil {
+		return false
+	}
+	ip = ip.Unmap()
+	for _, p := range prefixes {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// ParseTrustedProxies parses comma-separated CIDRs (a bare address is one
+// address); "" is none.
+func ParseTrustedProxies(list string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, part := range strings.Split(list, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		if ip, err := netip.ParseAddr(part); err == nil {
+			out = append(out, netip.PrefixFrom(ip.Unmap(), ip.Unmap().BitLen()))
+			continue
+		}
+		p, err := netip.ParsePrefix(part)
+		if err != nil {
+			return nil, fmt.Errorf("trusted proxy %q: want a CIDR such as 10.0.0.0/8 or an address", part)
+		}
+		if p.Addr().Is4In6() && p.Bits() >= 96 {
+			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }
 
 // maxUserAgent bounds what an event keeps of a User-Agent.

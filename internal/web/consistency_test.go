@@ -26,11 +26,10 @@ func consistencyCookie(p page) *http.Cookie {
 	return nil
 }
 
-// A change made through the console on one replica shows on the next page
-// from the other, every time: the consistency cookie makes that page wait
-// for its read models.
-func TestConsistencyCookieAcrossReplicas(t *testing.T) {
-	t.Parallel()
+// twoReplicas starts two replicas on shared servers and returns their
+// URLs.
+func twoReplicas(t *testing.T) []string {
+	t.Helper()
 	servers := testenv.SharedServers(t)
 	raw := make([]byte, 32)
 	if _, err := rand.Read(raw); err != nil {
@@ -42,6 +41,15 @@ func TestConsistencyCookieAcrossReplicas(t *testing.T) {
 		_, srv := testenv.ReplicaOn(t, app.Config{SecretKey: key, ReplicaID: id}, servers)
 		urls = append(urls, srv.URL)
 	}
+	return urls
+}
+
+// A change made through the console on one replica shows on the next page
+// from the other, every time: the consistency cookie makes that page wait
+// for its read models.
+func TestConsistencyCookieAcrossReplicas(t *testing.T) {
+	t.Parallel()
+	urls := twoReplicas(t)
 	b := &browser{t: t, base: urls[0], cookies: map[string]string{}, header: http.Header{}}
 	expect(t, b.post("/signup", url.Values{"username": {"ada"}, "password": {"correct7horse"}, "email": {"ada@example.com"},
 		"preferred_timezone": {"Europe/Istanbul"}}), http.StatusSeeOther)

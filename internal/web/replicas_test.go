@@ -1,8 +1,6 @@
 package web_test
 
 import (
-	"crypto/rand"
-	"encoding/base64"
 	"fmt"
 	"maps"
 	"net/http"
@@ -83,17 +81,7 @@ func TestConsoleStateAcrossReplicas(t *testing.T) {
 // log's head as the request found it is what the replica waits for).
 func TestLaggingReplicaNeverSignsOut(t *testing.T) {
 	t.Parallel()
-	servers := testenv.SharedServers(t)
-	raw := make([]byte, 32)
-	if _, err := rand.Read(raw); err != nil {
-		t.Fatal(err)
-	}
-	key := base64.StdEncoding.EncodeToString(raw)
-	var urls []string
-	for _, id := range []string{"a", "b"} {
-		_, srv := testenv.ReplicaOn(t, app.Config{SecretKey: key, ReplicaID: id}, servers)
-		urls = append(urls, srv.URL)
-	}
+	urls := twoReplicas(t)
 	retried := 0
 	for i := range 30 {
 		b := &browser{t: t, base: urls[i%2], cookies: map[string]string{}, header: http.Header{}}
