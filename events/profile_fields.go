@@ -67,6 +67,7 @@ var ProfileFields = []ProfileField{
 	{Name: FieldDescription, Personal: true, Public: true, Rule: FieldRule{Kind: KindText, MaxLength: 1000, MultiLine: true}, Label: "ui.field.description"},
 	{Name: FieldPreferredLanguage, Rule: FieldRule{Kind: KindLanguage}, Label: "ui.field.preferred_language"},
 	{Name: FieldPreferredTimezone, Rule: FieldRule{Kind: KindTimezone}, Label: "ui.field.preferred_timezone"},
+	{Name: "pronouns", Personal: true, Rule: FieldRule{Kind: KindText, MaxLength: 40}, Label: "ui.field.pronouns"},
 }
 
 // ProfileFieldNamed finds a field of the table.
