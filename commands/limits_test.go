@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -152,4 +153,45 @@ func TestReplicasSharingLimitsCountOnce(t *testing.T) {
 			t.Fatalf("owner's sign-in %d: %s", i+1, s)
 		}
 	}
+}
+
+// askedLimits records which limiters were asked for.
+type askedLimits struct {
+	commands.Limits
+	mu    sync.Mutex
+	asked []string
+}
+
+func (a *askedLimits) Limiter(ctx context.Context, name string, r commands.Rate) (commands.Limiter, error) {
+	a.mu.Lock()
+	a.asked = append(a.asked, name)
+	a.mu.Unlock()
+	return a.Limits.Limiter(ctx, name, r)
+}
+
+// Every limit's limiter is asked for at start, once, so the first requests
+// on fresh servers do not wait for the shared buckets to be created; a
+// store that is down at start is no reason to refuse to start.
+func TestPrepareLimitsAsksForEveryLimitOnce(t *testing.T) {
+	asked := &askedLimits{Limits: commands.NewMemoryLimits(nil)}
+	hs := newHarnessOn(t, eventlog.NewMemory(), commands.Config{Limits: asked})
+	if err := hs.h.PrepareLimits(hs.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := hs.h.PrepareLimits(hs.ctx); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{commands.LimitPictureUpload, commands.LimitRegistration, commands.LimitSignInAccount,
+		commands.LimitSignInAccountAddress, commands.LimitSignInAddress, commands.LimitSignInDevice}
+	slices.Sort(asked.asked)
+	if !slices.Equal(asked.asked, want) {
+		t.Fatalf("asked for %q, want each of %q once", asked.asked, want)
+	}
+
+	t.Run("store down at start", func(t *testing.T) {
+		down := newHarnessOn(t, eventlog.NewMemory(), commands.Config{Limits: downLimits{}})
+		if err := down.h.PrepareLimits(down.ctx); !errors.Is(err, errStoreDown) {
+			t.Fatalf("limits down at start: %v", err)
+		}
+	})
 }

@@ -103,7 +103,7 @@ func (a *App) startPrincipals(ctx context.Context) error {
 
 // buildCommands wires the command side to the event log; every event it
 // appends is told to the credential index and the read-your-writes tracker.
-func (a *App) buildCommands(context.Context) error {
+func (a *App) buildCommands(ctx context.Context) error {
 	a.Progress = projector.NewProgress()
 	a.tracker = projector.NewTracker(a.Progress, a.projectors, nil)
 	admins, err := commands.ParseConfiguredAdmins(a.cfg.Admins)
@@ -141,7 +141,17 @@ func (a *App) buildCommands(context.Context) error {
 		// refused while it cannot be counted.
 		Limits: sharedlimits.New(a.Coord, nil),
 	})
-	return err
+	if err != nil {
+		return err
+	}
+	// The shared limits' buckets exist before the replica serves; if NATS
+	// refuses now, each limit is asked again on first use.
+	prepareCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := a.Commands.PrepareLimits(prepareCtx); err != nil {
+		a.log.Warn("shared limits not prepared; each is prepared on first use", "err", err)
+	}
+	return nil
 }
 
 // grantConfiguredAdmins turns the configured admins whose accounts exist

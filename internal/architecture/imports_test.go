@@ -19,7 +19,7 @@ const module = "github.com/accountd/accountd/"
 var leaves = []string{
 	"internal/validate", "internal/scopes", "internal/tokens", "internal/password", "internal/devices",
 	"internal/picture", "internal/ratelimit", "internal/notices", "internal/i18n", "internal/coord",
-	"internal/metrics", "internal/keyring", "internal/supervise", "internal/benchkit", "internal/proctree",
+	"internal/metrics", "internal/keyring", "internal/supervise", "internal/benchkit", "internal/proctree", "internal/lru",
 }
 
 var transports = []string{"internal/httpapi", "internal/web"}
