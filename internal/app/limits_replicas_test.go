@@ -35,40 +35,41 @@ func exchange(t *testing.T, base, method, path string, body any) (int, http.Head
 	return res.StatusCode, res.Header, raw
 }
 
-// Two replicas on the same servers count every limit once: 20
-// registrations from one address, at once and spread over both, with the
-// limit at 5 give exactly 5 accounts; wrong passwords alternating between
-// them meet the sign-in throttle as they would on one.
+// Three replicas on the same servers count every limit once: 60
+// registrations from one address, at once and spread over all three, with
+// the limit at 20 give exactly 20 accounts; wrong passwords taking turns
+// between them meet the sign-in throttle as they would on one.
 func TestLimitsHoldAcrossReplicas(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	cfg := app.Config{RegistrationLimit: commands.Rate{Burst: 5, Every: time.Hour},
+	cfg := app.Config{RegistrationLimit: commands.Rate{Burst: 20, Every: time.Hour},
 		SignInLimits: commands.SignInLimits{PerAccountAddress: commands.Rate{Burst: 3, Every: time.Hour}}}
 	a, srvA := testenv.App(t, cfg, dir)
 	b, srvB := testenv.Replica(t, a, dir, cfg)
-	bases := []string{srvA.URL, srvB.URL}
+	c, srvC := testenv.Replica(t, a, dir, cfg)
+	bases := []string{srvA.URL, srvB.URL, srvC.URL}
 
 	statuses := map[int]int{}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	for i := range 20 {
+	for i := range 60 {
 		wg.Go(func() {
-			status, _, _ := exchange(t, bases[i%2], "POST", "/v1/users", map[string]any{"username": fmt.Sprintf("user%d", i), "password": "correct7horse"})
+			status, _, _ := exchange(t, bases[i%3], "POST", "/v1/users", map[string]any{"username": fmt.Sprintf("user%d", i), "password": "correct7horse"})
 			mu.Lock()
 			statuses[status]++
 			mu.Unlock()
 		})
 	}
 	wg.Wait()
-	if statuses[http.StatusCreated] != 5 || statuses[http.StatusTooManyRequests] != 15 {
-		t.Fatalf("20 registrations from one address over two replicas, limit 5: %v", statuses)
+	if statuses[http.StatusCreated] != 20 || statuses[http.StatusTooManyRequests] != 40 {
+		t.Fatalf("60 registrations from one address over three replicas, limit 20: %v", statuses)
 	}
 
 	register(t, a, "linus")
-	replicas := []*app.App{a, b}
+	replicas := []*app.App{a, b, c}
 	var got []string
 	for i := range 5 {
-		_, err := replicas[i%2].Commands.SignIn(t.Context(), commands.SignIn{Username: "linus", Password: "wrong7horse"}, meta())
+		_, err := replicas[i%3].Commands.SignIn(t.Context(), commands.SignIn{Username: "linus", Password: "wrong7horse"}, meta())
 		var te *commands.ThrottledError
 		switch {
 		case errors.Is(err, commands.ErrInvalidCredentials):
@@ -80,7 +81,7 @@ func TestLimitsHoldAcrossReplicas(t *testing.T) {
 		}
 	}
 	if want := []string{"wrong", "wrong", "wrong", commands.ScopeAccountAddress, commands.ScopeAccountAddress}; !slices.Equal(got, want) {
-		t.Fatalf("wrong passwords alternating between replicas: %v, want %v", got, want)
+		t.Fatalf("wrong passwords taking turns between replicas: %v, want %v", got, want)
 	}
 }
 
